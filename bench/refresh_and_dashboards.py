@@ -1,0 +1,85 @@
+"""Value refresh and dashboard speed: `python bench/refresh_and_dashboards.py 100000 [--seed 42]`.
+
+Loads N demo customers with the demo_data command into the database DATABASE_URL points at
+(migrated first, the demo organisation replaced), runs the full value refresh and prints its
+time split into database read / models / database write / rollups (from run.report), the
+process's peak memory, then serves the dashboard and the at-risk list 20 times each with the
+test client (as the demo admin) and prints the median and 95th percentile.
+"""
+
+import argparse
+import os
+import resource
+import statistics
+import time
+
+import django
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _timed(client, url: str, n: int) -> tuple[float, float, int]:
+    times = []
+    for _ in range(n):
+        began = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    times.sort()
+    return statistics.median(times), times[max(0, round(0.95 * n) - 1)], len(response.content)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("customers", type=int)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--requests", type=int, default=20)
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "patron.config.settings")
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from patron.accounts.models import User
+    from patron.common import tenancy
+    from patron.insights import services
+    from patron.organizations.models import Organization
+
+    call_command("migrate", verbosity=0)
+    began = time.perf_counter()
+    with tenancy.unscoped():
+        call_command("demo_data", customers=args.customers, seed=args.seed, reset=True, verbosity=0)
+        org = Organization.objects.get(slug="demo")
+    if connection.vendor == "postgresql":  # fresh bulk-loaded tables need planner statistics
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"database: {connection.vendor}; {args.customers:,} customers loaded in {time.perf_counter() - began:,.1f} s")
+    before_mb = _peak_mb()
+    with tenancy.scope(org):
+        began = time.perf_counter()
+        run = services.value_refresh(organization=org)
+        total = time.perf_counter() - began
+        admin = User.objects.get(username="admin")
+    db, models = run.report.get("database_s", {}), run.report.get("timings_s", {}).get("total", 0.0)
+    print(
+        f"refresh: {run.status}, {run.n_customers:,} customers scored in {total:,.1f} s: "
+        f"read {db.get('read', 0):.1f} s, models {models:.1f} s, write {db.get('write', 0):.1f} s, "
+        f"rollups {db.get('rollups', 0):.1f} s"
+    )
+    print(f"peak memory (max RSS): {_peak_mb():,.0f} MB (before the refresh: {before_mb:,.0f} MB)")
+    setup_test_environment()
+    client = Client()
+    client.force_login(admin)
+    for name, url in [("dashboard", "/insights/"), ("at-risk list", "/insights/at-risk/")]:
+        median, p95, size = _timed(client, url, args.requests)
+        print(
+            f"{name}: median {median:,.0f} ms, p95 {p95:,.0f} ms over {args.requests} requests ({size / 1024:,.0f} KiB)"
+        )
+
+
+if __name__ == "__main__":
+    main()

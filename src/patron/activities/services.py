@@ -1,0 +1,87 @@
+"""Logging interactions and managing tasks."""
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from patron.accounts import permissions
+from patron.activities.models import Interaction, Task
+from patron.audit import services as audit
+from patron.common.services import model_update
+from patron.customers.models import Customer
+from patron.sales.models import Lead
+
+
+@transaction.atomic
+def interaction_log(
+    *, user: Any, kind: str, customer: Customer | None = None, lead: Lead | None = None,
+    subject: str = "", body: str = "", occurred_at: dt.datetime | None = None,
+    direction: str = Interaction.Direction.OUTBOUND, opportunity: Any = None,
+) -> Interaction:
+    if customer is None and lead is None:
+        raise ValidationError(_("An interaction belongs to a customer or a lead."))
+    for target in (customer, lead):
+        if target is not None and not permissions.can(user, "view", target):
+            raise permissions.PermissionDenied("interactions.add")
+    if not permissions.can_create(user, "interactions"):
+        raise permissions.PermissionDenied("interactions.add")
+    interaction = Interaction(
+        organization_id=user.organization_id, owner=user, owner_team_id=user.team_id, kind=kind,
+        direction=direction, customer=customer, lead=lead, opportunity=opportunity,
+        subject=subject.strip(), body=body.strip(), occurred_at=occurred_at or timezone.now(),
+    )
+    interaction.full_clean(exclude=["organization", "owner", "owner_team", "customer", "lead", "opportunity", "contact"])
+    interaction.save()
+    # Keep the "last contacted" the pool rules and the churn signals read.
+    for model, target in ((Customer, customer), (Lead, lead)):
+        if target is not None:
+            model.objects.filter(pk=target.pk).exclude(
+                last_contacted_at__gte=interaction.occurred_at
+            ).update(last_contacted_at=interaction.occurred_at)
+    audit.record("interaction.logged", obj=interaction, user=user,
+                 data={"customer": customer.pk if customer else None, "lead": lead.pk if lead else None})
+    return interaction
+
+
+@transaction.atomic
+def task_create(
+    *, user: Any, title: str, due_at: dt.datetime, owner: Any = None, customer: Customer | None = None,
+    lead: Lead | None = None, opportunity: Any = None, notes: str = "", remind_at: dt.datetime | None = None,
+    channel: str = "", dedupe_key: str | None = None,
+) -> Task:
+    if not permissions.can_create(user, "tasks"):
+        raise permissions.PermissionDenied("tasks.add")
+    owner = owner or user
+    if owner.organization_id != user.organization_id:
+        raise permissions.PermissionDenied("tasks.add")
+    task = Task(
+        organization_id=user.organization_id, owner=owner, owner_team_id=owner.team_id,
+        title=title.strip(), due_at=due_at, remind_at=remind_at, notes=notes, channel=channel,
+        customer=customer, lead=lead, opportunity=opportunity, dedupe_key=dedupe_key,
+    )
+    task.full_clean(exclude=["organization", "owner", "owner_team", "customer", "lead", "opportunity"])
+    task.save()
+    audit.record("task.created", obj=task, user=user, data={"owner": owner.pk})
+    return task
+
+
+@transaction.atomic
+def task_complete(*, task: Task, user: Any) -> Task:
+    permissions.require(user, "change", task)
+    if task.status != Task.Status.OPEN:
+        raise ValidationError({"status": _("This task is not open.")})
+    model_update(instance=task, data={"status": Task.Status.DONE, "completed_at": timezone.now()},
+                 fields=["status", "completed_at"], user=user, action="task.completed")
+    return task
+
+
+@transaction.atomic
+def task_reschedule(*, task: Task, user: Any, due_at: dt.datetime, expected_version: int | None = None) -> Task:
+    permissions.require(user, "change", task)
+    model_update(instance=task, data={"due_at": due_at, "reminded_at": None}, fields=["due_at", "reminded_at"],
+                 user=user, expected_version=expected_version, action="task.rescheduled")
+    return task

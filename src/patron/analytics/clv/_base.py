@@ -1,0 +1,235 @@
+"""What the lifetime-value estimators share: input checks, compression and the ML fit.
+
+Every model is fitted by maximum likelihood on log-parameters (so the parameters stay positive)
+with L-BFGS-B and an exact gradient. Fitting works on the table of distinct inputs with a count
+per row: customers with the same (x, t_x, T) contribute the same log-likelihood, and on
+day-resolution data a million customers fold into far fewer distinct rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Self
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
+
+from patron.analytics.errors import ConvergenceError, InputError, NotFittedError
+
+Array = NDArray[np.float64]
+# Objective of the natural parameters: (summed log-likelihood, its gradient), per-row weighted.
+LogLik = Callable[[Array], tuple[float, Array]]
+
+_GRADIENT_TOL = 1e-5  # max |d(-LL/N) / d log theta| accepted as converged
+_SUBSAMPLE_ROWS = 20_000  # warm start on this many distinct rows when there are many more
+
+
+def require_columns(summary: pl.DataFrame, columns: Sequence[str]) -> None:
+    """Raise InputError naming the first missing column."""
+    if not isinstance(summary, pl.DataFrame):
+        raise InputError(f"expected a polars DataFrame, got {type(summary).__name__}")
+    for name in columns:
+        if name not in summary.columns:
+            raise InputError("required column is missing", column=name)
+
+
+def _first_bad(mask: NDArray[np.bool_]) -> int | None:
+    hits = np.flatnonzero(mask)
+    return None if hits.size == 0 else int(hits[0]) + 1
+
+
+def frequency_arrays(summary: pl.DataFrame) -> tuple[Array, Array, Array]:
+    """x, t_x and T of a customer summary as float arrays, checked.
+
+    Raises
+    ------
+    InputError
+        A column is missing, or a row has a null, negative or non-integer ``x``, a negative or
+        non-finite time, or ``t_x > T``, or ``x == 0`` with ``t_x != 0`` (row is 1-based).
+    """
+    require_columns(summary, ("x", "t_x", "T"))
+    arrays = []
+    for name in ("x", "t_x", "T"):
+        values = summary.get_column(name).cast(pl.Float64).to_numpy()
+        row = _first_bad(~np.isfinite(values) | (values < 0))
+        if row is not None:
+            raise InputError("must be a finite number >= 0", row=row, column=name)
+        arrays.append(values.astype(np.float64, copy=False))
+    x, t_x, T = arrays
+    row = _first_bad(x != np.round(x))
+    if row is not None:
+        raise InputError("must be a whole number of repeat purchases", row=row, column="x")
+    row = _first_bad(t_x > T * (1 + 1e-12))
+    if row is not None:
+        raise InputError("t_x is after T (last purchase after as_of)", row=row, column="t_x")
+    row = _first_bad((x == 0) & (t_x != 0))
+    if row is not None:
+        raise InputError("t_x must be 0 when x is 0", row=row, column="t_x")
+    return x, np.minimum(t_x, T), T
+
+
+@dataclass
+class FitResult:
+    """What a maximum-likelihood fit returns."""
+
+    params: Array
+    loglik: float
+    converged: bool
+    n_iter: int
+    standard_errors: Array
+
+
+def _objective(
+    loglik: LogLik, n: float, penalizer: float
+) -> Callable[[Array], tuple[float, Array]]:
+    """-LL / n + penalizer * sum(theta^2), as a function of log theta with its gradient."""
+
+    def f(log_theta: Array) -> tuple[float, Array]:
+        theta = np.exp(log_theta)
+        ll, grad = loglik(theta)
+        value = -ll / n + penalizer * float(np.sum(theta**2))
+        g = (-grad / n + 2.0 * penalizer * theta) * theta
+        if not np.isfinite(value) or not np.all(np.isfinite(g)):
+            return np.inf, np.zeros_like(log_theta)
+        return value, g
+
+    return f
+
+
+def _standard_errors(loglik: LogLik, theta: Array, n: float, penalizer: float) -> Array:
+    """Square roots of the diagonal of the inverse observed information (NaN if singular).
+
+    The Hessian of the penalised negative log-likelihood in the natural parameters, by central
+    differences of the exact gradient.
+    """
+    k = theta.size
+    hess = np.empty((k, k))
+    for i in range(k):
+        h = 1e-5 * theta[i]
+        up, down = theta.copy(), theta.copy()
+        up[i] += h
+        down[i] -= h
+        hess[:, i] = -(loglik(up)[1] - loglik(down)[1]) / (2 * h)
+    hess = (hess + hess.T) / 2 + 2.0 * penalizer * n * np.eye(k)
+    try:
+        cov = np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        return np.full(k, np.nan)
+    diag = np.diag(cov)
+    return np.where(diag > 0, np.sqrt(np.abs(diag)), np.nan)
+
+
+def _minimize(objective: Callable[[Array], tuple[float, Array]], start: Array) -> tuple[Array, int]:
+    result = minimize(
+        objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-25.0, 25.0)] * start.size,
+        options={"maxiter": 3000, "ftol": 1e-14, "gtol": 1e-8},
+    )
+    return result.x, int(result.nit)
+
+
+def maximize(
+    make_loglik: Callable[[NDArray[np.int64] | None], LogLik],
+    start: Array,
+    *,
+    n_customers: float,
+    n_rows: int,
+    penalizer: float,
+    seed: int = 0,
+) -> FitResult:
+    """Maximise a log-likelihood over positive parameters.
+
+    Parameters
+    ----------
+    make_loglik : callable
+        ``make_loglik(rows)`` returns the log-likelihood over the distinct rows ``rows`` (all
+        rows when None), with their weights scaled so that it estimates the full total.
+    start : np.ndarray
+        Starting natural parameters.
+    n_customers, n_rows : number of customers and of distinct rows.
+    penalizer : float
+        L2 penalty on the natural parameters, added to the mean negative log-likelihood.
+
+    Raises
+    ------
+    ConvergenceError
+        The optimum found is not finite.
+    """
+    # Four parameters gain nothing from BLAS threads, and on a busy machine their spin-waits
+    # cost more than the likelihood itself.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _maximize(make_loglik, start, n_customers, n_rows, penalizer, seed)
+
+
+def _maximize(
+    make_loglik: Callable[[NDArray[np.int64] | None], LogLik],
+    start: Array,
+    n_customers: float,
+    n_rows: int,
+    penalizer: float,
+    seed: int,
+) -> FitResult:
+    log_start = np.log(start)
+    n_iter = 0
+    if n_rows > 4 * _SUBSAMPLE_ROWS:
+        # A warm start on a uniform sample of the distinct rows gets near the optimum cheaply;
+        # the full data then need only a few iterations.
+        rows = np.random.default_rng(seed).choice(n_rows, _SUBSAMPLE_ROWS, replace=False)
+        warm = _objective(make_loglik(rows), n_customers, penalizer)
+        log_start, n_iter = _minimize(warm, log_start)
+    loglik = make_loglik(None)
+    objective = _objective(loglik, n_customers, penalizer)
+    log_theta, more = _minimize(objective, log_start)
+    value, grad = objective(log_theta)
+    theta = np.exp(log_theta)
+    if not np.isfinite(value):
+        raise ConvergenceError("the log-likelihood is not finite at the optimum found")
+    at_bound = bool(np.any(np.abs(log_theta) >= 24.9))
+    converged = bool(np.max(np.abs(grad)) < _GRADIENT_TOL) and not at_bound
+    ll = loglik(theta)[0]
+    errors = _standard_errors(loglik, theta, n_customers, penalizer)
+    return FitResult(theta, float(ll), converged, n_iter + more, errors)
+
+
+class FittedModel:
+    """Shared bookkeeping of the estimators: the fitted attributes and their check."""
+
+    PARAM_NAMES: tuple[str, ...] = ()
+    params_: dict[str, float]
+
+    def __init__(self, penalizer: float = 0.0) -> None:
+        self.penalizer = penalizer
+
+    def _check_penalizer(self) -> None:
+        if not np.isfinite(self.penalizer) or self.penalizer < 0:
+            raise InputError(f"penalizer must be >= 0, got {self.penalizer!r}")
+
+    def _store(self, result: FitResult, n_customers: int, n_distinct: int) -> Self:
+        self.params_ = dict(zip(self.PARAM_NAMES, map(float, result.params), strict=True))
+        self.loglik_ = result.loglik
+        self.n_customers_ = n_customers
+        self.n_distinct_ = n_distinct
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.standard_errors_ = dict(
+            zip(self.PARAM_NAMES, map(float, result.standard_errors), strict=True)
+        )
+        return self
+
+    def _params(self) -> tuple[float, ...]:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() first")
+        return tuple(self.params_[name] for name in self.PARAM_NAMES)
+
+    def __repr__(self) -> str:
+        if hasattr(self, "params_"):
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+            return f"{type(self).__name__}({shown})"
+        return f"{type(self).__name__}(penalizer={self.penalizer})"

@@ -1,0 +1,392 @@
+"""The common shape of the purchase-count models (BG/NBD, MBG/NBD, Pareto/NBD)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Self
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+from scipy.special import betaln, hyp2f1, log_expit
+
+from patron.analytics.clv._base import (
+    Array,
+    FittedModel,
+    LogLik,
+    frequency_arrays,
+    maximize,
+)
+from patron.analytics.errors import InputError, InsufficientDataError
+
+
+def _check_horizon(t: float) -> float:
+    if not np.isfinite(t) or t < 0:
+        raise InputError(f"t must be a finite duration >= 0, got {t!r}")
+    return float(t)
+
+
+def _row_keys(*columns: Array) -> NDArray[np.int64] | None:
+    """One integer per row whose order is the rows' lexicographic order (None if too many).
+
+    Each column is replaced by its rank among its own distinct values and the ranks are
+    combined in mixed radix: one sort of integers then finds the distinct rows, instead of a
+    lexsort of floats (or ``np.unique(axis=0)``, which sorts a void view).
+    """
+    key = np.zeros(columns[0].size, dtype=np.int64)
+    span = 1
+    for column in columns:
+        levels, code = np.unique(column, return_inverse=True)
+        span *= max(levels.size, 1)
+        if span >= 2**62:
+            return None
+        key = key * levels.size + code.ravel()
+    return key
+
+
+def unique_rows(*columns: Array) -> tuple[list[Array], NDArray[np.intp]]:
+    """Distinct rows of equal-length columns (sorted) and each input row's index among them."""
+    key = _row_keys(*columns)
+    if key is None:
+        return _unique_rows_lexsort(*columns)
+    _, first, index = np.unique(key, return_index=True, return_inverse=True)
+    return [column[first] for column in columns], index.ravel()
+
+
+def counted_rows(*columns: Array) -> tuple[list[Array], Array]:
+    """Distinct rows in order of first appearance and how many times each occurs."""
+    key = _row_keys(*columns)
+    if key is None:
+        distinct, index = _unique_rows_lexsort(*columns)
+        return distinct, np.bincount(index).astype(np.float64)
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    return [column[first[order]] for column in columns], counts[order].astype(np.float64)
+
+
+def _unique_rows_lexsort(*columns: Array) -> tuple[list[Array], NDArray[np.intp]]:
+    order = np.lexsort(columns[::-1])
+    changed = np.zeros(order.size, dtype=bool)
+    if order.size:
+        changed[0] = True
+        for column in columns:
+            sorted_column = column[order]
+            changed[1:] |= sorted_column[1:] != sorted_column[:-1]
+    group = np.cumsum(changed) - 1
+    index = np.empty(order.size, dtype=np.intp)
+    index[order] = group
+    firsts = order[changed]
+    return [column[firsts] for column in columns], index
+
+
+@dataclass(eq=False)
+class Rows:
+    """Distinct (x, t_x, T) rows, with level tables computed once and reused at every step.
+
+    Special functions of r + x, or of (x, t) pairs, are evaluated on the few distinct levels
+    and indexed back: on day-stamped data that is most of the cost of a likelihood evaluation.
+    """
+
+    x: Array
+    t_x: Array
+    T: Array
+
+    @cached_property
+    def x_levels(self) -> tuple[Array, NDArray[np.intp]]:
+        """Distinct values of x and the index of each row's value."""
+        levels, index = np.unique(self.x, return_inverse=True)
+        return levels, index.ravel()
+
+    @cached_property
+    def ends(self) -> tuple[Array, Array, NDArray[np.intp], NDArray[np.intp]]:
+        """Distinct (x, t) pairs over t in {t_x, T}: (x, t, index of (x, t_x), index of (x, T))."""
+        n = self.x.size
+        (xs, ts), index = unique_rows(
+            np.concatenate([self.x, self.x]), np.concatenate([self.t_x, self.T])
+        )
+        return xs, ts, index[:n], index[n:]
+
+    @cached_property
+    def T_levels(self) -> tuple[Array, NDArray[np.intp]]:
+        """Distinct values of T and the index of each row's value."""
+        levels, index = np.unique(self.T, return_inverse=True)
+        return levels, index.ravel()
+
+    @cached_property
+    def t_x_levels(self) -> tuple[Array, NDArray[np.intp]]:
+        """Distinct values of t_x and the index of each row's value."""
+        levels, index = np.unique(self.t_x, return_inverse=True)
+        return levels, index.ravel()
+
+    def level_weights(self, weights: Array) -> tuple[Array, Array, Array]:
+        """Summed weights per x level, per T level, and of w * x per T level (kept for reuse).
+
+        The fit calls the likelihood with the same weights at every step: the sums are made
+        once and the terms that depend on x or on T alone become dot products over levels.
+        """
+        cached = self.__dict__.get("_level_weights")
+        if cached is not None and cached[0] is weights:
+            return cached[1]
+        x_index, T_index = self.x_levels[1], self.T_levels[1]
+        sums = (
+            np.bincount(x_index, weights=weights, minlength=self.x_levels[0].size),
+            np.bincount(T_index, weights=weights, minlength=self.T_levels[0].size),
+            np.bincount(T_index, weights=weights * self.x, minlength=self.T_levels[0].size),
+        )
+        self.__dict__["_level_weights"] = (weights, sums)
+        return sums
+
+    def by_x(self, values: Array) -> Array:
+        """Spread values computed on ``x_levels[0]`` to the rows."""
+        return values[self.x_levels[1]]
+
+    def subset(self, rows: NDArray[np.int64]) -> Rows:
+        return Rows(self.x[rows], self.t_x[rows], self.T[rows])
+
+
+def distinct_rows(x: Array, t_x: Array, T: Array) -> tuple[Rows, NDArray[np.intp]]:
+    """Distinct (x, t_x, T) rows and, for each input row, the index of its distinct row."""
+    (ux, ut, uT), inverse = unique_rows(x, t_x, T)
+    return Rows(ux, ut, uT), inverse
+
+
+def _log_odds_nodes(step: float = 1.0 / 16.0, s_max: float = 8.5) -> tuple[Array, Array]:
+    """Nodes y = 2 sinh(s) on the real line and their trapezoid weights (double exponential)."""
+    s = np.arange(-s_max, s_max + step / 2, step)
+    return 2.0 * np.sinh(s), 2.0 * np.cosh(s) * step
+
+
+_Y, _DY = _log_odds_nodes()
+
+
+def _expected_alive_by_quadrature(r_x: Array, a: float, b: Array, horizon: Array) -> Array:
+    """E_p[(1 - (1 + p h)^-(r+x)) / p] for p ~ Beta(a, b), by quadrature in log-odds of p.
+
+    In y = log(p / (1-p)) the integrand is smooth and decays like exp(a y) and exp(-b y), so
+    the trapezoid rule on y = 2 sinh(s) converges fast whatever a and b; every factor is
+    taken in log space, so no tail underflows or overflows (relative accuracy ~1e-6).
+    """
+    log_p, log_q = log_expit(_Y), log_expit(-_Y)
+    out = np.empty(r_x.size)
+    for start in range(0, r_x.size, 4096):
+        part = slice(start, start + 4096)
+        rx, bb, h = r_x[part, None], b[part, None], horizon[part, None]
+        with np.errstate(divide="ignore"):  # p h underflowing to 0 buys nothing: log 0 = -inf
+            log_bought = np.log(-np.expm1(-rx * np.log1p(np.exp(log_p) * h)))
+        log_weight = (a - 1.0) * log_p + bb * log_q - betaln(a, bb)
+        out[part] = (np.exp(log_bought + log_weight) * _DY).sum(axis=1)
+    return out
+
+
+def beta_geometric_expected_alive(
+    r: float, alpha: float, a: float, b: Array | float, x: Array, T: Array, t: float
+) -> Array:
+    """Expected purchases in (T, T+t] of a customer alive at T, under a beta-geometric dropout.
+
+    The transaction rate is Gamma(r + x, alpha + T) and the dropout probability after each
+    purchase Beta(a, b) a posteriori, so (Fader, Hardie & Lee 2005, eq. 10)
+
+        (a+b-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b; a+b-1; t/(alpha+T+t))],
+
+    that is E_p[(1 - (1 + p t/(alpha+T))^-(r+x)) / p]. scipy's 2F1 is used where it is safe;
+    where it overflows (heavy buyers), where a + b <= 1 (negative third argument), or where
+    the value leaves its bounds [0, (r+x) t/(alpha+T)], the expectation over p is computed by
+    quadrature instead. At a = 1 the 2F1 form is a limit, reached by nudging a by 1e-7.
+    """
+    x, T = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(T, dtype=np.float64))
+    b = np.broadcast_to(np.asarray(b, dtype=np.float64), x.shape)
+    a_safe = 1.0 + 1e-7 if abs(a - 1.0) < 1e-7 else a
+    r_x = r + x
+    horizon = alpha + T + t
+    with np.errstate(all="ignore"):
+        log_ratio = r_x * (np.log(alpha + T) - np.log(horizon))
+        f = hyp2f1(r_x, b, a_safe + b - 1.0, t / horizon)
+        out = (a_safe + b - 1.0) / (a_safe - 1.0) * -np.expm1(log_ratio + np.log(f))
+    upper = r_x * t / (alpha + T)
+    bad = ~np.isfinite(out) | (out < 0) | (out > upper * (1 + 1e-9))
+    bad |= (a_safe + b - 1.0 <= 0.5) | (r_x > 100)
+    if np.any(bad):
+        out[bad] = _expected_alive_by_quadrature(r_x[bad], a, b[bad], t / (alpha + T[bad]))
+    return out
+
+
+class PurchaseModel(FittedModel):
+    """Base of the models of repeat purchasing fitted on (x, t_x, T).
+
+    Subclasses define ``PARAM_NAMES`` (four of them), ``_row_terms(theta, rows)`` (per-row
+    log-likelihood and its gradient in the natural parameters; ``_loglik`` sums them and may
+    be overridden by a cheaper weighted sum), and the predictions ``_p_alive(rows)``,
+    ``_expected_alive(t, rows)`` (a function of x and T only) and ``expected_purchases(t)``
+    on :class:`Rows`. ``_ELEMENTWISE_P_ALIVE``: P(alive) is cheap enough to evaluate on every
+    row rather than on the distinct rows.
+    """
+
+    _ELEMENTWISE_P_ALIVE = False
+
+    def _row_terms(self, theta: Array, rows: Rows) -> tuple[Array, Array]:
+        """Per-row log-likelihood (n,) and its gradient in the natural parameters (k, n)."""
+        raise NotImplementedError
+
+    def _loglik(self, theta: Array, rows: Rows, weights: Array) -> tuple[float, Array]:
+        ll, grad = self._row_terms(theta, rows)
+        # Plain reductions, not BLAS: see the note on threads in _base.maximize.
+        return float(np.sum(weights * ll)), np.sum(grad * weights, axis=1)
+
+    def _start(self, x: Array, t_x: Array, T: Array, weights: Array) -> Array:
+        """Starting values: a purchase rate near the observed one, moderate heterogeneity."""
+        rate = np.sum(weights * x) / max(np.sum(weights * T), 1e-12)
+        scale = 1.0 / max(rate, 1e-6)
+        return np.array([1.0, scale, 1.0, 1.0])
+
+    def fit(self, summary: pl.DataFrame) -> Self:
+        """Estimate the parameters by maximum likelihood.
+
+        Parameters
+        ----------
+        summary : pl.DataFrame
+            Columns ``x`` (repeat purchases), ``t_x`` (time of the last purchase) and ``T``
+            (age at the end of calibration), as made by
+            :func:`patron.analytics.summary.customer_summary`; other columns are ignored.
+
+        Returns
+        -------
+        self
+            With ``params_``, ``loglik_`` (at the optimum, penalty excluded), ``n_customers_``,
+            ``n_distinct_`` (distinct (x, t_x, T) rows actually evaluated), ``converged_``
+            (gradient ~ 0 and no parameter at its bound), ``n_iter_`` and
+            ``standard_errors_`` (from the inverse Hessian; NaN where it is singular).
+
+        Raises
+        ------
+        InputError
+            Malformed summary (see :func:`patron.analytics.clv._base.frequency_arrays`).
+        InsufficientDataError
+            Fewer customers than parameters, or nobody made a repeat purchase (the purchase
+            rate and the dropout cannot be told apart).
+        ConvergenceError
+            The likelihood has no finite optimum from the starting point.
+        """
+        self._check_penalizer()
+        x, t_x, T = frequency_arrays(summary)
+        if x.size < len(self.PARAM_NAMES):
+            raise InsufficientDataError(
+                f"{x.size} customer(s) cannot identify {len(self.PARAM_NAMES)} parameters"
+            )
+        if not np.any(x > 0):
+            raise InsufficientDataError("no customer made a repeat purchase: nothing to fit")
+        (ux, ut, uT), weights = counted_rows(x, t_x, T)
+        n_rows = weights.size
+        everything = Rows(ux, ut, uT)
+        data = {"x": ux, "t_x": ut, "T": uT}
+
+        def make_loglik(subset: NDArray[np.int64] | None) -> LogLik:
+            if subset is None:
+                rows, w = everything, weights
+            else:
+                rows, w = everything.subset(subset), weights[subset] * (n_rows / subset.size)
+            return lambda theta: self._loglik(theta, rows, w)
+
+        start = self._start(data["x"], data["t_x"], data["T"], weights)
+        result = maximize(
+            make_loglik, start, n_customers=float(x.size), n_rows=n_rows, penalizer=self.penalizer
+        )
+        return self._store(result, int(x.size), n_rows)
+
+    def loglik(self, summary: pl.DataFrame) -> np.ndarray:
+        """Log-likelihood of each customer's (x, t_x, T) under the fitted parameters."""
+        theta = np.array(self._params())
+        rows, inverse = distinct_rows(*frequency_arrays(summary))
+        return self._row_terms(theta, rows)[0][inverse]
+
+    # Predictions -----------------------------------------------------------------------------
+
+    def _p_alive(self, rows: Rows) -> Array:
+        raise NotImplementedError
+
+    def _expected_alive(self, t: float, rows: Rows) -> Array:
+        """Expected purchases in (T, T+t] given alive at T."""
+        raise NotImplementedError
+
+    def _on_distinct(self, summary: pl.DataFrame, compute: Callable[[Rows], Array]) -> Array:
+        x, t_x, T = frequency_arrays(summary)
+        if x.size == 0:
+            return np.empty(0)
+        if self._ELEMENTWISE_P_ALIVE:
+            # A few logs per row: cheaper than finding the distinct rows first.
+            return np.asarray(compute(Rows(x, t_x, T)))
+        rows, inverse = distinct_rows(x, t_x, T)
+        return np.asarray(compute(rows))[inverse]
+
+    def _alive_on_pairs(self, times: Sequence[float], x: Array, T: Array) -> Array:
+        """``_expected_alive`` for each horizon, shape (rows, len(times)).
+
+        It depends on (x, T) only, and on day-stamped data a million customers share a few
+        tens of thousands of (x, T) pairs: the special functions run on those, all horizons
+        at once, and are spread back to the rows.
+        """
+        (ux, uT), inverse = unique_rows(x, T)
+        pairs = Rows(ux, uT, uT)  # t_x is not used by _expected_alive
+        out = np.empty((ux.size, len(times)))
+        for j, t in enumerate(times):
+            out[:, j] = self._expected_alive(t, pairs)
+        return out[inverse]
+
+    def probability_alive(self, summary: pl.DataFrame) -> np.ndarray:
+        """P(the customer is still active at T | x, t_x, T), one value per row of ``summary``."""
+        self._params()
+        return self._on_distinct(summary, self._p_alive)
+
+    def conditional_expected_purchases(self, t: float, summary: pl.DataFrame) -> np.ndarray:
+        """Expected purchases in the next ``t`` time units, (T, T + t], given the history.
+
+        Parameters
+        ----------
+        t : float
+            Horizon, in the summary's time unit.
+        summary : pl.DataFrame
+            Columns ``x``, ``t_x`` and ``T``.
+
+        Returns
+        -------
+        np.ndarray
+            One value per row of ``summary``.
+        """
+        self._params()
+        t = _check_horizon(t)
+        return self.cumulative_expected_purchases([t], summary)[:, 0]
+
+    def cumulative_expected_purchases(
+        self, times: Sequence[float], summary: pl.DataFrame
+    ) -> np.ndarray:
+        """Conditional expected purchases in (T, T + t] for several horizons at once.
+
+        Parameters
+        ----------
+        times : sequence of float
+            Horizons, in the summary's time unit.
+        summary : pl.DataFrame
+            Columns ``x``, ``t_x`` and ``T``.
+
+        Returns
+        -------
+        np.ndarray
+            Shape (rows of ``summary``, len(times)); column j equals
+            ``conditional_expected_purchases(times[j], summary)``.
+        """
+        self._params()
+        horizons = [_check_horizon(t) for t in times]
+        x, t_x, T = frequency_arrays(summary)
+        if x.size == 0:
+            return np.empty((0, len(horizons)))
+        if self._ELEMENTWISE_P_ALIVE:
+            alive = self._p_alive(Rows(x, t_x, T))
+        else:
+            rows, inverse = distinct_rows(x, t_x, T)
+            alive = self._p_alive(rows)[inverse]
+        return alive[:, None] * self._alive_on_pairs(horizons, x, T)
+
+    def expected_purchases(self, t: float) -> float:
+        """Expected repeat purchases in (0, t] of a new customer (first purchase at 0)."""
+        raise NotImplementedError

@@ -1,0 +1,251 @@
+"""Customers and contacts over the REST API: thin over the same services as the pages."""
+
+from typing import Any
+
+import django_filters
+from django.db.models import Exists, FloatField, OuterRef, Prefetch, Subquery, Value
+from django.db.models.functions import Coalesce
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from patron.accounts.models import User
+from patron.api.base import (
+    MaskedField,
+    ScopedViewSet,
+    UserRefField,
+    VisibleRelatedField,
+    parse_uuid,
+    valid,
+)
+from patron.api.pagination import CursorPagination
+from patron.customers import selectors, services
+from patron.customers.models import Channel, Contact, Customer, Source
+from patron.insights import labels
+from patron.insights.models import CustomerScore
+
+
+class CurrentScoreOut(serializers.ModelSerializer):
+    """A customer's current classes and value (see patron.insights), read-only."""
+
+    class Meta:
+        model = CustomerScore
+        fields = ["as_of", "rfm_segment", "r_score", "f_score", "m_score", "class8", "classes", "lifecycle",
+                  "value_tier", "frequency_tier", "cluster_label", "n_purchases", "total_spend", "days_since_last",
+                  "p_alive", "expected_purchases", "expected_spend", "clv", "churn_risk", "churn_reasons"]
+        read_only_fields = fields
+
+
+class CustomerOut(serializers.ModelSerializer):
+    phone = MaskedField()
+    email = MaskedField()
+    wechat = MaskedField()
+    id_number = MaskedField()
+    birthday = MaskedField()
+    address = MaskedField()
+    owner = UserRefField()
+    owner_team = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    scores = serializers.SerializerMethodField(help_text="The current value snapshot (null until scored).")
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id", "number", "kind", "name", "company_name", "phone", "email", "wechat",
+            "id_number", "birthday", "address", "region", "city", "industry", "source",
+            "preferred_channel", "consent_email", "consent_sms", "consent_phone",
+            "consent_updated_at", "notes", "tags", "owner", "owner_team", "last_contacted_at",
+            "last_ordered_at", "created_at", "updated_at", "version", "scores",
+        ]
+
+    @extend_schema_field(CurrentScoreOut(allow_null=True))
+    def get_scores(self, customer: Customer) -> dict | None:
+        current = getattr(customer, "current_scores", None)
+        if current is None:  # not prefetched (a single object): one query
+            current = list(CustomerScore.objects.filter(customer=customer, is_current=True)[:1])
+        return CurrentScoreOut(current[0]).data if current else None
+
+
+class CustomerIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Customer.Kind.choices, required=False)
+    name = serializers.CharField(max_length=200)
+    company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    wechat = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    id_number = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    birthday = serializers.DateField(required=False, allow_null=True)
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    region = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    industry = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    source = serializers.ChoiceField(choices=Source.choices, required=False)
+    preferred_channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    consent_email = serializers.BooleanField(required=False)
+    consent_sms = serializers.BooleanField(required=False)
+    consent_phone = serializers.BooleanField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+    version = serializers.IntegerField(required=False, help_text="The version you read; a stale one is refused with 409.")
+
+
+# ?ordering= value -> the annotation the cursor pages on; unscored customers sort below 0.
+SCORE_ORDERING = {"clv": "score_clv", "-clv": "-score_clv", "churn_risk": "score_churn_risk",
+                  "-churn_risk": "-score_churn_risk"}
+
+
+def _score_value(field: str) -> Any:
+    current = CustomerScore.objects.filter(customer=OuterRef("pk"), is_current=True).values(field)[:1]
+    return Coalesce(Subquery(current), Value(-1.0), output_field=FloatField())
+
+
+class CustomerPagination(CursorPagination):
+    """Keyset paging by creation, or by a current score value when ?ordering= asks for one."""
+
+    def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple:
+        key = SCORE_ORDERING.get(request.query_params.get("ordering", ""))
+        return (key, "-id") if key else super().get_ordering(request, queryset, view)
+
+
+class CustomerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search name, company, phone, e-mail")
+    owner = django_filters.UUIDFilter(field_name="owner_id")
+    owner_team = django_filters.UUIDFilter(field_name="owner_team_id")
+    tag = django_filters.CharFilter(field_name="tags__name")
+    last_ordered_after = django_filters.IsoDateTimeFilter(field_name="last_ordered_at", lookup_expr="gte")
+    last_ordered_before = django_filters.IsoDateTimeFilter(field_name="last_ordered_at", lookup_expr="lt")
+    # The current value snapshot (patron.insights): classes, value and risk.
+    segment = django_filters.ChoiceFilter(choices=labels.choices("rfm_segment"), method="by_score",
+                                          label="RFM segment key")
+    class8 = django_filters.ChoiceFilter(choices=labels.choices("class8"), method="by_score", label="Value class key")
+    lifecycle = django_filters.ChoiceFilter(choices=labels.choices("lifecycle"), method="by_score",
+                                            label="Lifecycle stage key")
+    value_tier = django_filters.ChoiceFilter(choices=labels.choices("value_tier"), method="by_score",
+                                             label="Value tier")
+    clv_min = django_filters.NumberFilter(method="by_score", label="12-month CLV at least")
+    clv_max = django_filters.NumberFilter(method="by_score", label="12-month CLV at most")
+    churn_risk_min = django_filters.NumberFilter(method="by_score", label="Churn risk at least (0-1)")
+    ordering = django_filters.ChoiceFilter(
+        choices=[(k, k) for k in SCORE_ORDERING], method="sorted_by_score",
+        label="Sort by the current score: clv, -clv, churn_risk or -churn_risk (unscored customers count as -1)",
+    )
+
+    SCORE_LOOKUPS = {"segment": "rfm_segment", "class8": "class8", "lifecycle": "lifecycle",
+                     "value_tier": "value_tier", "clv_min": "clv__gte", "clv_max": "clv__lte",
+                     "churn_risk_min": "churn_risk__gte"}
+
+    class Meta:
+        model = Customer
+        fields = ["kind", "region", "city", "industry", "source"]
+
+    def sorted_by_score(self, queryset: Any, name: str, value: str) -> Any:
+        # The order itself is the paginator's (CustomerPagination): a cursor needs its own key.
+        return queryset.annotate(**{SCORE_ORDERING[value].lstrip("-"): _score_value(value.lstrip("-"))})
+
+    def by_score(self, queryset: Any, name: str, value: Any) -> Any:
+        if value in (None, ""):
+            return queryset
+        current = CustomerScore.objects.filter(customer=OuterRef("pk"), is_current=True,
+                                               **{self.SCORE_LOOKUPS[name]: value})
+        return queryset.filter(Exists(current))
+
+    def search(self, queryset: Any, name: str, value: str) -> Any:
+        return queryset.filter(selectors.search_matches(value)) if value.strip() else queryset
+
+
+class CustomerViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.UpdateModelMixin, mixins.DestroyModelMixin, ScopedViewSet,
+):
+    model = Customer
+    serializer_class = CustomerOut
+    filterset_class = CustomerFilter
+    pagination_class = CustomerPagination
+
+    def get_queryset(self) -> Any:
+        qs = super().get_queryset()
+        current = Prefetch("scores", queryset=CustomerScore.objects.filter(is_current=True), to_attr="current_scores")
+        return qs.filter(is_archived=False).select_related("owner", "owner_team").prefetch_related("tags", current)
+
+    @extend_schema(request=CustomerIn, responses={201: CustomerOut})
+    def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        data = valid(CustomerIn, request)
+        data.pop("version", None)
+        customer = services.customer_create(user=request.user, data=data)
+        return Response(self._out(customer), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CustomerIn, responses={200: CustomerOut})
+    def update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        customer = self.get_object()
+        data = valid(CustomerIn, request, partial=kwargs.get("partial", False))
+        version = data.pop("version", None)
+        services.customer_update(customer=customer, user=request.user, data=data, expected_version=version)
+        return Response(self._out(customer))
+
+    def perform_destroy(self, instance: Customer) -> None:
+        services.customer_delete(customer=instance, user=self.request.user)
+
+    @extend_schema(
+        request=inline_serializer("RevealIn", {"field": serializers.ChoiceField(choices=Customer.sensitive_fields)}),
+        responses={200: inline_serializer("RevealOut", {"field": serializers.CharField(), "value": serializers.CharField()})},
+    )
+    @action(detail=True, methods=["post"])
+    def reveal(self, request: Any, pk: Any = None) -> Response:
+        """Show one sensitive field in clear (audited); 403 without the capability."""
+        customer = self.get_object()
+        field = request.data.get("field", "")
+        if field not in Customer.sensitive_fields:
+            raise serializers.ValidationError({"field": [f"must be one of {', '.join(Customer.sensitive_fields)}"]})
+        value = services.customer_reveal(customer=customer, user=request.user, field=field)
+        return Response({"field": field, "value": value})
+
+    @extend_schema(
+        request=inline_serializer("TransferIn", {"owner": serializers.UUIDField()}), responses={200: CustomerOut}
+    )
+    @action(detail=True, methods=["post"])
+    def transfer(self, request: Any, pk: Any = None) -> Response:
+        customer = self.get_object()
+        new_owner = User.objects.filter(
+            organization_id=request.user.organization_id, is_active=True, pk=parse_uuid(request.data.get("owner"), "owner")
+        ).first()
+        if new_owner is None:
+            raise serializers.ValidationError({"owner": ["no such active user in your organisation"]})
+        services.customer_transfer(customer=customer, user=request.user, new_owner=new_owner)
+        return Response(self._out(customer))
+
+    def _out(self, customer: Customer) -> dict:
+        customer = self.model.objects.select_related("owner", "owner_team").prefetch_related("tags").get(pk=customer.pk)
+        return CustomerOut(customer, context=self.get_serializer_context()).data
+
+
+class ContactOut(serializers.ModelSerializer):
+    phone = MaskedField()
+    email = MaskedField()
+    wechat = MaskedField()
+
+    class Meta:
+        model = Contact
+        fields = ["id", "customer", "name", "title", "phone", "email", "wechat", "is_primary", "created_at", "version"]
+
+
+class ContactIn(serializers.Serializer):
+    customer = VisibleRelatedField(Customer)
+    name = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    wechat = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    is_primary = serializers.BooleanField(required=False)
+
+
+class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
+    model = Contact
+    serializer_class = ContactOut
+    filterset_fields = ["customer"]
+
+    @extend_schema(request=ContactIn, responses={201: ContactOut})
+    def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        data = valid(ContactIn, request, context=self.get_serializer_context())
+        customer = data.pop("customer")
+        contact = services.contact_create(customer=customer, user=request.user, data=data)
+        return Response(ContactOut(contact, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,253 @@
+"""The duplicate review queue: list the likely pairs, compare two customers, merge or dismiss,
+and undo a merge. A pair is visible when its customers are; merging needs "change" on both."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from patron.accounts import permissions
+from patron.common import masking
+from patron.common.errors import ConflictError
+from patron.customers import dedupe, merge
+from patron.customers.models import Customer, DuplicatePair, MergeRecord
+
+PAGE_SIZE = 50
+COMPARED = (
+    "number",
+    "kind",
+    "name",
+    "company_name",
+    "phone",
+    "email",
+    "wechat",
+    "id_number",
+    "birthday",
+    "address",
+    "region",
+    "city",
+    "industry",
+    "source",
+    "last_contacted_at",
+    "last_ordered_at",
+    "created_at",
+)
+COUNT_LABELS = {
+    "orders": gettext_lazy("Orders"),
+    "opportunities": gettext_lazy("Opportunities"),
+    "interactions": gettext_lazy("Interactions"),
+    "tasks": gettext_lazy("Tasks"),
+    "contacts": gettext_lazy("Contacts"),
+    "leads": gettext_lazy("Converted leads"),
+}
+REASON_LABELS = {
+    "same_phone": gettext_lazy("Same phone"),
+    "same_email": gettext_lazy("Same e-mail"),
+    "similar_name+same_company": gettext_lazy("Similar name, same company"),
+    "similar_name+same_region": gettext_lazy("Similar name, same region"),
+    "different_name": gettext_lazy("Names differ"),
+}
+
+
+class DuplicateFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[("", gettext_lazy("Any")), *DuplicatePair.Status.choices],
+    )
+    min_score = forms.FloatField(
+        label=gettext_lazy("Minimum score"), required=False, min_value=0, max_value=1
+    )
+    reason = forms.ChoiceField(
+        label=gettext_lazy("Reason"),
+        required=False,
+        choices=[("", gettext_lazy("Any")), *REASON_LABELS.items()],
+    )
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class MergeForm(forms.Form):
+    survivor = forms.ChoiceField(
+        label=gettext_lazy("Keep"), choices=[("a", "A"), ("b", "B")], widget=forms.RadioSelect
+    )
+    a_version = forms.IntegerField(widget=forms.HiddenInput)
+    b_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+def _get_pair(user: Any, pk: Any) -> DuplicatePair:
+    try:
+        return dedupe.duplicate_get(user=user, pk=pk)
+    except (DuplicatePair.DoesNotExist, ValidationError, ValueError) as error:
+        raise Http404 from error
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def duplicate_list(request: HttpRequest) -> HttpResponse:
+    data = request.GET if request.GET else {"status": DuplicatePair.Status.OPEN}
+    form = DuplicateFilterForm(data)
+    if not form.is_valid():
+        return render(
+            request, "customers/duplicate_list.html", {"form": form, "page": None}, status=400
+        )
+    pairs = dedupe.duplicate_list(
+        user=request.user,
+        status=form.cleaned_data["status"],
+        min_score=form.cleaned_data["min_score"],
+        reason=form.cleaned_data["reason"],
+    )
+    page = Paginator(pairs, PAGE_SIZE).get_page(form.cleaned_data["page"] or 1)
+    for pair in page:
+        pair.reason_labels = [REASON_LABELS.get(r, r) for r in pair.reasons]
+    template = "customers/duplicate_list.html" + ("#results" if request.htmx else "")
+    return render(request, template, {"form": form, "page": page})
+
+
+def _side(user: Any, customer: Customer | None) -> dict[str, Any] | None:
+    if customer is None:
+        return None
+    return {
+        "customer": customer,
+        "values": {name: masking.present(user, customer, name) for name in COMPARED},
+        "counts": {
+            kind: model.objects.filter(**{field: customer}).count()
+            for kind, model, field in merge.MOVED_KINDS
+            if kind != "merges"
+        },
+        "can_change": permissions.can(user, "change", customer),
+    }
+
+
+def _detail(
+    request: HttpRequest,
+    pair: DuplicatePair,
+    *,
+    form: MergeForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    a, b = _side(request.user, pair.a), _side(request.user, pair.b)
+    rows = [
+        (
+            Customer._meta.get_field(n).verbose_name,
+            *(side["values"][n] if side else "" for side in (a, b)),
+        )
+        for n in COMPARED
+    ]
+    counts = [
+        (kind, *(side["counts"][kind] if side else "" for side in (a, b))) for kind in COUNT_LABELS
+    ]
+    can_merge = bool(
+        a and b and a["can_change"] and b["can_change"] and pair.status == DuplicatePair.Status.OPEN
+    )
+    record = pair.merge
+    context = {
+        "pair": pair,
+        "a": a,
+        "b": b,
+        "rows": rows,
+        "counts": [(COUNT_LABELS[kind], x, y) for kind, x, y in counts],
+        "can_merge": can_merge,
+        "error": error,
+        "form": form
+        or MergeForm(
+            initial={
+                "survivor": "a",
+                "a_version": pair.a and pair.a.version,
+                "b_version": pair.b and pair.b.version,
+            }
+        ),
+        "record": record,
+        "reason_labels": [REASON_LABELS.get(r, r) for r in pair.reasons],
+        "can_undo": bool(
+            record
+            and record.undone_at is None
+            and permissions.can(request.user, "change", record.survivor)
+        ),
+    }
+    template = "customers/duplicate_detail.html" + ("#compare" if request.htmx else "")
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def duplicate_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    return _detail(request, _get_pair(request.user, pk))
+
+
+@login_required
+@require_POST
+def duplicate_merge(request: HttpRequest, pk: Any) -> HttpResponse:
+    pair = _get_pair(request.user, pk)
+    form = MergeForm(request.POST)
+    if pair.a is None or pair.b is None or pair.status != DuplicatePair.Status.OPEN:
+        return _detail(request, pair, error=_("This pair is no longer open."), status=400)
+    if not form.is_valid():
+        return _detail(request, pair, form=form, status=400)
+    keep_a = form.cleaned_data["survivor"] == "a"
+    survivor, duplicate = (pair.a, pair.b) if keep_a else (pair.b, pair.a)
+    versions = (form.cleaned_data["a_version"], form.cleaned_data["b_version"])
+    try:
+        merge.customer_merge(
+            survivor=survivor,
+            duplicate=duplicate,
+            user=request.user,
+            expected_versions=versions if keep_a else versions[::-1],
+        )
+    except permissions.PermissionDenied as error:
+        raise PermissionDenied from error
+    except ConflictError:
+        message = _(
+            "One of these customers was changed since you opened this page. Review them again."
+        )
+        return _detail(request, _get_pair(request.user, pk), error=message, status=409)
+    messages.success(request, _("Customers merged. You can undo the merge from this page."))
+    return redirect("dedupe:duplicate-detail", pk=pair.pk)
+
+
+@login_required
+@require_POST
+def duplicate_dismiss(request: HttpRequest, pk: Any) -> HttpResponse:
+    pair = _get_pair(request.user, pk)
+    if pair.status != DuplicatePair.Status.OPEN:
+        return _detail(request, pair, error=_("This pair is no longer open."), status=400)
+    try:
+        merge.duplicate_dismiss(pair=pair, user=request.user)
+    except permissions.PermissionDenied as error:
+        raise PermissionDenied from error
+    messages.success(request, _("Marked as not a duplicate."))
+    return redirect("dedupe:duplicate-list")
+
+
+@login_required
+@require_POST
+def merge_undo(request: HttpRequest, pk: Any) -> HttpResponse:
+    try:
+        record = MergeRecord.objects.select_related("survivor").get(pk=pk)
+    except (MergeRecord.DoesNotExist, ValidationError, ValueError) as error:
+        raise Http404 from error
+    if not permissions.can(request.user, "view", record.survivor):
+        raise Http404
+    pair = DuplicatePair.objects.filter(merge=record).first()
+    try:
+        merge.customer_merge_undo(record=record, user=request.user)
+    except permissions.PermissionDenied as error:
+        raise PermissionDenied from error
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("dedupe:duplicate-list")
+    messages.success(request, _("Merge undone."))
+    if pair is not None:
+        return redirect("dedupe:duplicate-detail", pk=pair.pk)
+    return redirect("customers:customer-detail", pk=record.survivor_id)

@@ -1,0 +1,59 @@
+"""`manage.py clean_customers`: the periodic data-cleaning job (run it daily or weekly)."""
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from patron.common import tenancy
+from patron.customers import cleaning
+from patron.organizations.models import Organization
+
+
+class Command(BaseCommand):
+    help = (
+        "Flag invalid contact data, stale customers and new duplicates as tasks for their owners."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--org", action="append", default=[], help="organisation slug (default: all)"
+        )
+        parser.add_argument(
+            "--as-of", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)"
+        )
+        parser.add_argument("--stale-days", type=int, default=180)
+        parser.add_argument(
+            "--since-days",
+            type=int,
+            default=None,
+            help="scan for duplicates only among customers changed in these days",
+        )
+        parser.add_argument(
+            "--limit", type=int, default=None, help="at most this many tasks per kind"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        as_of = options["as_of"] or timezone.localdate()
+        organizations = Organization.objects.order_by("slug")
+        if options["org"]:
+            organizations = organizations.filter(slug__in=options["org"])
+            if organizations.count() != len(set(options["org"])):
+                raise CommandError("unknown organisation slug")
+        since = None
+        if options["since_days"] is not None:
+            since = timezone.now() - dt.timedelta(days=options["since_days"])
+        for organization in organizations:
+            with tenancy.scope(organization):
+                report = cleaning.clean_organization(
+                    organization=organization,
+                    as_of=as_of,
+                    stale_days=options["stale_days"],
+                    since=since,
+                    limit=options["limit"],
+                )
+            self.stdout.write(
+                f"{organization.slug}: new pairs {report.new_pairs}; found {report.found}; "
+                f"tasks created {report.tasks_created}; without owner {report.without_owner}"
+            )

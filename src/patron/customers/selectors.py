@@ -1,0 +1,176 @@
+"""Reads on customers: everything starts from `visible_to(user)`."""
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from patron.common import standardize
+from patron.customers.models import Customer
+
+
+def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QuerySet[Customer]:
+    """The customers `user` may see, narrowed by `filters`, newest first (keyset-pageable)."""
+    filters = filters or {}
+    qs = Customer.objects.visible_to(user).filter(is_archived=False)
+    if q := (filters.get("q") or "").strip():
+        qs = qs.filter(search_matches(q))
+    for field in ("owner", "owner_team", "region", "source", "kind", "industry"):
+        if value := filters.get(field):
+            qs = qs.filter(**{f"{field}_id" if field in ("owner", "owner_team") else field: getattr(value, "pk", value)})
+    if tag := filters.get("tag"):
+        qs = qs.filter(tags=tag)
+    if after := filters.get("last_ordered_after"):
+        qs = qs.filter(last_ordered_at__gte=after)
+    if before := filters.get("last_ordered_before"):
+        qs = qs.filter(last_ordered_at__lt=before)
+    return qs.select_related("owner", "owner_team").order_by("-created_at", "-id")
+
+
+def search_matches(term: str) -> Q:
+    """Substring match on the indexed search text (trigram GIN on PostgreSQL).
+
+    A term of digits also matches phone numbers written with spaces or dashes, because the
+    search text holds the phone's digits only.
+    """
+    needle = term.lower()
+    digits = standardize.phone_digits(term)
+    q = Q(search_text__contains=needle)
+    if digits and len(digits) >= 3 and digits != needle:
+        q |= Q(search_text__contains=digits)
+    return q
+
+
+def customer_get(*, user: Any, pk: Any) -> Customer:
+    """One visible customer, or Customer.DoesNotExist (a 404, not a 403: no existence leak)."""
+    return Customer.objects.visible_to(user).select_related("owner", "owner_team").get(pk=pk)
+
+
+def customer_duplicates(*, user: Any, phone: str = "", email: str = "", name: str = "", limit: int = 5) -> list[dict]:
+    """Likely existing customers for what is being typed (查重), across the organisation.
+
+    Reps must learn that a customer exists and who owns it even when they cannot see it, so
+    this searches the whole organisation but returns only the match reason, the masked name
+    and the owner, never the record's details.
+    """
+    conditions = Q()
+    region = user.organization.phone_region
+    try:
+        phone_e164 = standardize.normalize_phone(phone, region=region) if phone else ""
+    except Exception:
+        phone_e164 = ""
+    if phone_e164:
+        conditions |= Q(phone=phone_e164)
+    if email and "@" in email:
+        conditions |= Q(email=email.strip().lower())
+    if len(name.strip()) >= 2:
+        conditions |= Q(name__iexact=name.strip()) | Q(company_name__iexact=name.strip())
+    if not conditions:
+        return []
+    matches = Customer.objects.filter(conditions).select_related("owner")[:limit]
+    return [
+        {
+            "id": c.pk,
+            "number": c.number,
+            "name": c.name,
+            "owner": str(c.owner) if c.owner else None,
+            "reasons": [r for r, hit in (
+                ("phone", phone_e164 and c.phone == phone_e164),
+                ("email", email and c.email == email.strip().lower()),
+                ("name", name and name.strip().lower() in (c.name.lower(), c.company_name.lower())),
+            ) if hit],
+        }
+        for c in matches
+    ]
+
+
+# --- The customer's page (issue 4) ----------------------------------------------------------
+
+TIMELINE_LIMIT = 50
+
+
+def customer_purchase_summary(*, user: Any, customer: Customer) -> dict[str, Any]:
+    """Orders count, total spend, first/last purchase and average order (cancelled and
+    refunded orders excluded), over the orders `user` may see."""
+    from django.db.models import Count, Max, Min, Sum
+
+    from patron.orders.models import Order
+
+    totals = (
+        Order.objects.visible_to(user)
+        .filter(customer=customer)
+        .exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+        .aggregate(
+            count=Count("id"), spend=Sum("total"), first=Min("ordered_at"), last=Max("ordered_at")
+        )
+    )
+    count = totals["count"] or 0
+    totals["average"] = (totals["spend"] / count) if count else None
+    return totals
+
+
+def _audit_items(customer: Customer, limit: int) -> list[dict[str, Any]]:
+    from patron.audit.models import AuditEntry
+    from patron.common import masking
+
+    entries = (
+        AuditEntry.objects.filter(
+            object_type=Customer._meta.label_lower, object_id=str(customer.pk)
+        )
+        .select_related("actor")
+        .order_by("-created_at")[:limit]
+    )
+    items = []
+    for entry in entries:
+        changes = []
+        for name, (old, new) in entry.changes.items():
+            try:
+                label = Customer._meta.get_field(name).verbose_name
+            except Exception:  # a field removed since the entry was written
+                label = name
+            changes.append({
+                "field": label,
+                "old": masking.mask_change(Customer, name, old),
+                "new": masking.mask_change(Customer, name, new),
+            })
+        items.append({"at": entry.created_at, "kind": "audit", "object": entry, "changes": changes})
+    return items
+
+
+def customer_timeline(
+    *, user: Any, customer: Customer, limit: int = TIMELINE_LIMIT
+) -> list[dict[str, Any]]:
+    """The customer's history, newest first: interactions, orders, tasks, opportunities and
+    (for those who may change the customer or read the audit log) its audit entries.
+
+    Each item is {"at": datetime, "kind": "interaction" | "order" | "task" | "opportunity" |
+    "audit", "object": the row, "changes": [...] for audit entries}. Every source is read
+    through `visible_to(user)`; sensitive values in audit changes are masked.
+    """
+    from patron.accounts import permissions
+    from patron.accounts.capabilities import Scope
+    from patron.activities.models import Interaction, Task
+    from patron.orders.models import Order
+    from patron.sales.models import Opportunity
+
+    sources = [
+        ("interaction", "occurred_at", Interaction.objects.visible_to(user)),
+        ("order", "ordered_at", Order.objects.visible_to(user)),
+        ("task", "created_at", Task.objects.visible_to(user)),
+        ("opportunity", "created_at", Opportunity.objects.visible_to(user).select_related("stage")),
+    ]
+    items: list[dict[str, Any]] = []
+    for kind, at, qs in sources:
+        rows = qs.filter(customer=customer).select_related("owner").order_by(f"-{at}")[:limit]
+        for row in rows:
+            items.append({"at": getattr(row, at), "kind": kind, "object": row, "changes": []})
+    if permissions.can(user, "change", customer) or user.scope_for("audit.view") > Scope.NONE:
+        items.extend(_audit_items(customer, limit))
+    items.sort(key=lambda item: item["at"], reverse=True)
+    return items[:limit]
+
+
+def saved_view_list(*, user: Any) -> QuerySet:
+    """The user's own saved views of the customer list, by name."""
+    from patron.customers.models import SavedView
+
+    return SavedView.objects.filter(owner=user).order_by("name")

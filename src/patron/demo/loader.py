@@ -1,0 +1,195 @@
+"""Bulk writes of generated tables: COPY on PostgreSQL, big executemany batches on SQLite.
+
+The ORM would build a model instance per row; at ten million orders that alone takes longer
+than the whole load should. Here a table of numpy columns (see `columns.py`) is formatted
+column by column and streamed in blocks, so memory stays bounded by the block size. Only the
+columns the generator does not supply are filled from the model: the organisation, `version`,
+and each remaining field's default (blank text, NULL, False...).
+
+These writes bypass services on purpose: they are the demo's bulk path, and the service layer
+writes one audit entry for the whole load instead (see `services.demo_load`).
+"""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from django.db import IntegrityError, connection, models
+
+from patron.demo.columns import STR, Table
+
+BLOCK = 100_000  # rows per COPY write / executemany batch
+
+
+def write(model: type[models.Model], table: Table, *, organization_id: Any) -> int:
+    """Insert every row of `table` into `model`'s table; return the number of rows."""
+    n = len(next(iter(table.values())))
+    if n == 0:
+        return 0
+    fields = [f for f in model._meta.concrete_fields]
+    names = [f.column for f in fields]
+    postgres = connection.vendor == "postgresql"
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in names)
+    with connection.cursor() as cursor:
+        for start in range(0, n, BLOCK):
+            stop = min(start + BLOCK, n)
+            done: dict[int, list] = {}  # created_at, updated_at, ordered_at are often one array
+            values = []
+            for f in fields:
+                source = table.get(f.column, table.get(f.name))
+                key = id(source) if source is not None else id(f)
+                if key not in done:
+                    done[key] = _column(f, table, start, stop,
+                                        organization_id=organization_id, postgres=postgres)
+                values.append(done[key])
+            if postgres:
+                _copy(cursor, quote(model._meta.db_table), columns, values)
+            else:
+                marks = ", ".join("?" * len(names))
+                # Identifiers come from model metadata, never from input.
+                sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+                cursor.connection.executemany(sql, zip(*values, strict=True))
+    return n
+
+
+@contextmanager
+def reference_triggers_off() -> Iterator[bool]:
+    """On PostgreSQL, skip per-row foreign-key checks inside the block; yield whether it did.
+
+    PostgreSQL checks each foreign key of each inserted row with its own lookup; for tens of
+    millions of rows that costs far more than the COPY itself. Rows generated here reference
+    each other by construction, so the load skips the per-row triggers (the setting meant for
+    bulk loads and replication, superusers only) and checks every reference in bulk with
+    `verify_references` before the transaction commits. Elsewhere (SQLite, ordinary roles)
+    nothing changes and the usual checks apply. Must be used inside a transaction.
+    """
+    allowed = False
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            row = cursor.fetchone()
+            allowed = bool(row and row[0])
+            if allowed:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+    try:
+        yield allowed
+    finally:
+        if allowed:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+
+
+def verify_references(model: type[models.Model], *, organization_id: Any) -> None:
+    """Raise IntegrityError if a row of `model` in the organisation points at a missing row.
+
+    One anti-join per foreign key: a hash join over the table instead of a lookup per row.
+    """
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    with connection.cursor() as cursor:
+        for field in model._meta.concrete_fields:
+            if not field.is_relation or field.name == "organization":
+                continue
+            target = field.related_model._meta
+            column = quote(field.column)
+            # Identifiers come from model metadata, never from input.
+            cursor.execute(
+                f"SELECT count(*) FROM {table} c WHERE c.organization_id = %s "  # noqa: S608
+                f"AND c.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                f"{quote(target.db_table)} p WHERE p.{quote(target.pk.column)} = c.{column})",
+                [organization_id],
+            )
+            (orphans,) = cursor.fetchone()
+            if orphans:
+                raise IntegrityError(f"{orphans} rows of {table}.{column} point at nothing")
+
+
+def _copy(cursor: Any, table: str, columns: str, values: list[list[str]]) -> None:
+    with cursor.connection.cursor() as raw:
+        with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for block in _text_blocks(values):
+                copy.write(block)
+
+
+def _text_blocks(values: list[list[str]], rows: int = 20_000) -> Iterator[str]:
+    """COPY's text format: tab-separated columns, one row per line."""
+    for start in range(0, len(values[0]), rows):
+        part = [v[start:start + rows] for v in values]
+        yield "\n".join(map("\t".join, zip(*part, strict=True))) + "\n"
+
+
+def _column(
+    field: models.Field, table: Table, start: int, stop: int, *, organization_id: Any,
+    postgres: bool,
+) -> list:
+    """One column of the block as Python values ready for the driver (text for COPY)."""
+    null = "\\N" if postgres else None
+    n = stop - start
+    if field.column == "organization_id":
+        return [_hex(organization_id)] * n
+    key = field.column if field.column in table else field.name
+    if key not in table:
+        return [_constant(field, postgres)] * n
+    data = table[key][start:stop]
+    kind = field.get_internal_type()
+    if kind == "DateTimeField" and postgres:
+        text = np.datetime_as_string(data, unit="s", timezone="UTC")  # ISO 8601, "Z" for UTC
+        return _nulls(text, np.isnat(data), null)
+    if kind in ("DateTimeField", "DateField"):
+        # SQLite keeps datetimes as text, compared as text: use Django's "YYYY-MM-DD HH:MM:SS".
+        text = np.datetime_as_string(data, unit="s" if kind == "DateTimeField" else "D")
+        return _nulls(np.strings.replace(text, "T", " "), np.isnat(data), null)
+    if kind == "DecimalField" and np.issubdtype(data.dtype, np.integer):
+        cents = np.maximum(data, 0)
+        text = np.strings.add(np.strings.add((cents // 100).astype(STR), "."),
+                              np.strings.zfill((cents % 100).astype(STR), 2))
+        return _nulls(text, data < 0, null)
+    if data.dtype == bool:
+        return np.where(data, "t", "f").tolist() if postgres else data.astype(int).tolist()
+    if np.issubdtype(data.dtype, np.integer):
+        return data.astype(STR).tolist() if postgres else data.tolist()
+    text = data.astype(STR)
+    if field.is_relation or isinstance(field, models.UUIDField):
+        return _nulls(text, text == "", null)
+    if postgres:
+        text = _escape(text)
+    return text.tolist()
+
+
+def _nulls(text: np.ndarray, missing: np.ndarray, null: str | None) -> list:
+    values = text.tolist()
+    for i in np.flatnonzero(missing).tolist():
+        values[i] = null
+    return values
+
+
+def _escape(text: np.ndarray) -> np.ndarray:
+    """Backslash, tab and line breaks are special in COPY's text format."""
+    for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        if np.any(np.strings.find(text, char) >= 0):
+            text = np.strings.replace(text, char, escaped)
+    return text
+
+
+def _hex(value: Any) -> str:
+    return value.hex if hasattr(value, "hex") and not isinstance(value, str) else str(value)
+
+
+def _constant(field: models.Field, postgres: bool) -> Any:
+    """A field the generator left out: its default, as the driver wants it."""
+    if field.name == "version":
+        value: Any = 1
+    elif field.null and not field.has_default():
+        value = None
+    else:
+        value = field.get_default()
+    if value is None:
+        return "\\N" if postgres else None
+    if isinstance(value, bool):
+        return ("t" if value else "f") if postgres else int(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value) if postgres or not isinstance(value, int) else value

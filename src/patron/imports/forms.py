@@ -1,0 +1,76 @@
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from patron.imports.mapping import TARGETS
+from patron.imports.models import ImportJob
+
+KEY_LABELS = {
+    "": _("Phone or e-mail (matching)"),
+    "phone": _("Phone"),
+    "email": _("E-mail"),
+    "number": _("Customer number"),
+    "sku": _("SKU"),
+    "external_ref": _("Order reference"),
+}
+KEY_CHOICES = {
+    "customers": ["", "phone", "email", "number"],
+    "leads": ["", "phone", "email", "number"],
+    "products": ["sku"],
+    "orders": ["external_ref", ""],
+}
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What to import"), choices=ImportJob.Kind.choices)
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("CSV (UTF-8 or GBK; comma, semicolon or tab), XLSX or vCard."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.vcf"}),
+    )
+
+
+class MappingForm(forms.Form):
+    """One choice per column of the file, plus how to match and who owns the records."""
+
+    key_field = forms.ChoiceField(label=_("Match existing records on"), required=False)
+    owner_rule = forms.ChoiceField(
+        label=_("Owner of new records"), choices=ImportJob.OwnerRule.choices
+    )
+    day_first = forms.BooleanField(
+        label=_("Dates like 05/03/2024 are day first (5 March)"), required=False
+    )
+
+    def __init__(self, *args: Any, job: ImportJob, headers: list[str], **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "key_field": job.key_field,
+                "owner_rule": job.owner_rule,
+                "day_first": job.day_first,
+                **{f"column_{i}": f for i, f in enumerate(job.mapping)},
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.headers = headers
+        self.kind = job.kind
+        choices = [("", _("— ignore —")), *((k, v[0]) for k, v in TARGETS[job.kind].items())]
+        for i, header in enumerate(headers):
+            self.fields[f"column_{i}"] = forms.ChoiceField(
+                label=header or _("Column %(n)s") % {"n": i + 1}, choices=choices, required=False
+            )
+        self.fields["key_field"].choices = [(k, KEY_LABELS[k]) for k in KEY_CHOICES[job.kind]]
+
+    def column_fields(self) -> list[forms.BoundField]:
+        return [self[f"column_{i}"] for i in range(len(self.headers))]
+
+    def columns(self) -> list[str]:
+        return [self.cleaned_data.get(f"column_{i}") or "" for i in range(len(self.headers))]
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(
+        label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")], required=False
+    )
+    sensitive = forms.BooleanField(label=_("Include sensitive fields in clear"), required=False)

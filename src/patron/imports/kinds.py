@@ -1,0 +1,522 @@
+"""What each kind of import writes: how a row is checked, matched to an existing record and
+written in bulk. The engine in services.py drives these one batch at a time.
+
+Matching: every kind keeps an in-memory index from identifying keys to primary keys, loaded
+once per run from the database (so a resumed run sees what landed before the crash) and
+extended as rows are created (so a row repeated in the file updates the first, instead of
+creating a twin).
+"""
+
+import datetime as dt
+import functools
+import re
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.db.models import Max, OuterRef, Subquery
+from django.utils.translation import gettext as _
+
+from patron.accounts import permissions
+from patron.accounts.capabilities import Scope
+from patron.catalog.models import Product
+from patron.common import standardize
+from patron.customers.models import Contact, Customer, Source, Tag
+from patron.imports import bulk, cleaning
+from patron.orders.models import Order, OrderLine
+from patron.organizations.models import Counter
+from patron.sales.models import Lead
+
+Key = tuple[str, str]
+Problem = tuple[str, str]
+
+
+@dataclass
+class Context:
+    """What every row of one run needs: who imports, for whom, and how to read values."""
+
+    user: Any
+    organization_id: Any
+    job_id: Any
+    key_field: str
+    owner_rule: str
+    region: str = "CN"
+    day_first: bool = False
+    tz: dt.tzinfo = dt.UTC
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    users: dict[str, Any] = field(default_factory=dict)
+    index: dict[Key, Any] = field(default_factory=dict)
+    owners: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Pending:
+    """One accepted row on its way to the database: a create (pk None) or an update."""
+
+    row: int
+    data: dict[str, Any]
+    pk: Any = None
+    keys: list[Key] = field(default_factory=list)
+
+
+def _cached(function: Any) -> Any:
+    return functools.lru_cache(maxsize=100_000)(function)
+
+
+def _scope_allows(user: Any, capability: str, owner_id: Any, team_id: Any) -> bool:
+    return permissions.in_scope(user, user.scope_for(capability), owner_id, team_id)
+
+
+class _Fields:
+    """Attribute access to a row dict, for the models' `build_search_text`."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.__dict__.update({"phone": "", "email": "", "company_name": "", **row})
+
+
+class _Stub:
+    """What the audit trail needs of a record written by `bulk.insert_rows`, without
+    building a model instance per row."""
+
+    def __init__(self, model: type, row: dict[str, Any]) -> None:
+        self._meta = model._meta
+        self.pk = row["id"]
+        self.organization_id = row["organization_id"]
+        self.name = row.get("name", "")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OwnedPeopleKind:
+    """Customers and leads: people (or companies) with a phone and e-mail, owned by a rep."""
+
+    model: type = Customer
+    resource = "customers"
+    counter = "customer"
+    prefix = "C"
+    digits = 6
+    fields = ("name", "company_name", "phone", "email", "wechat", "region", "industry", "source")
+    key_fields = ("", "phone", "email", "number")
+    audit_prefix = "customer"
+
+    def cleaners(self, ctx: Context) -> dict[str, Any]:
+        text = cleaning.clean_text
+        return {
+            "name": cleaning.clean_person_name,
+            "company_name": partial(text, max_length=200),
+            "title": partial(text, max_length=100),
+            "wechat": partial(text, max_length=64),
+            "industry": partial(text, max_length=60),
+            "city": partial(text, max_length=60),
+            "address": partial(text, max_length=300),
+            "id_number": partial(text, max_length=32),
+            "family_name": partial(text, max_length=100),
+            "given_name": partial(text, max_length=100),
+            "contact_name": cleaning.clean_person_name,
+            "contact_title": partial(text, max_length=100),
+            "phone": partial(cleaning.clean_phone, region=ctx.region),
+            "contact_phone": partial(cleaning.clean_phone, region=ctx.region),
+            "email": cleaning.clean_email,
+            "contact_email": cleaning.clean_email,
+            # Columns with few distinct values (provinces, dates, kinds) are cleaned once per value.
+            "region": _cached(lambda v: standardize.canonical_region(v)[:60]),
+            "birthday": _cached(partial(standardize.parse_date, day_first=ctx.day_first)),
+            "kind": _cached(cleaning.clean_kind),
+            "source": _cached(cleaning.clean_source),
+            "estimated_value": cleaning.clean_amount,
+        }
+
+    def check(self, data: dict[str, Any], ctx: Context) -> list[Problem]:
+        if not data.get("name") and (data.get("family_name") or data.get("given_name")):
+            family, given = data.get("family_name", ""), data.get("given_name", "")
+            joined = f"{given} {family}" if (family + given).isascii() else family + given
+            data["name"] = joined.strip()
+        if not data.get("name"):
+            if not data.get("company_name"):
+                return [("name", _("A name is required."))]
+            data["name"] = data["company_name"]
+        return self.assign_owner(data, ctx)
+
+    def assign_owner(self, data: dict[str, Any], ctx: Context) -> list[Problem]:
+        owner = ctx.user
+        if ctx.owner_rule == "pool":
+            owner = None
+        elif ctx.owner_rule == "column" and data.get("owner"):
+            owner = ctx.users.get(standardize.clean_name(data["owner"]).lower())
+            if owner is None:
+                return [("owner", _("No user called %(v)s.") % {"v": data["owner"]})]
+            if owner.pk != ctx.user.pk and not _scope_allows(
+                ctx.user, f"{self.resource}.transfer", owner.pk, owner.team_id
+            ):
+                return [("owner", _("You may not give records to %(v)s.") % {"v": owner})]
+        data["_owner"] = owner
+        return []
+
+    def keys(self, data: dict[str, Any], ctx: Context) -> list[Key]:
+        if ctx.key_field:
+            value = data.get(ctx.key_field) or ""
+            return [(ctx.key_field, value)] if value else []
+        keys = [(name, data[name]) for name in ("phone", "email") if data.get(name)]
+        return keys or [("name", data["name"].lower())]
+
+    def load_index(self, ctx: Context) -> None:
+        # Oldest first: when several records share a key, the import updates the oldest one,
+        # the same on every database.
+        rows = self.model.objects.order_by("created_at", "pk").values_list(
+            "pk", "phone", "email", "number", "name", "owner_id", "owner_team_id"
+        )
+        for pk, phone, email, number, name, owner_id, team_id in rows.iterator(chunk_size=5000):
+            for key in (("phone", phone), ("email", email), ("number", number)):
+                if key[1]:
+                    ctx.index.setdefault(key, pk)
+            if not phone and not email:
+                ctx.index.setdefault(("name", name.lower()), pk)
+            ctx.owners[pk] = (owner_id, team_id)
+
+    def may_update(self, pk: Any, ctx: Context) -> bool:
+        return _scope_allows(ctx.user, f"{self.resource}.change", *ctx.owners[pk])
+
+    def model_fields(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {k: data[k] for k in self.fields if data.get(k) not in (None, "")}
+
+    def build(self, pending: Pending, number: int, ctx: Context) -> dict[str, Any]:
+        """The new record's column values (by attname), ready for `bulk.insert_rows`."""
+        owner = pending.data["_owner"]
+        row = self.model_fields(pending.data)
+        row.setdefault("source", Source.IMPORT)
+        row.update(
+            id=uuid.uuid4(),
+            organization_id=ctx.organization_id,
+            number=f"{self.prefix}{number:0{self.digits}d}",
+            owner_id=owner.pk if owner else None,
+            owner_team_id=owner.team_id if owner else None,
+            pooled_at=None if owner else ctx.now,
+        )
+        row["search_text"] = self.model.build_search_text(_Fields(row))["search_text"]
+        return row
+
+    def write(
+        self, creates: list[Pending], updates: list[Pending], ctx: Context
+    ) -> tuple[list, list]:
+        created = []
+        if creates:
+            first = Counter.take(ctx.organization_id, self.counter, count=len(creates))
+            rows = [self.build(p, first + i, ctx) for i, p in enumerate(creates)]
+            bulk.insert_rows(self.model, rows)
+            for pending, row in zip(creates, rows, strict=True):
+                pending.pk = row["id"]
+                ctx.owners[row["id"]] = (row["owner_id"], row["owner_team_id"])
+                created.append(_Stub(self.model, row))
+        updated = self.update(updates, ctx)
+        self.after_write(creates + updates, ctx)
+        return created, updated
+
+    def update(self, updates: list[Pending], ctx: Context) -> list:
+        """Write the fields a row brings that differ from the record; empty cells keep what
+        the record has."""
+        if not updates:
+            return []
+        objs = self.model.objects.in_bulk([p.pk for p in updates])
+        touched: dict[Any, dict[str, Any]] = {}
+        for pending in updates:
+            obj = objs[pending.pk]
+            for name, value in self.model_fields(pending.data).items():
+                if name != "source" and getattr(obj, name) != value:
+                    setattr(obj, name, value)
+                    touched.setdefault(obj.pk, {})[name] = value
+        for pk, values in touched.items():
+            values.update(self.model.build_search_text(objs[pk]))
+        bulk.update_rows(self.model, [(ctx.organization_id, pk, v) for pk, v in touched.items()])
+        return [objs[pk] for pk in touched]
+
+    def after_write(self, written: list[Pending], ctx: Context) -> None:
+        pass
+
+
+class CustomerKind(OwnedPeopleKind):
+    fields = (*OwnedPeopleKind.fields, "kind", "city", "address", "id_number", "birthday", "notes")
+
+    def build(self, pending: Pending, number: int, ctx: Context) -> dict[str, Any]:
+        data = pending.data
+        if not data.get("kind"):  # only for new customers: an update keeps the kind it has
+            is_company = bool(data.get("contact_name")) or data["name"] == data.get("company_name")
+            data["kind"] = Customer.Kind.COMPANY if is_company else Customer.Kind.PERSON
+        return super().build(pending, number, ctx)
+
+    def after_write(self, written: list[Pending], ctx: Context) -> None:
+        self._contacts(written, ctx)
+        self._tags(written, ctx)
+
+    def _contacts(self, written: list[Pending], ctx: Context) -> None:
+        wanted = [p for p in written if p.data.get("contact_name")]
+        if not wanted:
+            return
+        known = {
+            (cid, name.lower())
+            for cid, name in Contact.objects.filter(
+                customer_id__in=[p.pk for p in wanted]
+            ).values_list("customer_id", "name")
+        }
+        contacts = []
+        for p in wanted:
+            if (p.pk, p.data["contact_name"].lower()) in known:
+                continue
+            known.add((p.pk, p.data["contact_name"].lower()))
+            contacts.append(
+                Contact(
+                    organization_id=ctx.organization_id,
+                    customer_id=p.pk,
+                    name=p.data["contact_name"],
+                    title=p.data.get("contact_title", ""),
+                    phone=p.data.get("contact_phone", ""),
+                    email=p.data.get("contact_email", ""),
+                    is_primary=True,
+                )
+            )
+        Contact.objects.bulk_create(contacts, batch_size=500)
+
+    def _tags(self, written: list[Pending], ctx: Context) -> None:
+        cache: dict[str, Any] = ctx.extra.setdefault("tags", {})
+        links = []
+        for p in written:
+            for name in filter(
+                None, re.split(r"\s*[,，、;；|]\s*", p.data.get("tags", "").strip())
+            ):
+                name = standardize.clean_name(name)[:60]
+                if name not in cache:
+                    cache[name] = Tag.objects.get_or_create(
+                        organization_id=ctx.organization_id, name=name
+                    )[0].pk
+                links.append(Customer.tags.through(customer_id=p.pk, tag_id=cache[name]))
+        Customer.tags.through.objects.bulk_create(links, ignore_conflicts=True)
+
+
+class LeadKind(OwnedPeopleKind):
+    model = Lead
+    resource = "leads"
+    counter = "lead"
+    prefix = "L"
+    fields = (*OwnedPeopleKind.fields, "title", "estimated_value")
+    audit_prefix = "lead"
+
+
+class ProductKind:
+    """Products, matched by SKU; they have no owner."""
+
+    model = Product
+    resource = "products"
+    fields = ("name", "category", "price", "currency")
+    key_fields = ("sku",)
+    audit_prefix = "product"
+
+    def cleaners(self, ctx: Context) -> dict[str, Any]:
+        return {
+            "sku": partial(cleaning.clean_text, max_length=60),
+            "name": partial(cleaning.clean_text, max_length=200),
+            "category": partial(cleaning.clean_text, max_length=100),
+            "price": cleaning.clean_amount,
+            "currency": lambda v: v.strip().upper()[:3],
+        }
+
+    def check(self, data: dict[str, Any], ctx: Context) -> list[Problem]:
+        problems = [(f, _("This field is required.")) for f in ("sku", "name") if not data.get(f)]
+        if data.get("price") is not None and data["price"] < 0:
+            problems.append(("price", _("The price cannot be negative.")))
+        return problems
+
+    def keys(self, data: dict[str, Any], ctx: Context) -> list[Key]:
+        return [("sku", data["sku"].upper())]
+
+    def load_index(self, ctx: Context) -> None:
+        for pk, sku in Product.objects.values_list("pk", "sku"):
+            ctx.index[("sku", sku.upper())] = pk
+
+    def may_update(self, pk: Any, ctx: Context) -> bool:
+        return ctx.user.scope_for("products.change") >= Scope.ORGANIZATION
+
+    def write(
+        self, creates: list[Pending], updates: list[Pending], ctx: Context
+    ) -> tuple[list, list]:
+        created = [
+            Product(
+                organization_id=ctx.organization_id,
+                sku=p.data["sku"],
+                **{k: p.data[k] for k in self.fields if p.data.get(k) not in (None, "")},
+            )
+            for p in creates
+        ]
+        Product.objects.bulk_create(created, batch_size=500)
+        for pending, obj in zip(creates, created, strict=True):
+            pending.pk = obj.pk
+        objs = Product.objects.in_bulk([p.pk for p in updates])
+        for p in updates:
+            for k in self.fields:
+                if p.data.get(k) not in (None, ""):
+                    setattr(objs[p.pk], k, p.data[k])
+        if objs:
+            Product.objects.bulk_update(list(objs.values()), [*self.fields, "updated_at"])
+        return created, list(objs.values())
+
+
+def _natural(customer_id: Any, ordered_at: dt.datetime, total: Decimal) -> str:
+    return f"{customer_id}|{ordered_at.astimezone(dt.UTC).isoformat()}|{total:.2f}"
+
+
+class OrderKind:
+    """Orders of existing customers, matched by the source system's reference, else by
+    customer, time and amount; an optional SKU adds one order line."""
+
+    model = Order
+    resource = "orders"
+    key_fields = ("external_ref", "")
+    audit_prefix = "order"
+
+    def cleaners(self, ctx: Context) -> dict[str, Any]:
+        return {
+            "external_ref": partial(cleaning.clean_text, max_length=80),
+            "customer_phone": partial(cleaning.clean_phone, region=ctx.region),
+            "customer_email": cleaning.clean_email,
+            "ordered_at": partial(standardize.parse_datetime, day_first=ctx.day_first, tz=ctx.tz),
+            "total": cleaning.clean_amount,
+            "quantity": cleaning.clean_quantity,
+            "channel": cleaning.clean_channel,
+            "status": cleaning.clean_status,
+        }
+
+    def check(self, data: dict[str, Any], ctx: Context) -> list[Problem]:
+        problems = [
+            (f, _("This field is required."))
+            for f in ("ordered_at", "total")
+            if data.get(f) is None
+        ]
+        customers = ctx.extra["customers"]
+        found = next(
+            (
+                customers[k]
+                for k in (
+                    ("number", data.get("customer_number", "")),
+                    ("phone", data.get("customer_phone", "")),
+                    ("email", data.get("customer_email", "")),
+                )
+                if k[1] and k in customers
+            ),
+            None,
+        )
+        if found is None:
+            problems.append(("customer_phone", _("No customer matches this row.")))
+        elif not _scope_allows(ctx.user, "orders.add", *ctx.extra["customer_owners"][found]):
+            problems.append(("customer_phone", _("You may not add orders for this customer.")))
+        data["_customer"] = found
+        if data.get("sku") and data["sku"].upper() not in ctx.extra["products"]:
+            problems.append(("sku", _("No product with SKU %(v)s.") % {"v": data["sku"]}))
+        return problems
+
+    def keys(self, data: dict[str, Any], ctx: Context) -> list[Key]:
+        if data.get("external_ref"):
+            return [("ref", data["external_ref"])]
+        return [("natural", _natural(data["_customer"], data["ordered_at"], data["total"]))]
+
+    def load_index(self, ctx: Context) -> None:
+        customers: dict[Key, Any] = {}
+        owners = {}
+        for pk, phone, email, number, owner_id, team_id in Customer.objects.values_list(
+            "pk", "phone", "email", "number", "owner_id", "owner_team_id"
+        ).iterator(chunk_size=5000):
+            for key in (("number", number), ("phone", phone), ("email", email)):
+                if key[1]:
+                    customers.setdefault(key, pk)
+            owners[pk] = (owner_id, team_id)
+        ctx.extra.update(
+            customers=customers,
+            customer_owners=owners,
+            products={
+                sku.upper(): (pk, price)
+                for pk, sku, price in Product.objects.values_list("pk", "sku", "price")
+            },
+        )
+        for pk, ref, cid, at, total in Order.objects.values_list(
+            "pk", "external_ref", "customer_id", "ordered_at", "total"
+        ).iterator(chunk_size=5000):
+            key = ("ref", ref) if ref else ("natural", _natural(cid, at, total))
+            ctx.index[key] = pk
+
+    def may_update(self, pk: Any, ctx: Context) -> bool:
+        return ctx.user.scope_for("orders.change") > Scope.NONE
+
+    def write(
+        self, creates: list[Pending], updates: list[Pending], ctx: Context
+    ) -> tuple[list, list]:
+        created = []
+        if creates:
+            first = Counter.take(ctx.organization_id, "order", count=len(creates))
+            created = [
+                Order(
+                    organization_id=ctx.organization_id,
+                    number=f"S{first + i:08d}",
+                    customer_id=p.data["_customer"],
+                    ordered_at=p.data["ordered_at"],
+                    total=p.data["total"],
+                    external_ref=p.data.get("external_ref", ""),
+                    channel=p.data.get("channel") or Order.SalesChannel.DIRECT,
+                    status=p.data.get("status") or Order.Status.PAID,
+                    owner_id=ctx.user.pk,
+                    owner_team_id=ctx.user.team_id,
+                )
+                for i, p in enumerate(creates)
+            ]
+            Order.objects.bulk_create(created, batch_size=500)
+            for pending, obj in zip(creates, created, strict=True):
+                pending.pk = obj.pk
+            self._lines(creates, ctx)
+        objs = Order.objects.in_bulk([p.pk for p in updates])
+        for p in updates:
+            order = objs[p.pk]
+            order.total, order.ordered_at = p.data["total"], p.data["ordered_at"]
+            order.status = p.data.get("status") or order.status
+            order.version += 1
+        if objs:
+            Order.objects.bulk_update(
+                list(objs.values()), ["total", "ordered_at", "status", "version"]
+            )
+        self._last_ordered({p.data["_customer"] for p in creates + updates})
+        return created, list(objs.values())
+
+    def _lines(self, creates: list[Pending], ctx: Context) -> None:
+        lines = []
+        for p in creates:
+            if not p.data.get("sku"):
+                continue
+            product_id, _price = ctx.extra["products"][p.data["sku"].upper()]
+            quantity = p.data.get("quantity") or Decimal(1)
+            lines.append(
+                OrderLine(
+                    organization_id=ctx.organization_id,
+                    order_id=p.pk,
+                    product_id=product_id,
+                    quantity=quantity,
+                    unit_price=(p.data["total"] / quantity).quantize(Decimal("0.01")),
+                    amount=p.data["total"],
+                )
+            )
+        OrderLine.objects.bulk_create(lines, batch_size=500)
+
+    def _last_ordered(self, customer_ids: set) -> None:
+        latest = (
+            Order.objects.filter(customer_id=OuterRef("pk"))
+            .values("customer_id")
+            .annotate(m=Max("ordered_at"))
+            .values("m")
+        )
+        Customer.objects.filter(pk__in=customer_ids).update(last_ordered_at=Subquery(latest))
+
+
+KINDS: dict[str, Any] = {
+    "customers": CustomerKind(),
+    "leads": LeadKind(),
+    "products": ProductKind(),
+    "orders": OrderKind(),
+}

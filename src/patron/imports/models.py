@@ -1,0 +1,97 @@
+"""Import jobs: one uploaded file, how to read it, and how far its import has come."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from patron.common.models import TenantModel
+
+
+class ImportJob(TenantModel):
+    """An import of one file. `rows_done` is the checkpoint: every batch commits its rows and
+    the new `rows_done` in one transaction, so a killed run resumes after the last batch that
+    landed and never writes a row twice."""
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        LEADS = "leads", _("Leads")
+        PRODUCTS = "products", _("Products")
+        ORDERS = "orders", _("Orders")
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class OwnerRule(models.TextChoices):
+        IMPORTER = "importer", _("The person importing")
+        COLUMN = "column", _("The owner column")
+        POOL = "pool", _("The public pool (no owner)")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    source = models.FileField(_("file"), upload_to="imports/%Y/%m/", max_length=300)
+    original_name = models.CharField(_("file name"), max_length=255)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    delimiter = models.CharField(_("delimiter"), max_length=2, blank=True)
+    day_first = models.BooleanField(_("dates are day first"), default=False)
+    mapping = models.JSONField(_("column mapping"), default=list, blank=True)
+    key_field = models.CharField(_("match on"), max_length=30, blank=True)
+    owner_rule = models.CharField(
+        _("owner"), max_length=10, choices=OwnerRule.choices, default=OwnerRule.IMPORTER
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("imported by"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED
+    )
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    rows_created = models.PositiveIntegerField(_("created"), default=0)
+    rows_updated = models.PositiveIntegerField(_("updated"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    # The spreadsheet row number of the last row of the last committed batch.
+    checkpoint = models.PositiveIntegerField(default=0)
+    # Problems with the job as a whole (unreadable file, bad mapping); row problems are
+    # ImportRejection rows, which can be millions and are written in bulk per batch.
+    errors = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [models.Index(fields=["organization", "-created_at"], name="import_recent_idx")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def progress(self) -> int:
+        """Per cent done, for the progress bar."""
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, int(100 * self.rows_done / self.rows_total)) if self.rows_total else 0
+
+
+class ImportRejection(TenantModel):
+    """A row that was not imported: where it is in the file and why."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    row = models.PositiveIntegerField(_("row"))
+    column = models.CharField(_("column"), max_length=255, blank=True)
+    reason = models.CharField(_("reason"), max_length=500)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("rejected row")
+        verbose_name_plural = _("rejected rows")
+        indexes = [models.Index(fields=["organization", "job", "row"], name="import_rejection_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.row}: {self.reason}"

@@ -1,0 +1,313 @@
+"""Reading import files into header + rows: CSV (any usual encoding and delimiter), XLSX, vCard.
+
+Every reader yields `(row_number, values)` where `row_number` is what a person sees in a
+spreadsheet (the header is row 1, the first record row 2; for vCard, the card's position), so
+a rejected row can be found and fixed in the original file. Readers stream: a million-row file
+is never held in memory, and a resumed import re-reads the file and skips what has landed.
+"""
+
+import codecs
+import csv
+import datetime as dt
+import io
+import quopri
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+
+SAMPLE_BYTES = 64 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+VCARD_COLUMNS = [
+    "FN",
+    "N.family",
+    "N.given",
+    "ORG",
+    "TITLE",
+    "TEL.cell",
+    "TEL",
+    "EMAIL",
+    "ADR.region",
+    "ADR.city",
+    "ADR",
+    "BDAY",
+    "NOTE",
+]
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class ReaderError(Exception):
+    """The file cannot be read at all (empty, truncated, not the format it claims)."""
+
+
+@dataclass
+class Table:
+    """An opened import file: its format, how it was decoded, its header, and its rows."""
+
+    path: Path
+    format: str  # "csv", "xlsx" or "vcard"
+    headers: list[str]
+    encoding: str = ""
+    delimiter: str = ""
+    _skip_header: bool = field(default=True, repr=False)
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        if self.format == "csv":
+            return _csv_rows(self.path, self.encoding, self.delimiter)
+        if self.format == "xlsx":
+            return _xlsx_rows(self.path)
+        return _vcard_rows(self.path, self.encoding)
+
+
+def detect_encoding(head: bytes) -> str:
+    """'utf-8-sig' when there is a BOM, 'utf-8' when the bytes decode as UTF-8, else GB18030.
+
+    GB18030 is a superset of GBK and GB2312, which is what Excel writes on Chinese Windows.
+    The sample may end inside a multi-byte character, so decoding is incremental.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def detect_delimiter(sample: str) -> str:
+    """The delimiter that splits the first lines into the same, largest number of fields."""
+    lines = [line for line in sample.splitlines()[:20] if line.strip()]
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the sample may cut the last line short
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not counts or counts[0] < 2:
+            continue
+        score = (sum(1 for c in counts if c == counts[0]), counts[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        next(reader, None)
+        for number, row in enumerate(reader, start=2):
+            if any(cell.strip() for cell in row):
+                yield number, row
+
+
+def open_csv(path: Path, *, encoding: str = "", delimiter: str = "") -> Table:
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    if not head.strip(b"\xef\xbb\xbf \r\n\t"):
+        raise ReaderError(_("The file is empty."))
+    encoding = encoding or detect_encoding(head)
+    sample = head.decode(encoding, errors="ignore")
+    delimiter = delimiter or detect_delimiter(sample)
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        headers = next(csv.reader(handle, delimiter=delimiter), [])
+    if not any(h.strip() for h in headers):
+        raise ReaderError(_("The first row holds no column names."))
+    return Table(path, "csv", [h.strip() for h in headers], encoding, delimiter)
+
+
+def _cell(value: object) -> str:
+    """A spreadsheet cell as text; whole floats lose their '.0' (phones stored as numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    if isinstance(value, float):
+        return str(Decimal(repr(value)))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if value.time() != dt.time(0) else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _load_sheet(path: Path):
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+        raise ReaderError(
+            _("The spreadsheet is damaged or truncated: %(e)s") % {"e": exc}
+        ) from None
+    return workbook, workbook.worksheets[0]
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    workbook, sheet = _load_sheet(path)
+    try:
+        rows = sheet.iter_rows(values_only=True)
+        next(rows, None)
+        for number, row in enumerate(rows, start=2):
+            values = [_cell(v) for v in row]
+            if any(v.strip() for v in values):
+                yield number, values
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ReaderError(
+            _("The spreadsheet is damaged or truncated: %(e)s") % {"e": exc}
+        ) from None
+    finally:
+        workbook.close()
+
+
+def open_xlsx(path: Path) -> Table:
+    workbook, sheet = _load_sheet(path)
+    try:
+        header = next(sheet.iter_rows(values_only=True, max_row=1), None)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ReaderError(
+            _("The spreadsheet is damaged or truncated: %(e)s") % {"e": exc}
+        ) from None
+    finally:
+        workbook.close()
+    if not header or not any(_cell(h).strip() for h in header):
+        raise ReaderError(_("The first row holds no column names."))
+    return Table(path, "xlsx", [_cell(h).strip() for h in header])
+
+
+# --- vCard 3.0 / 4.0 (RFC 2426, RFC 6350) -----------------------------------------------
+
+_CONTENT_LINE = re.compile(r"^(?:[\w-]+\.)?([A-Za-z][\w-]*)((?:;[^:]*)?):(.*)$", re.S)
+
+
+def unfold(text: str) -> list[str]:
+    """Join folded lines (a CRLF followed by a space or tab continues the previous line) and
+    QUOTED-PRINTABLE soft breaks (a line ending in '=' continues on the next)."""
+    lines: list[str] = []
+    for raw in re.split(r"\r\n|\r|\n", text):
+        if raw[:1] in (" ", "\t") and lines:
+            lines[-1] += raw[1:]
+        elif (
+            lines
+            and lines[-1].endswith("=")
+            and "QUOTED-PRINTABLE" in lines[-1].upper().split(":")[0]
+        ):
+            lines[-1] = lines[-1][:-1] + raw
+        else:
+            lines.append(raw)
+    return [line for line in lines if line.strip()]
+
+
+def _params(raw: str) -> dict[str, list[str]]:
+    """';TYPE=cell,voice;CHARSET=GBK;ENCODING=QUOTED-PRINTABLE' -> {'TYPE': [...], ...}.
+    vCard 2.1 bare parameters (';CELL;PREF') count as TYPE values."""
+    params: dict[str, list[str]] = {}
+    for part in filter(None, raw.split(";")):
+        name, sep, value = part.partition("=")
+        key, values = (name.upper(), value) if sep else ("TYPE", name)
+        params.setdefault(key, []).extend(v.strip('"').lower() for v in values.split(","))
+    return params
+
+
+def _decode_value(value: str, params: dict[str, list[str]]) -> str:
+    encoding = [e.upper() for e in params.get("ENCODING", [])]
+    charset = (params.get("CHARSET") or ["utf-8"])[0]
+    if "QUOTED-PRINTABLE" in encoding:
+        data = quopri.decodestring(value.encode("ascii", errors="ignore"))
+        try:
+            return data.decode(charset, errors="replace")
+        except LookupError:
+            return data.decode("utf-8", errors="replace")
+    return value.replace("\\n", "\n").replace("\\N", "\n").replace("\\,", ",").replace("\\;", ";")
+
+
+def _components(value: str) -> list[str]:
+    """Split a structured value (N, ADR) on unescaped semicolons."""
+    return [p.replace("\\;", ";") for p in re.split(r"(?<!\\);", value)]
+
+
+def parse_vcards(text: str) -> Iterator[dict[str, str]]:
+    """Each card as a flat dict keyed by VCARD_COLUMNS; unknown properties are skipped."""
+    card: dict[str, str] | None = None
+    for line in unfold(text):
+        match = _CONTENT_LINE.match(line)
+        if not match:
+            continue
+        name, raw_params, value = match.group(1).upper(), match.group(2), match.group(3)
+        if name == "BEGIN" and value.strip().upper() == "VCARD":
+            card = {}
+        elif name == "END" and card is not None:
+            yield card
+            card = None
+        elif card is not None:
+            params = _params(raw_params)
+            _apply(card, name, params, _decode_value(value, params).strip())
+
+
+def _apply(card: dict[str, str], name: str, params: dict[str, list[str]], value: str) -> None:
+    types = set(params.get("TYPE", []))
+    if name == "N":
+        parts = [*_components(value), "", ""]
+        card.setdefault("N.family", parts[0].strip())
+        card.setdefault("N.given", parts[1].strip())
+    elif name == "ADR":
+        parts = [*_components(value), "", "", "", "", "", "", ""]
+        card.setdefault("ADR.city", parts[3].strip())
+        card.setdefault("ADR.region", parts[4].strip())
+        card.setdefault("ADR", " ".join(p.strip() for p in parts[:6] if p.strip()))
+    elif name == "TEL":
+        value = value.removeprefix("tel:")
+        card.setdefault("TEL.cell" if "cell" in types else "TEL", value)
+    elif name == "ORG":
+        card.setdefault("ORG", " ".join(p.strip() for p in _components(value) if p.strip()))
+    elif name in ("FN", "EMAIL", "TITLE", "BDAY", "NOTE"):
+        card.setdefault(name, value.removeprefix("mailto:"))
+
+
+def _vcard_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    text = path.read_text(encoding=encoding, errors="replace")
+    for number, card in enumerate(parse_vcards(text), start=1):
+        yield number, [card.get(column, "") for column in VCARD_COLUMNS]
+
+
+def open_vcard(path: Path, *, encoding: str = "") -> Table:
+    head = path.read_bytes()[:SAMPLE_BYTES]
+    if not head.strip():
+        raise ReaderError(_("The file is empty."))
+    encoding = encoding or detect_encoding(head)
+    if "BEGIN:VCARD" not in head.decode(encoding, errors="ignore").upper():
+        raise ReaderError(_("The file holds no vCard."))
+    return Table(path, "vcard", list(VCARD_COLUMNS), encoding)
+
+
+def open_table(path: Path, *, name: str = "", encoding: str = "", delimiter: str = "") -> Table:
+    """Open an import file, choosing the reader by the name's extension, then by content."""
+    suffix = Path(name or path.name).suffix.lower()
+    if path.stat().st_size == 0:
+        raise ReaderError(_("The file is empty."))
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if suffix in (".xlsx", ".xlsm") or magic == b"PK\x03\x04":
+        return open_xlsx(path)
+    if suffix in (".vcf", ".vcard"):
+        return open_vcard(path, encoding=encoding)
+    return open_csv(path, encoding=encoding, delimiter=delimiter)
+
+
+def read_all(table: Table, limit: int | None = None) -> list[tuple[int, list[str]]]:
+    """The first `limit` rows (all when None), for previews and tests."""
+    rows = []
+    for item in table.rows():
+        if limit is not None and len(rows) >= limit:
+            break
+        rows.append(item)
+    return rows
+
+
+def sniff_text(data: bytes) -> str:
+    """Decode a small byte string the way the CSV reader would (used by tests and the API)."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=detect_encoding(data[:SAMPLE_BYTES])).read()

@@ -1,0 +1,414 @@
+"""Imports: upload a file, preview it with its problems, run it in all-or-nothing batches.
+
+`import_run` is safe to call again on a job that died half-way (killed worker, lost database
+connection): each batch commits its rows, their audit entries, their rejections and the new
+checkpoint in one transaction, and the next run skips every row up to the checkpoint. Rows
+are matched to existing records by the key the user chose (or by phone and e-mail), so
+importing the same file twice updates instead of duplicating.
+"""
+
+import codecs
+import csv
+import io
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import File
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from patron.accounts import permissions
+from patron.accounts.models import User
+from patron.audit import services as audit
+from patron.imports import cleaning, mapping, readers
+from patron.imports.kinds import KINDS, Context, Pending
+from patron.imports.models import ImportJob, ImportRejection
+
+BATCH_SIZE = 1000
+MAX_UPLOAD_BYTES = getattr(settings, "PATRON_IMPORT_MAX_BYTES", 256 * 1024 * 1024)
+RESOURCE = {"customers": "customers", "leads": "leads", "products": "products", "orders": "orders"}
+
+
+class ImportInterrupted(RuntimeError):
+    """Another run of the same job committed a batch first; this run stops without writing."""
+
+
+@dataclass
+class PreviewRow:
+    row: int
+    values: list[str]
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    action: str = ""  # "create", "update" or "" when rejected
+
+
+@dataclass
+class Preview:
+    headers: list[str]
+    mapping: list[str]
+    rows: list[PreviewRow]
+    problems: list[str]  # problems with the mapping itself
+
+
+def _table(job: ImportJob) -> readers.Table:
+    return readers.open_table(
+        Path(job.source.path),
+        name=job.original_name,
+        encoding=job.encoding,
+        delimiter=job.delimiter,
+    )
+
+
+def import_create(
+    *,
+    user: Any,
+    file: File,
+    name: str,
+    kind: str,
+    key_field: str = "",
+    owner_rule: str = ImportJob.OwnerRule.IMPORTER,
+    day_first: bool = False,
+    mapping_names: dict[str, str] | None = None,
+) -> ImportJob:
+    """Store an uploaded file as a new job, detect how to read it and guess the mapping."""
+    if kind not in KINDS:
+        raise ValidationError({"kind": _("Unknown kind of import.")})
+    if not permissions.can_create(user, RESOURCE[kind]):
+        raise permissions.PermissionDenied(f"{RESOURCE[kind]}.add")
+    if key_field not in KINDS[kind].key_fields and not (kind == "products" and not key_field):
+        raise ValidationError({"key_field": _("Records of this kind cannot be matched on that.")})
+    if not file.size:
+        raise ValidationError({"file": _("The file is empty.")})
+    if file.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            {"file": _("The file is larger than %(n)s MB.") % {"n": MAX_UPLOAD_BYTES // 2**20}}
+        )
+    job = ImportJob(
+        organization_id=user.organization_id,
+        kind=kind,
+        original_name=name[:255],
+        key_field=key_field or ("sku" if kind == "products" else ""),
+        owner_rule=owner_rule,
+        day_first=day_first,
+        created_by=user,
+    )
+    job.source.save(Path(name).name[-100:] or "import", file, save=False)
+    try:
+        table = _table(job)
+        job.mapping = (
+            mapping.mapping_from_names(table.headers, mapping_names, kind)
+            if mapping_names
+            else mapping.guess_mapping(table.headers, kind)
+        )
+    except (readers.ReaderError, ValueError) as exc:
+        job.source.delete(save=False)
+        raise ValidationError({"file": str(exc)}) from None
+    job.encoding, job.delimiter = table.encoding, table.delimiter
+    job.save()
+    audit.record(
+        "import.created", obj=job, user=user, data={"kind": kind, "file": job.original_name}
+    )
+    return job
+
+
+def _context(job: ImportJob, user: Any) -> Context:
+    org = user.organization
+    users: dict[str, Any] = {}
+    if job.owner_rule == ImportJob.OwnerRule.COLUMN:
+        for u in User.objects.filter(organization_id=job.organization_id, is_active=True):
+            for name in (u.username, u.email, u.display_name):
+                if name:
+                    users.setdefault(name.strip().lower(), u)
+    return Context(
+        user=user,
+        organization_id=job.organization_id,
+        job_id=job.pk,
+        key_field=job.key_field,
+        owner_rule=job.owner_rule,
+        region=org.phone_region or "CN",
+        day_first=job.day_first,
+        tz=zoneinfo.ZoneInfo(org.time_zone),
+        now=timezone.now(),
+        users=users,
+    )
+
+
+def _mapped(values: list[str], columns: list[str]) -> dict[str, str]:
+    return {f: values[i] for i, f in enumerate(columns) if f and i < len(values)}
+
+
+def _classify(
+    kind: Any, ctx: Context, row: int, values: list[str], cleaners: dict, columns: list[str]
+) -> tuple[Pending | None, list[tuple[str, str]]]:
+    """Clean and check one row: a Pending (pk set when it updates a record) or its problems."""
+    data, problems = cleaning.clean_row(_mapped(values, columns), cleaners)
+    if not problems:
+        problems = kind.check(data, ctx)
+    if problems:
+        return None, problems
+    pending = Pending(row, data)
+    pending.keys = kind.keys(data, ctx)
+    pending.pk = next((ctx.index[k] for k in pending.keys if k in ctx.index), None)
+    if pending.pk is not None and not kind.may_update(pending.pk, ctx):
+        return None, [(pending.keys[0][0], _("It matches a record you may not change."))]
+    return pending, []
+
+
+def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
+    """The first rows as they would be imported, with each row's problems; writes nothing."""
+    table = _table(job)
+    kind = KINDS[job.kind]
+    ctx = _context(job, user)
+    kind.load_index(ctx)
+    cleaners = kind.cleaners(ctx)
+    rows = []
+    seen: set = set()  # keys of rows above that will create a record: a repeat updates it
+    for number, values in readers.read_all(table, limit):
+        pending, problems = _classify(kind, ctx, number, values, cleaners, job.mapping)
+        labelled = [(_column_label(job, table.headers, f), reason) for f, reason in problems]
+        action = ""
+        if pending is not None:
+            repeat = any(key in seen for key in pending.keys)
+            action = "update" if pending.pk or repeat else "create"
+            seen.update(pending.keys)
+        rows.append(PreviewRow(number, values, labelled, action))
+    return Preview(
+        table.headers, job.mapping, rows, mapping.validate_mapping(job.mapping, job.kind)
+    )
+
+
+def _column_label(job: ImportJob, headers: list[str], field_name: str) -> str:
+    if field_name in job.mapping:
+        index = job.mapping.index(field_name)
+        return headers[index] if index < len(headers) else field_name
+    return field_name
+
+
+def import_configure(
+    *,
+    job: ImportJob,
+    user: Any,
+    columns: list[str],
+    key_field: str,
+    owner_rule: str,
+    day_first: bool,
+) -> ImportJob:
+    """Save the mapping the user confirmed; refused once the import has started."""
+    if job.status not in (ImportJob.Status.UPLOADED,):
+        raise ValidationError(_("This import has already started."))
+    problems = mapping.validate_mapping(columns, job.kind)
+    if problems:
+        raise ValidationError(problems)
+    job.mapping, job.key_field, job.owner_rule, job.day_first = (
+        columns,
+        key_field,
+        owner_rule,
+        day_first,
+    )
+    job.save(update_fields=["mapping", "key_field", "owner_rule", "day_first", "updated_at"])
+    return job
+
+
+def import_start(*, job: ImportJob, user: Any) -> ImportJob:
+    """Queue the import as a background job once the current transaction commits."""
+    from patron.imports import tasks
+
+    problems = mapping.validate_mapping(job.mapping, job.kind)
+    if problems:
+        raise ValidationError(problems)
+    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.UPLOADED).update(
+        status=ImportJob.Status.QUEUED
+    )
+    if updated:
+        job.status = ImportJob.Status.QUEUED
+        audit.record("import.started", obj=job, user=user)
+        args = (str(job.pk), str(job.organization_id))
+        transaction.on_commit(lambda: tasks.import_job_run.enqueue(*args))
+    return job
+
+
+def import_run(
+    *,
+    job: ImportJob,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[ImportJob], None] | None = None,
+) -> ImportJob:
+    """Import (or finish importing) every row after the job's checkpoint; `progress` is
+    called after each committed batch (the command's progress bar)."""
+    kind = KINDS[job.kind]
+    user = job.created_by
+    try:
+        table = _table(job)
+        if not job.rows_total:
+            job.rows_total = sum(1 for _ in table.rows())
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.RUNNING,
+            rows_total=job.rows_total,
+            started_at=job.started_at or timezone.now(),
+        )
+        ctx = _context(job, user)
+        kind.load_index(ctx)
+        cleaners = kind.cleaners(ctx)
+        batch: list[tuple[int, list[str]]] = []
+        for number, values in table.rows():
+            if number <= job.checkpoint:
+                continue
+            batch.append((number, values))
+            if len(batch) >= batch_size:
+                _run_batch(job, kind, ctx, cleaners, batch, table.headers)
+                batch = []
+                if progress:
+                    progress(job)
+        if batch:
+            _run_batch(job, kind, ctx, cleaners, batch, table.headers)
+    except (readers.ReaderError, ImportInterrupted) as exc:
+        _fail(job, str(exc))
+        return job
+    except Exception as exc:
+        _fail(job, _("The import stopped unexpectedly; run it again to resume."))
+        raise exc
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.DONE, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    audit.record(
+        "import.finished",
+        obj=job,
+        user=user,
+        data={
+            "created": job.rows_created,
+            "updated": job.rows_updated,
+            "rejected": job.rows_rejected,
+        },
+    )
+    return job
+
+
+def _fail(job: ImportJob, message: str) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.FAILED, errors=[*job.errors, message]
+    )
+    job.refresh_from_db()
+
+
+def _run_batch(
+    job: ImportJob,
+    kind: Any,
+    ctx: Context,
+    cleaners: dict,
+    batch: list[tuple[int, list[str]]],
+    headers: list[str],
+) -> None:
+    """Write one batch, its audit trail, its rejections and the checkpoint: all or nothing."""
+    with transaction.atomic():
+        # Lock the job row: two workers running the same job cannot both commit a batch
+        # starting at the same checkpoint (on SQLite the IMMEDIATE transaction serialises them).
+        checkpoint = (
+            ImportJob.objects.select_for_update()
+            .filter(pk=job.pk)
+            .values_list("checkpoint", flat=True)
+            .get()
+        )
+        if checkpoint != job.checkpoint:
+            raise ImportInterrupted(_("Another run of this import is in progress."))
+        creates, updates, rejections, merged = _sort(job, kind, ctx, cleaners, batch, headers)
+        created, updated = kind.write(creates, updates, ctx)
+        for pending in creates + updates:
+            for key in pending.keys:
+                ctx.index.setdefault(key, pending.pk)
+        audit.record_many(
+            f"{kind.audit_prefix}.imported", objs=created, user=ctx.user, data={"import": job.pk}
+        )
+        audit.record_many(
+            f"{kind.audit_prefix}.updated", objs=updated, user=ctx.user, data={"import": job.pk}
+        )
+        ImportRejection.objects.bulk_create(rejections, batch_size=1000)
+        rejected_rows = len({r.row for r in rejections})
+        ImportJob.objects.filter(pk=job.pk).update(
+            rows_done=F("rows_done") + len(batch),
+            rows_created=F("rows_created") + len(creates),
+            rows_updated=F("rows_updated") + len(updates) + merged,
+            rows_rejected=F("rows_rejected") + rejected_rows,
+            checkpoint=batch[-1][0],
+        )
+    job.checkpoint = batch[-1][0]
+    job.rows_done += len(batch)
+    job.rows_created += len(creates)
+    job.rows_updated += len(updates) + merged
+    job.rows_rejected += rejected_rows
+
+
+def _sort(
+    job: ImportJob,
+    kind: Any,
+    ctx: Context,
+    cleaners: dict,
+    batch: list[tuple[int, list[str]]],
+    headers: list[str],
+) -> tuple[list, list, list, int]:
+    """Split a batch into creates, updates and rejections; a row repeating an earlier row of
+    the same batch is folded into it (counted as an update)."""
+    creates: list[Pending] = []
+    updates: list[Pending] = []
+    rejections: list[ImportRejection] = []
+    twins: dict[Any, Pending] = {}
+    merged = 0
+    for number, values in batch:
+        pending, problems = _classify(kind, ctx, number, values, cleaners, job.mapping)
+        if pending is None:
+            rejections.extend(
+                ImportRejection(
+                    organization_id=job.organization_id,
+                    job_id=job.pk,
+                    row=number,
+                    column=_column_label(job, headers, f)[:255],
+                    reason=reason[:500],
+                )
+                for f, reason in problems
+            )
+            continue
+        if pending.pk is not None:
+            updates.append(pending)
+            continue
+        twin = next((twins[k] for k in pending.keys if k in twins), None)
+        if twin is None:
+            creates.append(pending)
+            twin = pending
+        else:
+            tags = ",".join(filter(None, [twin.data.get("tags"), pending.data.get("tags")]))
+            twin.data.update({k: v for k, v in pending.data.items() if v not in ("", None)})
+            if tags:  # tags add up; every other field takes the later row's value
+                twin.data["tags"] = tags
+            merged += 1
+        for key in pending.keys:
+            twins.setdefault(key, twin)
+            if key not in twin.keys:
+                twin.keys.append(key)
+    return creates, updates, rejections, merged
+
+
+def rejected_rows_file(*, job: ImportJob) -> bytes:
+    """The rejected rows as a CSV to fix and import again: the original columns, the row
+    number in the original file first and the problems last. UTF-8 with a BOM, which Excel
+    needs to show Chinese correctly."""
+    reasons: dict[int, list[str]] = defaultdict(list)
+    for row, column, reason in job.rejections.order_by("row").values_list(
+        "row", "column", "reason"
+    ):
+        reasons[row].append(f"{column}: {reason}" if column else reason)
+    table = _table(job)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Row"), *table.headers, _("Problems")])
+    if reasons:
+        for number, values in table.rows():
+            if number in reasons:
+                writer.writerow([number, *values, "; ".join(reasons[number])])
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")

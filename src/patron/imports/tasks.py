@@ -1,0 +1,21 @@
+"""Background work for imports: thin tasks taking primary keys, calling the services."""
+
+from django.tasks import task
+
+from patron.common import tenancy
+
+
+@task
+def import_job_run(job_id: str, organization_id: str) -> dict[str, int]:
+    """Run (or resume) an import job; enqueued on commit by `services.import_start`."""
+    from patron.imports import services
+    from patron.imports.models import ImportJob
+
+    with tenancy.scope(organization_id):
+        job = ImportJob.objects.select_related("created_by__organization").get(pk=job_id)
+        job = services.import_run(job=job)
+        return {
+            "created": job.rows_created,
+            "updated": job.rows_updated,
+            "rejected": job.rows_rejected,
+        }

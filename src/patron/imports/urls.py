@@ -1,0 +1,16 @@
+from django.urls import path
+
+from patron.imports import views
+
+app_name = "imports"
+
+urlpatterns = [
+    path("", views.import_list, name="import-list"),
+    path("new/", views.import_create, name="import-create"),
+    path("<uuid:pk>/", views.import_detail, name="import-detail"),
+    path("<uuid:pk>/mapping/", views.import_mapping, name="import-mapping"),
+    path("<uuid:pk>/preview/", views.import_preview, name="import-preview"),
+    path("<uuid:pk>/retry/", views.import_retry, name="import-retry"),
+    path("<uuid:pk>/rejected.csv", views.import_rejected, name="import-rejected"),
+    path("export/customers/", views.customer_export, name="customer-export"),
+]

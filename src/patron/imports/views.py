@@ -1,0 +1,209 @@
+"""Import pages (upload, mapping, preview, progress, rejected rows) and the customers export."""
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from patron.accounts import permissions
+from patron.accounts.capabilities import Scope
+from patron.imports import exports, readers, services
+from patron.imports.forms import ExportForm, MappingForm, UploadForm
+from patron.imports.models import ImportJob
+
+
+def _jobs(user: Any) -> Any:
+    """The imports `user` may see: their own, or all of them for administrators."""
+    jobs = ImportJob.objects.select_related("created_by__organization")
+    if user.scope_for("admin.manage") >= Scope.ORGANIZATION:
+        return jobs
+    return jobs.filter(created_by=user)
+
+
+def _job(user: Any, pk: Any) -> ImportJob:
+    try:
+        return _jobs(user).get(pk=pk)
+    except ImportJob.DoesNotExist:
+        raise Http404 from None
+
+
+def _may_import(user: Any) -> bool:
+    return any(permissions.can_create(user, r) for r in services.RESOURCE.values())
+
+
+@login_required
+@require_GET
+def import_list(request: HttpRequest) -> HttpResponse:
+    jobs = _jobs(request.user).order_by("-created_at")[:50]
+    return render(
+        request,
+        "imports/importjob_list.html",
+        {
+            "jobs": jobs,
+            "may_import": _may_import(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_create(request: HttpRequest) -> HttpResponse:
+    if not _may_import(request.user):
+        raise PermissionDenied
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = services.import_create(
+                user=request.user, file=upload, name=upload.name, kind=form.cleaned_data["kind"]
+            )
+        except permissions.PermissionDenied:
+            form.add_error("kind", _("You may not import records of this kind."))
+        except ValidationError as exc:
+            form.add_error("file", exc.message_dict.get("file", exc.messages))
+        else:
+            return redirect("imports:import-mapping", pk=job.pk)
+    status = 400 if form.errors else 200
+    return render(request, "imports/importjob_form.html", {"form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_mapping(request: HttpRequest, pk: Any) -> HttpResponse:
+    job = _job(request.user, pk)
+    if job.status != ImportJob.Status.UPLOADED:
+        return redirect("imports:import-detail", pk=job.pk)
+    try:
+        headers = readers.open_table(Path(job.source.path), name=job.original_name).headers
+    except readers.ReaderError as exc:
+        return render(
+            request, "imports/importjob_detail.html", {"job": job, "error": exc}, status=400
+        )
+    form = MappingForm(request.POST or None, job=job, headers=headers)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.import_configure(
+                job=job,
+                user=request.user,
+                columns=form.columns(),
+                key_field=form.cleaned_data["key_field"],
+                owner_rule=form.cleaned_data["owner_rule"],
+                day_first=form.cleaned_data["day_first"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            return redirect("imports:import-preview", pk=job.pk)
+    status = 400 if form.errors else 200
+    return render(
+        request, "imports/importjob_mapping.html", {"job": job, "form": form}, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_preview(request: HttpRequest, pk: Any) -> HttpResponse:
+    job = _job(request.user, pk)
+    if request.method == "POST":
+        try:
+            services.import_start(job=job, user=request.user)
+        except ValidationError as exc:
+            return render(
+                request,
+                "imports/importjob_detail.html",
+                {"job": job, "error": " ".join(exc.messages)},
+                status=400,
+            )
+        return redirect("imports:import-detail", pk=job.pk)
+    try:
+        preview = services.import_prepare(job=job, user=request.user)
+    except readers.ReaderError as exc:
+        return render(
+            request, "imports/importjob_detail.html", {"job": job, "error": exc}, status=400
+        )
+    return render(request, "imports/importjob_preview.html", {"job": job, "preview": preview})
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def import_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    job = _job(request.user, pk)
+    template = "imports/importjob_detail.html" + ("#progress" if request.htmx else "")
+    running = job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+    return render(request, template, {"job": job, "running": running})
+
+
+@login_required
+@require_GET
+def import_rejected(request: HttpRequest, pk: Any) -> HttpResponse:
+    job = _job(request.user, pk)
+    data = services.rejected_rows_file(job=job)
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+    name = f"{job.original_name.rsplit('.', 1)[0]}-rejected.csv"
+    response["Content-Disposition"] = _attachment(name)
+    return response
+
+
+def _attachment(name: str) -> str:
+    from urllib.parse import quote
+
+    return (
+        f"attachment; filename=\"export.{name.rsplit('.', 1)[-1]}\"; filename*=UTF-8''{quote(name)}"
+    )
+
+
+@login_required
+@require_GET
+def customer_export(request: HttpRequest) -> HttpResponse:
+    """The customer list, filtered by the list page's query string, as CSV or XLSX."""
+    from patron.customers import selectors
+    from patron.customers.forms import CustomerFilterForm
+
+    filters = CustomerFilterForm(request.GET, user=request.user)
+    options = ExportForm(request.GET)
+    if not filters.is_valid() or not options.is_valid():
+        return HttpResponseBadRequest(_("The export's filters are not valid."))
+    fmt = options.cleaned_data["format"] or "csv"
+    queryset = selectors.customer_list(user=request.user, filters=filters.selector_filters())
+    try:
+        data, _count = exports.export_rows(
+            user=request.user,
+            queryset=queryset,
+            fields=exports.CUSTOMER_FIELDS,
+            format=fmt,
+            include_sensitive=options.cleaned_data["sensitive"],
+            filters={k: v for k, v in request.GET.items() if k not in ("format", "sensitive")},
+        )
+    except permissions.PermissionDenied:
+        raise PermissionDenied from None
+    content_type = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    )
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = _attachment(f"customers-{timezone.localdate():%Y%m%d}.{fmt}")
+    return response
+
+
+@login_required
+@require_POST
+def import_retry(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Resume a failed or stalled import from its checkpoint."""
+    from patron.imports import tasks
+
+    job = _job(request.user, pk)
+    if job.status in (ImportJob.Status.FAILED, ImportJob.Status.RUNNING, ImportJob.Status.QUEUED):
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED)
+        args = (str(job.pk), str(job.organization_id))
+        transaction.on_commit(lambda: tasks.import_job_run.enqueue(*args))
+    return redirect("imports:import-detail", pk=job.pk)

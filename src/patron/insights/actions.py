@@ -1,0 +1,122 @@
+"""Classes that act: playbooks turn a class into tasks; churn alerts reach the owner.
+
+Both create tasks through activities.services.task_create with a `dedupe_key` naming the rule,
+the customer and the period, so applying a playbook or raising alerts twice in a period never
+creates a second task (the unique constraint on the key decides, even under a race).
+"""
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from patron.activities import services as activities
+from patron.activities.models import Task
+from patron.customers.models import Customer
+from patron.insights.models import CustomerScore, Playbook
+
+# Churn early warning: a customer of value whose risk crosses the threshold.
+CHURN_RISK_THRESHOLD = 0.6
+CHURN_MIN_CLV = 0.0
+REASON_TEXT = {
+    "gap_vs_usual": _("purchase gap %(ratio).1fx longer than usual"),
+    "long_inactive": _("no purchase for %(days).0f days"),
+    "few_purchases": _("only %(purchases).0f purchases"),
+    "frequency_down": _("buying %(pct).0f%% less often"),
+    "spend_down": _("spend down %(pct).0f%%"),
+    "low_p_alive": _("probability still active only %(p).0f%%"),
+    "low_expected_purchases": _("expected purchases next period only %(expected).1f"),
+}
+
+
+def reason_text(reason: dict) -> str:
+    """A churn reason in the active language, e.g. "purchase gap 3.1x longer than usual"."""
+    template = REASON_TEXT.get(reason.get("key", ""))
+    if template is None:
+        return reason.get("key", "")
+    params = dict(reason)
+    if "p" in params:
+        params["p"] = 100 * params["p"]
+    try:
+        return _(template) % params
+    except (KeyError, TypeError, ValueError):
+        return reason.get("key", "")
+
+
+def _period(cadence_days: int, today: dt.date) -> str:
+    """The period a task belongs to: one per `cadence_days` window since a fixed epoch."""
+    return str((today - dt.date(2000, 1, 1)).days // max(cadence_days, 1))
+
+
+def _create_once(**kwargs: Any) -> bool:
+    try:
+        with transaction.atomic():
+            activities.task_create(**kwargs)
+        return True
+    except IntegrityError:  # the same rule already made this task in this period
+        return False
+
+
+def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = None) -> int:
+    """Create this period's follow-up task for every current customer of the playbook's class."""
+    today = today or timezone.localdate()
+    period = _period(playbook.cadence_days, today)
+    # Only the customers the person applying the playbook may work on: a team manager's
+    # playbook never creates tasks for another team's owners.
+    scores = (CustomerScore.objects.filter(is_current=True, customer__in=Customer.objects.visible_to(user, "change"))
+              .select_related("customer", "customer__owner"))
+    scores = scores.filter(**({"classes__contains": [playbook.class_key]} if playbook.class_kind == "classes"
+                              else {playbook.class_kind: playbook.class_key}))
+    existing = set(Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:").filter(
+        dedupe_key__endswith=f":{period}").values_list("dedupe_key", flat=True))
+    created = 0
+    due = timezone.now() + dt.timedelta(days=playbook.due_in_days)
+    for score in scores.iterator(chunk_size=2000):
+        customer = score.customer
+        key = f"pb:{playbook.pk}:{customer.pk}:{period}"
+        if key in existing or customer.owner is None:
+            continue
+        created += _create_once(
+            user=user, owner=customer.owner, customer=customer, due_at=due, dedupe_key=key,
+            channel=playbook.channel or customer.preferred_channel,
+            title=f"{playbook.get_action_display()}: {customer.name}", notes=playbook.instructions,
+        )
+    Playbook.objects.filter(pk=playbook.pk).update(last_applied_at=timezone.now())
+    return created
+
+
+def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, min_clv: float = CHURN_MIN_CLV,
+                       today: dt.date | None = None) -> int:
+    """A task for the owner of every valuable customer who has just crossed the risk threshold.
+
+    "Of value": in the high value tier and worth at least `min_clv`; customers already counted
+    as churned belong to the win-back playbook, not to an early warning. "Just crossed": below
+    the threshold in the previous snapshot (or first scored now). At most one alert per
+    customer per 30-day period; the most valuable first.
+    """
+    today = today or timezone.localdate()
+    period = _period(30, today)
+    at_risk = (CustomerScore.objects.filter(is_current=True, churn_risk__gte=threshold, clv__gte=min_clv,
+                                            value_tier="high")
+               .exclude(lifecycle="churned")
+               .exclude(Exists(CustomerScore.objects.filter(
+                   customer=OuterRef("customer"), is_current=False, churn_risk__gte=threshold,
+                   as_of__gte=today - dt.timedelta(days=30))))
+               .select_related("customer", "customer__owner").order_by("-clv"))
+    created = 0
+    for score in at_risk.iterator(chunk_size=2000):
+        customer = score.customer
+        if customer.owner is None:
+            continue
+        reasons = "; ".join(reason_text(r) for r in score.churn_reasons[:3])
+        created += _create_once(
+            user=user, owner=customer.owner, customer=customer, dedupe_key=f"churn:{customer.pk}:{period}",
+            due_at=timezone.now() + dt.timedelta(days=2), channel=customer.preferred_channel,
+            title=_("Churn risk %(risk).0f%%: %(name)s") % {"risk": 100 * score.churn_risk, "name": customer.name},
+            notes=_("Why: %(reasons)s. Value at stake (12-month CLV): %(clv).0f.") % {
+                "reasons": reasons or _("declining activity"), "clv": score.clv or 0},
+        )
+    return created

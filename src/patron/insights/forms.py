@@ -1,0 +1,114 @@
+"""Forms of the insight pages: segment builder rows, playbooks, list filters."""
+
+from typing import Any
+
+from django import forms
+from django.forms import formset_factory
+from django.utils.translation import gettext_lazy as _
+
+from patron.insights import labels, selectors
+from patron.insights.models import Playbook
+
+CONDITION_ROWS = 6
+
+
+class ConditionForm(forms.Form):
+    """One row of the segment builder: field, comparison, value. A row without a field is ignored."""
+
+    field = forms.ChoiceField(
+        label=_("Field"),
+        required=False,
+        choices=[("", "—")] + [(k, v[2]) for k, v in selectors.FIELDS.items()],
+    )
+    op = forms.ChoiceField(
+        label=_("Comparison"),
+        required=False,
+        choices=[("", "—"), *list(selectors.OPERATORS.items())],
+    )
+    value = forms.CharField(label=_("Value"), required=False, max_length=120)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("field"):
+            return data
+        try:
+            (cond,) = selectors.parse_conditions(
+                [{"field": data["field"], "op": data.get("op"), "value": data.get("value")}]
+            )
+        except selectors.ConditionError as error:
+            raise forms.ValidationError(str(error)) from error
+        data["condition"] = cond
+        return data
+
+
+ConditionFormSet = formset_factory(ConditionForm, extra=0, min_num=CONDITION_ROWS, max_num=selectors.MAX_CONDITIONS)
+
+
+def condition_formset(data: Any = None, conditions: list[dict] | None = None) -> Any:
+    initial = list(conditions or [])
+    return ConditionFormSet(data, initial=initial + [{}] * max(0, CONDITION_ROWS - len(initial)), prefix="cond")
+
+
+def conditions_of(formset: Any) -> list[selectors.Condition]:
+    return [f.cleaned_data["condition"] for f in formset.forms if f.cleaned_data.get("condition")]
+
+
+def stored(conditions: list[selectors.Condition]) -> list[dict]:
+    return [{"field": c.field, "op": c.op, "value": c.value} for c in conditions]
+
+
+class SegmentForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class PlaybookForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    class_key = forms.ChoiceField(label=_("Class"))
+
+    class Meta:
+        model = Playbook
+        fields = [
+            "name",
+            "class_kind",
+            "class_key",
+            "action",
+            "channel",
+            "cadence_days",
+            "due_in_days",
+            "instructions",
+            "is_active",
+        ]
+        widgets = {"instructions": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from patron.customers.models import Channel
+
+        self.fields["class_key"].choices = [
+            (kind_label, labels.choices(kind)) for kind, kind_label in Playbook.ClassKind.choices
+        ]
+        self.fields["channel"] = forms.ChoiceField(
+            label=_("Channel"),
+            required=False,
+            choices=[("", _("Customer's preferred channel")), *Channel.choices],
+        )
+        self.fields["cadence_days"].min_value = 1
+        self.fields["due_in_days"].min_value = 0
+
+    def clean(self) -> dict:
+        data = super().clean()
+        kind, key = data.get("class_kind"), data.get("class_key")
+        if kind and key and key not in {k for k, _label in labels.choices(kind)}:
+            self.add_error("class_key", _("This class does not belong to the chosen kind."))
+        if data.get("cadence_days") is not None and data["cadence_days"] < 1:
+            self.add_error("cadence_days", _("At least one day."))
+        return data
+
+
+class RiskFilterForm(forms.Form):
+    threshold = forms.FloatField(label=_("Risk at least"), required=False, min_value=0, max_value=1)
+
+    def threshold_value(self) -> float:
+        value = self.cleaned_data.get("threshold") if self.is_valid() else None
+        return selectors.CHURN_RISK_THRESHOLD if value is None else value

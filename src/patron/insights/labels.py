@@ -1,0 +1,172 @@
+"""Translatable labels for the keys the science stores (segments, classes, stages, reasons).
+
+The analytics core keeps stable English keys; people read these labels. English source strings
+go through gettext; the eight and ten classes are Chinese business terms with an established
+Chinese name, taken from the analytics data for zh-hans so the catalogue cannot drift from it.
+"""
+
+from django.utils.functional import lazy
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from patron.analytics.classification import LIFECYCLE_STAGES, TEN_CLASSES
+from patron.analytics.rfm import CLASS8
+
+RFM_SEGMENTS: dict[str, str] = {
+    "champions": _("Champions"),
+    "loyal_customers": _("Loyal customers"),
+    "potential_loyalists": _("Potential loyalists"),
+    "new_customers": _("New customers"),
+    "promising": _("Promising"),
+    "need_attention": _("Need attention"),
+    "about_to_sleep": _("About to sleep"),
+    "at_risk": _("At risk"),
+    "cannot_lose_them": _("Cannot lose them"),
+    "hibernating": _("Hibernating"),
+}
+
+_CLASS8_EN = {
+    "important_value": _("Important value"),
+    "important_develop": _("Important to develop"),
+    "important_keep": _("Important to keep"),
+    "important_retain": _("Important to win back"),
+    "general_value": _("General value"),
+    "general_develop": _("General to develop"),
+    "general_keep": _("General to keep"),
+    "general_retain": _("General to win back"),
+}
+_CLASS10_EN = {
+    "high_frequency": _("High frequency"),
+    "medium_frequency": _("Medium frequency"),
+    "low_frequency": _("Low frequency"),
+    "high_value": _("High value"),
+    "medium_value": _("Medium value"),
+    "low_value": _("Low value"),
+    "prospect": _("Prospect"),
+    "new": _("New customer"),
+    "loyal": _("Loyal customer"),
+    "churned": _("Churned customer"),
+}
+_LIFECYCLE_EN = {
+    "prospect": _("Prospect"),
+    "new": _("New"),
+    "loyal": _("Loyal"),
+    "occasional": _("Occasional"),
+    "churned": _("Churned"),
+}
+_ZH = {c.key: c.name_zh for c in CLASS8}
+_ZH10 = {c.key: c.name_zh for c in TEN_CLASSES}
+_ZH_STAGE = dict(LIFECYCLE_STAGES)
+CHINESE_NAMES: dict[str, dict[str, str]] = {"class8": _ZH, "classes": _ZH10, "lifecycle": _ZH_STAGE}
+
+TIERS: dict[str, str] = {"low": _("Low"), "medium": _("Medium"), "high": _("High")}
+
+CLUSTER_PHRASES: dict[str, str] = {
+    "recent": _("recent"),
+    "lapsed": _("lapsed"),
+    "infrequent": _("infrequent"),
+    "frequent": _("frequent"),
+    "low_spend": _("low spend"),
+    "high_spend": _("high spend"),
+    "low_basket": _("small baskets"),
+    "high_basket": _("large baskets"),
+    "newly_acquired": _("newly acquired"),
+    "long_standing": _("long-standing"),
+    "one_time": _("one-time buyers"),
+    "typical": _("typical customers"),
+}
+
+REASONS: dict[str, str] = {
+    "gap_vs_usual": _("Longer gap than usual"),
+    "long_inactive": _("Long inactive"),
+    "few_purchases": _("Few purchases"),
+    "frequency_down": _("Buying less often"),
+    "spend_down": _("Spending less"),
+    "low_p_alive": _("Low probability still active"),
+    "low_expected_purchases": _("Few purchases expected"),
+}
+
+# What each RFM segment means, for the customer page's plain-language explanation.
+SEGMENT_EXPLAINED: dict[str, str] = {
+    "champions": _("Bought recently, buys often: the best customers."),
+    "loyal_customers": _("Buys regularly and responds to attention."),
+    "potential_loyalists": _("Recent customers buying more than once: could become loyal."),
+    "new_customers": _("Bought for the first time recently."),
+    "promising": _("Recent buyer, not yet frequent."),
+    "need_attention": _("Average recency and frequency: may slip without contact."),
+    "about_to_sleep": _("Below-average recency and frequency: losing touch."),
+    "at_risk": _("Bought often, but not for a long time."),
+    "cannot_lose_them": _("Used to buy very often, nothing lately: win them back."),
+    "hibernating": _("Last bought long ago and rarely: likely lost."),
+}
+
+
+def _is_chinese() -> bool:
+    return (get_language() or "").lower().startswith("zh")
+
+
+def _localized(english: dict, chinese: dict, key: str) -> str:
+    if _is_chinese() and key in chinese:
+        return chinese[key]
+    return str(english.get(key, key))
+
+
+_lazy_str = lazy(lambda english, chinese, key: _localized(english, chinese, key), str)
+
+
+def class8_label(key: str) -> str:
+    """The eight-class name: Chinese from the analytics data in zh-hans, English otherwise."""
+    return _localized(_CLASS8_EN, _ZH, key)
+
+
+def class10_label(key: str) -> str:
+    return _localized(_CLASS10_EN, _ZH10, key)
+
+
+def lifecycle_label(key: str) -> str:
+    return _localized(_LIFECYCLE_EN, _ZH_STAGE, key)
+
+
+def segment_label(key: str) -> str:
+    return str(RFM_SEGMENTS.get(key, key))
+
+
+def tier_label(key: str) -> str:
+    return str(TIERS.get(key, key))
+
+
+def reason_label(key: str) -> str:
+    return str(REASONS.get(key, key))
+
+
+def label_for(kind: str, key: str) -> str:
+    """The label of a key of one kind: rfm_segment, class8, classes, lifecycle, *_tier."""
+    if kind == "class8":
+        return class8_label(key)
+    if kind in ("classes", "class10"):
+        return class10_label(key)
+    if kind == "lifecycle":
+        return lifecycle_label(key)
+    if kind == "rfm_segment":
+        return segment_label(key)
+    if kind.endswith("_tier"):
+        return tier_label(key)
+    return key
+
+
+def choices(kind: str) -> list[tuple[str, object]]:
+    """(key, lazy label) pairs for a form field, in the analytics order."""
+    keys = {
+        "rfm_segment": list(RFM_SEGMENTS),
+        "class8": [c.key for c in CLASS8],
+        "classes": [c.key for c in TEN_CLASSES],
+        "lifecycle": [k for k, _z in LIFECYCLE_STAGES],
+        "value_tier": list(TIERS),
+        "frequency_tier": list(TIERS),
+    }[kind]
+    english = {"class8": _CLASS8_EN, "classes": _CLASS10_EN, "lifecycle": _LIFECYCLE_EN}.get(kind)
+    chinese = {"class8": _ZH, "classes": _ZH10, "lifecycle": _ZH_STAGE}.get(kind)
+    if english is None:
+        source = RFM_SEGMENTS if kind == "rfm_segment" else TIERS
+        return [(k, source[k]) for k in keys]
+    return [(k, _lazy_str(english, chinese, k)) for k in keys]

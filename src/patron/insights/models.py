@@ -1,0 +1,165 @@
+"""Dated snapshots of the customer science, written by the value refresh.
+
+Every refresh writes one `CustomerScore` per customer and marks it current, keeping the earlier
+ones, so "since when, and why, is this customer at risk?" is a query over history. A
+`ScoreRun` keeps the fitted parameters and diagnostics, so a single customer can be rescored
+against the last fit when something happens to it (a triggered update).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from patron.common.models import OwnedModel, TenantModel
+from patron.common.tenancy import OwnedManager
+
+
+class ScoreRun(TenantModel):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    as_of = models.DateField(_("as of"))
+    model_version = models.CharField(max_length=40)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent, for the progress bar
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    n_customers = models.PositiveIntegerField(default=0)
+    # Fitted parameters, log-likelihoods, diagnostics and timings (see analytics.pipeline).
+    report = models.JSONField(default=dict, blank=True)
+    # The fitted estimators (pickled), so one customer can be rescored between refreshes.
+    fitted_models = models.BinaryField(default=b"", editable=False)
+    error = models.TextField(blank=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("value refresh")
+        verbose_name_plural = _("value refreshes")
+        indexes = [models.Index(fields=["organization", "-as_of"], name="scorerun_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} ({self.get_status_display()})"
+
+
+class CustomerScore(TenantModel):
+    """One customer's classes and value as of a date. Seen by whoever sees the customer."""
+
+    permission_resource = "customers"
+    visibility_paths = ("customer",)
+
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="scores", null=True, blank=True)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="scores")
+    as_of = models.DateField(_("as of"))
+    is_current = models.BooleanField(default=True)
+    n_purchases = models.PositiveIntegerField(_("purchases"), default=0)
+    total_spend = models.FloatField(_("total spend"), default=0)
+    days_since_last = models.FloatField(_("days since last purchase"), null=True)
+    r_score = models.PositiveSmallIntegerField(_("R score"), null=True)
+    f_score = models.PositiveSmallIntegerField(_("F score"), null=True)
+    m_score = models.PositiveSmallIntegerField(_("M score"), null=True)
+    rfm_segment = models.CharField(_("RFM segment"), max_length=40, blank=True)
+    class8 = models.CharField(_("value class"), max_length=40, blank=True)
+    frequency_tier = models.CharField(_("frequency tier"), max_length=10, blank=True)
+    value_tier = models.CharField(_("value tier"), max_length=10, blank=True)
+    lifecycle = models.CharField(_("lifecycle stage"), max_length=20, blank=True)
+    classes = models.JSONField(_("classes"), default=list, blank=True)  # the ten-class keys
+    cluster = models.SmallIntegerField(_("cluster"), null=True)
+    cluster_label = models.CharField(_("cluster"), max_length=120, blank=True)
+    p_alive = models.FloatField(_("probability active"), null=True)
+    expected_purchases = models.FloatField(_("expected purchases (90 days)"), null=True)
+    expected_spend = models.FloatField(_("expected spend per purchase"), null=True)
+    clv = models.FloatField(_("lifetime value (12 months)"), null=True)
+    churn_risk = models.FloatField(_("churn risk"), null=True)
+    churn_reasons = models.JSONField(_("churn reasons"), default=list, blank=True)
+    recommendations = models.JSONField(_("recommended products"), default=list, blank=True)
+
+    objects = OwnedManager()
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("customer score")
+        verbose_name_plural = _("customer scores")
+        indexes = [
+            models.Index(fields=["organization", "customer", "-as_of"], name="score_customer_idx"),
+            models.Index(
+                fields=["organization", "rfm_segment"], name="score_current_segment_idx",
+                condition=models.Q(is_current=True),
+            ),
+            models.Index(
+                fields=["organization", "-churn_risk"], name="score_current_risk_idx",
+                condition=models.Q(is_current=True),
+            ),
+            models.Index(
+                fields=["organization", "-clv"], name="score_current_clv_idx",
+                condition=models.Q(is_current=True),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "customer"], condition=models.Q(is_current=True),
+                name="score_one_current_per_customer",
+            )
+        ]
+
+
+class Playbook(TenantModel):
+    """What to do with the customers of one class: the follow-up that turns a class into tasks."""
+
+    class ClassKind(models.TextChoices):
+        RFM_SEGMENT = "rfm_segment", _("RFM segment")
+        CLASS8 = "class8", _("Value class (eight classes)")
+        CLASS10 = "classes", _("Customer class (ten classes)")
+        LIFECYCLE = "lifecycle", _("Lifecycle stage")
+
+    class Action(models.TextChoices):
+        VIP_SERVICE = "vip_service", _("VIP service and a dedicated manager")
+        MEMBER_COUPON = "member_coupon", _("Member coupon")
+        NURTURE = "nurture", _("Nurture with new-product news")
+        FIRST_PURCHASE = "first_purchase", _("First-purchase offer")
+        WIN_BACK = "win_back", _("Win-back call")
+        CALL_BACK = "call_back", _("Regular call-back")
+
+    name = models.CharField(_("name"), max_length=120)
+    class_kind = models.CharField(_("applies to"), max_length=20, choices=ClassKind.choices)
+    class_key = models.CharField(_("class"), max_length=40)
+    action = models.CharField(_("follow-up"), max_length=20, choices=Action.choices)
+    # Empty means the customer's preferred channel.
+    channel = models.CharField(_("channel"), max_length=10, blank=True)
+    cadence_days = models.PositiveIntegerField(_("every (days)"), default=30)
+    due_in_days = models.PositiveIntegerField(_("due within (days)"), default=3)
+    instructions = models.TextField(_("instructions"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    last_applied_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("playbook")
+        verbose_name_plural = _("playbooks")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "class_kind", "class_key", "action"],
+                                    name="playbook_class_action_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Segment(OwnedModel):
+    """A saved dynamic segment: conditions over customer fields and scores, re-evaluated."""
+
+    permission_resource = "customers"
+
+    name = models.CharField(_("name"), max_length=120)
+    conditions = models.JSONField(_("conditions"), default=list)
+    last_count = models.PositiveIntegerField(default=0)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+
+    def __str__(self) -> str:
+        return self.name

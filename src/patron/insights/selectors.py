@@ -1,0 +1,380 @@
+"""Reads for the insight pages: segment conditions, the at-risk list and the dashboard data.
+
+Every customer query starts from `Customer.objects.visible_to(user)`, so a segment, a count or
+an export never reaches a customer its user may not see. Dashboards read the rollups stored by
+the last refresh (run.report["rollups"]), never the raw tables.
+"""
+
+import datetime as dt
+import heapq
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from patron.accounts.capabilities import Scope
+from patron.customers.models import Customer, Source
+from patron.insights import labels
+from patron.insights.actions import CHURN_RISK_THRESHOLD, reason_text
+from patron.insights.models import CustomerScore, ScoreRun
+
+# field -> (where, kind, label). Where: "customer" or "score"; kind decides the operators.
+FIELDS: dict[str, tuple[str, str, Any]] = {
+    "region": ("customer", "text", _("Region")),
+    "city": ("customer", "text", _("City")),
+    "industry": ("customer", "text", _("Industry")),
+    "source": ("customer", "choice", _("Source")),
+    "tag": ("customer", "text", _("Tag")),
+    "days_since_contact": ("customer", "days", _("Days since last contact")),
+    "days_since_order": ("customer", "days", _("Days since last purchase")),
+    "rfm_segment": ("score", "choice", _("RFM segment")),
+    "class8": ("score", "choice", _("Value class")),
+    "lifecycle": ("score", "choice", _("Lifecycle stage")),
+    "value_tier": ("score", "choice", _("Value tier")),
+    "frequency_tier": ("score", "choice", _("Frequency tier")),
+    "clv": ("score", "number", _("Lifetime value (12 months)")),
+    "churn_risk": ("score", "number", _("Churn risk (0 to 1)")),
+    "p_alive": ("score", "number", _("Probability active (0 to 1)")),
+    "total_spend": ("score", "number", _("Total spend")),
+    "n_purchases": ("score", "number", _("Purchases")),
+    "expected_purchases": ("score", "number", _("Expected purchases (90 days)")),
+}
+OPERATORS: dict[str, Any] = {
+    "eq": _("is"),
+    "ne": _("is not"),
+    "contains": _("contains"),
+    "gt": _("above"),
+    "gte": _("at least"),
+    "lt": _("below"),
+    "lte": _("at most"),
+}
+OPERATORS_OF = {
+    "text": ("eq", "ne", "contains"),
+    "choice": ("eq", "ne"),
+    "number": ("gt", "gte", "lt", "lte"),
+    "days": ("gte", "lt"),
+}
+_DATE_FIELD = {"days_since_contact": "last_contacted_at", "days_since_order": "last_ordered_at"}
+MAX_CONDITIONS = 12
+
+
+class ConditionError(ValueError):
+    """A segment condition that names an unknown field, operator or value."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    op: str
+    value: Any
+
+
+def field_choices(field: str) -> list[tuple[str, Any]]:
+    if field == "source":
+        return list(Source.choices)
+    return labels.choices(field)
+
+
+def parse_conditions(raw: Any) -> list[Condition]:
+    """Validate stored or submitted conditions ([{field, op, value}, ...]); raise ConditionError."""
+    if not isinstance(raw, list) or len(raw) > MAX_CONDITIONS:
+        raise ConditionError(_("Conditions must be a list of at most %d items.") % MAX_CONDITIONS)
+    out = []
+    for item in raw:
+        if not isinstance(item, dict) or item.get("field") not in FIELDS:
+            raise ConditionError(_("Unknown field."))
+        field, op, value = item["field"], item.get("op"), item.get("value")
+        kind = FIELDS[field][1]
+        if op not in OPERATORS_OF[kind]:
+            raise ConditionError(_("This comparison does not apply to %s.") % FIELDS[field][2])
+        out.append(Condition(field, op, _clean_value(field, kind, value)))
+    return out
+
+
+def _clean_value(field: str, kind: str, value: Any) -> Any:
+    text = str(value if value is not None else "").strip()
+    if kind in ("number", "days"):
+        try:
+            number = Decimal(text)
+        except InvalidOperation as error:
+            raise ConditionError(_("%s needs a number.") % FIELDS[field][2]) from error
+        if not number.is_finite() or (kind == "days" and number < 0):
+            raise ConditionError(_("%s needs a number.") % FIELDS[field][2])
+        return float(number) if kind == "number" else int(number)
+    if kind == "choice":
+        return _choice_key(field, text)
+    if not text:
+        raise ConditionError(_("Enter a value for %s.") % FIELDS[field][2])
+    return text
+
+
+def _choice_key(field: str, text: str) -> str:
+    """A choice by its key or by its label in English, Chinese or the active language."""
+    folded = text.casefold()
+    for key, label in field_choices(field):
+        names = {key, str(label)}
+        if field in ("class8", "lifecycle"):
+            names |= {
+                labels.label_for(field, key),
+                labels.CHINESE_NAMES.get(field, {}).get(key, ""),
+            }
+        if folded in {n.casefold() for n in names if n}:
+            return key
+    raise ConditionError(_("Choose a value for %s.") % FIELDS[field][2])
+
+
+def _one_q(cond: Condition, now: dt.datetime) -> Q:
+    field, op, value = cond.field, cond.op, cond.value
+    if field in _DATE_FIELD:
+        column, cutoff = _DATE_FIELD[field], now - dt.timedelta(days=value)
+        # "at least N days" includes never (no contact at all is the longest gap).
+        if op == "gte":
+            return Q(**{f"{column}__lte": cutoff}) | Q(**{f"{column}__isnull": True})
+        return Q(**{f"{column}__gt": cutoff})
+    column = "tags__name" if field == "tag" else field
+    if op == "ne":
+        return ~Q(**{column: value})
+    lookup = {
+        "eq": "iexact" if FIELDS[field][1] == "text" else "exact",
+        "contains": "icontains",
+    }.get(op, op)
+    return Q(**{f"{column}__{lookup}": value})
+
+
+def conditions_q(conditions: list[Condition], now: dt.datetime | None = None) -> Q:
+    """The filter over Customer: customer conditions directly, score conditions on the current score."""
+    now = now or timezone.now()
+    customer_q, score_q, has_score = Q(), Q(), False
+    for cond in conditions:
+        if FIELDS[cond.field][0] == "customer":
+            if cond.field == "tag":  # a subquery, so two tag conditions mean two tags
+                customer_q &= Q(pk__in=Customer.objects.filter(_one_q(cond, now)).values("pk"))
+            else:
+                customer_q &= _one_q(cond, now)
+        else:
+            score_q &= _one_q(cond, now)
+            has_score = True
+    if has_score:
+        scores = CustomerScore.objects.filter(score_q, customer=OuterRef("pk"), is_current=True)
+        customer_q &= Q(Exists(scores))
+    return customer_q
+
+
+def segment_customers(*, user: Any, conditions: list[Condition], action: str = "view") -> QuerySet:
+    """The visible, unarchived customers matching every condition (an empty list: all of them)."""
+    return Customer.objects.visible_to(user, action).filter(is_archived=False).filter(conditions_q(conditions))
+
+
+def with_current_score(queryset: QuerySet) -> QuerySet:
+    """Annotate customers with their current CLV, churn risk, segment and class, for lists."""
+    current = CustomerScore.objects.filter(customer=OuterRef("pk"), is_current=True)
+    return queryset.annotate(
+        score_clv=Subquery(current.values("clv")[:1]),
+        score_churn_risk=Subquery(current.values("churn_risk")[:1]),
+        score_segment=Subquery(current.values("rfm_segment")[:1]),
+        score_class8=Subquery(current.values("class8")[:1]),
+    )
+
+
+def segment_list(*, user: Any) -> QuerySet:
+    from patron.insights.models import Segment
+
+    return Segment.objects.visible_to(user).select_related("owner").order_by("name")
+
+
+def current_score(*, user: Any, customer: Customer) -> CustomerScore | None:
+    return CustomerScore.objects.visible_to(user).filter(customer=customer, is_current=True).first()
+
+
+def score_history(*, user: Any, customer: Customer, limit: int = 12) -> list[CustomerScore]:
+    """The customer's snapshots, oldest first, for the trend."""
+    rows = CustomerScore.objects.visible_to(user).filter(customer=customer).order_by("-as_of", "-created_at")[:limit]
+    return list(reversed(rows))
+
+
+# --- Managers ---------------------------------------------------------------------------------
+
+
+def is_manager(user: Any) -> bool:
+    """Dashboards, playbooks, churn list and refresh: customers.view over a subtree or more."""
+    return bool(getattr(user, "is_authenticated", False)) and user.scope_for("customers.view") >= Scope.SUBTREE
+
+
+def may_manage(user: Any) -> bool:
+    """Edit playbooks, apply them and start a refresh: a manager who may also create tasks."""
+    return is_manager(user) and user.scope_for("tasks.add") >= Scope.SUBTREE
+
+
+def may_export(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.scope_for("customers.export") > Scope.NONE
+
+
+def at_risk(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, limit: int = 100) -> list[dict]:
+    """Visible customers at or above the risk threshold, ranked by value at risk (CLV x risk).
+
+    Since risk <= 1, a customer's value at risk is at most its CLV: reading customers by CLV
+    (the current-CLV index) can stop once the next CLV is below the `limit`-th best value at
+    risk found, so the list costs a few index pages, not a sort of every customer at risk.
+    """
+    # Visibility through the customer (CustomerScore.visibility_paths): a join, no IN list.
+    candidates = (
+        CustomerScore.objects.visible_to(user)
+        .filter(is_current=True, churn_risk__gte=threshold, clv__isnull=False, customer__is_archived=False)
+        .exclude(lifecycle="churned")
+        .order_by("-clv", "pk")
+        .values_list("pk", "clv", "churn_risk")
+    )
+    best: list[tuple[float, str]] = []  # a min-heap of (value at risk, pk)
+    offset, chunk = 0, max(limit * 4, 200)
+    while True:
+        rows = list(candidates[offset : offset + chunk])
+        for pk, clv, risk in rows:
+            heapq.heappush(best, (clv * risk, str(pk)))
+            if len(best) > limit:
+                heapq.heappop(best)
+        offset += chunk
+        if len(rows) < chunk or (len(best) >= limit and rows[-1][1] < best[0][0]):
+            break
+    values = dict((pk, v) for v, pk in best)
+    scores = CustomerScore.objects.filter(pk__in=list(values)).select_related("customer", "customer__owner")
+    ranked = sorted(scores, key=lambda s: -values[str(s.pk)])
+    return [
+        {
+            "score": s,
+            "customer": s.customer,
+            "value_at_risk": values[str(s.pk)],
+            "reasons": [reason_text(r) for r in s.churn_reasons[:3]],
+        }
+        for s in ranked
+    ]
+
+
+def latest_done_run() -> ScoreRun | None:
+    return (
+        # The pickled models can weigh megabytes; the dashboard needs only the report.
+        ScoreRun.objects.filter(status=ScoreRun.Status.DONE)
+        .defer("fitted_models")
+        .order_by("-as_of", "-created_at")
+        .first()
+    )
+
+
+def active_run() -> ScoreRun | None:
+    return (
+        ScoreRun.objects.filter(status__in=[ScoreRun.Status.QUEUED, ScoreRun.Status.RUNNING])
+        .defer("fitted_models", "report")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _rows(items: list[dict], kind: str) -> list[dict]:
+    return [{**r, "label": labels.label_for(kind, r["key"]) if r["key"] else _("Not scored")} for r in items]
+
+
+def dashboard(*, run: ScoreRun | None) -> dict:
+    """The dashboard's data from a run's stored rollups: labelled, ready for the chart tags."""
+    rollups = (run.report or {}).get("rollups") if run else None
+    if not rollups:
+        return {"run": run, "ready": False}
+    scores = rollups["scores"]
+    movement = rollups["movement"]
+    keys = [k for k in labels.RFM_SEGMENTS]
+    matrix = {(c["from"], c["to"]): c["n"] for c in movement["cells"]}
+    moved = sum(n for (a, b), n in matrix.items() if a != b)
+    return {
+        "run": run,
+        "ready": True,
+        "segments": sorted(
+            _rows(scores["rfm_segment"], "rfm_segment"),
+            key=lambda r: keys.index(r["key"]) if r["key"] in keys else 99,
+        ),
+        "classes": _rows(scores["class8"], "class8"),
+        "lifecycle": _rows(scores["lifecycle"], "lifecycle"),
+        "clv_bands": scores["clv_bands"],
+        "totals": scores["totals"],
+        "risk_threshold": scores["risk_threshold"],
+        "movement": {
+            "has_previous": movement["previous_run"] is not None,
+            "moved": moved,
+            "labels": [labels.segment_label(k) for k in keys],
+            "matrix": [[matrix.get((a, b), 0) for b in keys] for a in keys],
+        },
+        "monthly": _monthly(rollups["monthly"]),
+        "cohorts": _cohorts(rollups["cohorts"]["cohorts"]),
+        "clv_band_rows": [{"label": _band_label(b), "n": b["n"]} for b in scores["clv_bands"]],
+        "funnel": _funnel(rollups["funnel"]),
+        "forecast": _forecast(rollups["forecast"]),
+    }
+
+
+def _band_label(band: dict) -> str:
+    return f"{band['low']:,}+" if band["high"] is None else f"{band['low']:,}–{band['high']:,}"
+
+
+def _monthly(months: list[dict]) -> list[dict]:
+    """Add the purchase-behaviour measures: average order value, orders per active customer."""
+    return [
+        {
+            **m,
+            "aov": round(m["revenue"] / m["orders"], 2) if m["orders"] else 0.0,
+            "per_customer": round(m["orders"] / m["active"], 2) if m["active"] else 0.0,
+        }
+        for m in months
+    ]
+
+
+def _cohorts(cohorts: list[dict]) -> dict:
+    """The retention matrix in percent of each cohort's size (cohorts with no customers left out)."""
+    kept = [c for c in cohorts if c["size"]]
+    width = max([len(c["active"]) for c in kept] + [1])
+    return {
+        "rows": [f"{c['month']} ({c['size']})" for c in kept],
+        "cols": [f"+{k}" for k in range(width)],
+        "matrix": [[round(100 * n / c["size"], 1) for n in c["active"]] for c in kept],
+    }
+
+
+def _funnel(funnel: dict) -> dict:
+    from patron.accounts.models import User
+
+    names = {str(u.pk): str(u) for u in User.objects.filter(pk__in=[k for k in funnel["by_rep"] if k])}
+    sources = dict(Source.choices)
+    by_source = [{"label": sources.get(k, k or "—"), **v} for k, v in sorted(funnel["by_source"].items())]
+    by_rep = [{"label": names.get(k, "—"), **v} for k, v in funnel["by_rep"].items()]
+    stages = ("leads", "converted", "opportunities", "won")
+    names_of = {
+        "leads": _("Leads"),
+        "converted": _("Converted leads"),
+        "opportunities": _("Opportunities"),
+        "won": _("Won deals"),
+    }
+    totals = [{"label": names_of[k], "n": sum(r[k] for r in by_source)} for k in stages]
+    for r in by_source + by_rep:
+        r["rate"] = round(100 * r["won"] / r["leads"], 1) if r["leads"] else None
+    return {
+        "days": funnel["days"],
+        "totals": totals,
+        "by_source": by_source,
+        "by_rep": sorted(by_rep, key=lambda r: -r["won_amount"]),
+    }
+
+
+def _forecast(forecast: dict) -> dict:
+    if not forecast.get("run"):
+        return {"ready": False}
+    rows = [{**r, "label": labels.segment_label(r["key"]) if r["key"] else "—"} for r in forecast["rows"]]
+    predicted = sum(r["predicted_purchases"] for r in rows)
+    actual = sum(r["actual_orders"] for r in rows)
+    return {
+        "ready": True,
+        "as_of": forecast["as_of"],
+        "days": forecast["days"],
+        "rows": rows,
+        "predicted": round(predicted, 1),
+        "actual": actual,
+        "error_pct": round(100 * (predicted - actual) / actual, 1) if actual else None,
+    }

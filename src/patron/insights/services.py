@@ -1,0 +1,233 @@
+"""The value refresh: read purchases in bulk, run the science, write dated snapshots.
+
+Also the triggered update of one customer, applying playbooks and raising churn alerts.
+This package is the only bridge between the ORM and `patron.analytics`.
+"""
+
+import datetime as dt
+import logging
+import pickle
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+import polars as pl
+from django.db import connection, transaction
+from django.utils import timezone
+
+from patron.analytics import pipeline
+from patron.analytics.errors import AnalyticsError
+from patron.audit import services as audit
+from patron.insights import readers
+from patron.insights.actions import CHURN_RISK_THRESHOLD
+from patron.insights.models import CustomerScore, ScoreRun
+from patron.organizations.models import Organization
+
+logger = logging.getLogger(__name__)
+# How many past refreshes keep their per-customer snapshots (older ones are dropped).
+HISTORY_RUNS = 12
+BASKET_DAYS = 365
+
+_SCORE_FIELDS = [
+    "n_purchases", "total_spend", "days_since_last", "r_score", "f_score", "m_score",
+    "rfm_segment", "class8", "frequency_tier", "value_tier", "lifecycle", "classes", "cluster",
+    "cluster_label", "p_alive", "expected_purchases", "expected_spend", "clv", "churn_risk",
+    "churn_reasons", "recommendations",
+]
+
+
+def _jsonable_reasons(reasons: Any) -> list:
+    """Churn reasons as small dicts without nulls, rounded for display."""
+    out = []
+    for reason in reasons or []:
+        out.append({k: (round(v, 3) if isinstance(v, float) else v) for k, v in reason.items() if v is not None})
+    return out
+
+
+def _rows(frame: pl.DataFrame) -> list[dict]:
+    renamed = frame.rename({"segment": "rfm_segment"}).with_columns(
+        pl.col("total_spend").round(2), pl.col("days_since_last").round(1)
+    )
+    keep = ["customer_id", *[c for c in _SCORE_FIELDS if c in renamed.columns]]
+    return renamed.select(keep).to_dicts()
+
+
+def _score_objects(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, frame: pl.DataFrame) -> list[CustomerScore]:
+    objs = []
+    for row in _rows(frame):
+        values = {k: row.get(k) for k in _SCORE_FIELDS}
+        for text in ("rfm_segment", "class8", "frequency_tier", "value_tier", "lifecycle", "cluster_label"):
+            values[text] = values[text] or ""
+        values["classes"] = list(values["classes"] or [])
+        values["recommendations"] = [str(p) for p in values["recommendations"] or []]
+        values["churn_reasons"] = _jsonable_reasons(values["churn_reasons"])
+        for number in ("p_alive", "expected_purchases", "expected_spend", "clv", "churn_risk"):
+            v = values[number]
+            values[number] = None if v is None or not np.isfinite(v) else round(float(v), 6)
+        objs.append(CustomerScore(organization_id=org_id, run=run, as_of=as_of, is_current=True,
+                                  customer_id=uuid.UUID(row["customer_id"]), **values))
+    return objs
+
+
+@transaction.atomic
+def _write_snapshots(org_id: uuid.UUID, run: ScoreRun, as_of: dt.date, frame: pl.DataFrame) -> None:
+    """Swap the current snapshots in one transaction: readers never see a half-written set."""
+    CustomerScore.objects.filter(is_current=True).update(is_current=False)
+    CustomerScore.objects.bulk_create(_score_objects(org_id, run, as_of, frame), batch_size=2000)
+    old_runs = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).order_by("-as_of", "-created_at")[HISTORY_RUNS:]
+    CustomerScore.objects.filter(run__in=list(old_runs.values_list("pk", flat=True))).delete()
+
+
+def _analyze_snapshots() -> None:
+    """Fresh planner statistics after replacing every current snapshot (PostgreSQL only):
+    without them the at-risk list and segment counts may pick a full scan until autovacuum."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE insights_customerscore")
+
+
+def value_refresh(*, organization: Organization, as_of: dt.date | None = None, user: Any = None,
+                  run: ScoreRun | None = None, options: pipeline.PipelineOptions | None = None) -> ScoreRun:
+    """Score every customer of the organisation as of a date (today by default).
+
+    Idempotent: running it twice for the same date replaces the current snapshots with equal
+    ones. Call it inside the organisation's scope.
+    """
+    as_of = as_of or timezone.localdate()
+    run = run or ScoreRun.objects.create(organization=organization, as_of=as_of, requested_by=user,
+                                         model_version=pipeline.MODEL_VERSION)
+    ScoreRun.objects.filter(pk=run.pk).update(status=ScoreRun.Status.RUNNING, started_at=timezone.now(), progress=5)
+    try:
+        t0 = time.perf_counter()
+        purchases = readers.read_purchases(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone)
+        end = readers._day_bounds(as_of, organization.time_zone)
+        lines = readers.read_order_lines(organization_id=organization.pk, since=end - dt.timedelta(days=BASKET_DAYS), until=end)
+        read_s = time.perf_counter() - t0
+        ScoreRun.objects.filter(pk=run.pk).update(progress=30)
+        result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
+        t1 = time.perf_counter()
+        previous = (ScoreRun.objects.filter(status=ScoreRun.Status.DONE).exclude(pk=run.pk)
+                    .order_by("-as_of", "-created_at").values_list("pk", flat=True).first())
+        _write_snapshots(organization.pk, run, as_of, result.customers)
+        _analyze_snapshots()
+        write_s = time.perf_counter() - t1
+        ScoreRun.objects.filter(pk=run.pk).update(progress=90)
+        rollups = readers.rollups(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
+                                  run_id=run.pk, previous_run_id=previous, threshold=CHURN_RISK_THRESHOLD)
+        rollups_s = time.perf_counter() - t1 - write_s
+    except AnalyticsError as exc:
+        ScoreRun.objects.filter(pk=run.pk).update(status=ScoreRun.Status.FAILED, error=str(exc), finished_at=timezone.now())
+        run.refresh_from_db()
+        return run
+    report = {**result.report, "rollups": rollups,
+              "database_s": {"read": round(read_s, 3), "write": round(write_s, 3), "rollups": round(rollups_s, 3)}}
+    ScoreRun.objects.filter(pk=run.pk).update(
+        status=ScoreRun.Status.DONE, progress=100, finished_at=timezone.now(), n_customers=result.customers.height,
+        report=_jsonable(report), fitted_models=pickle.dumps(result.models),
+    )
+    run.refresh_from_db()
+    if user is not None:
+        audit.record("scores.refreshed", obj=run, user=user, data={"as_of": as_of, "customers": run.n_customers})
+    return run
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def latest_run(*, organization_id: uuid.UUID) -> ScoreRun | None:
+    return ScoreRun.objects.filter(status=ScoreRun.Status.DONE).exclude(fitted_models=b"").order_by("-as_of", "-created_at").first()
+
+
+def customer_rescore(*, customer_id: uuid.UUID, organization: Organization, as_of: dt.date | None = None) -> CustomerScore | None:
+    """Rescore one customer against the last refresh's fitted models (a triggered update).
+
+    Only this customer's current snapshot changes; the population-level fits (segment edges,
+    model parameters) stay those of the last full refresh, so scores stay comparable.
+    """
+    run = latest_run(organization_id=organization.pk)
+    if run is None:
+        return None
+    as_of = as_of or timezone.localdate()
+    purchases = readers.read_purchases(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
+                                       customer_ids=[customer_id])
+    if purchases.height == 0:
+        return None
+    frame = pipeline.rescore(pickle.loads(bytes(run.fitted_models)), purchases, as_of=as_of)
+    with transaction.atomic():
+        CustomerScore.objects.filter(customer_id=customer_id, is_current=True).update(is_current=False)
+        (score,) = CustomerScore.objects.bulk_create(_score_objects(organization.pk, None, as_of, frame))
+    return score
+
+
+# --- Writes of the insight pages (segments, playbooks, refresh requests) ----------------------
+
+
+def refresh_request(*, organization: Organization, user: Any, as_of: dt.date | None = None) -> ScoreRun:
+    """Queue a value refresh; the task starts once the transaction commits. One at a time."""
+    from patron.insights import tasks
+
+    active = ScoreRun.objects.filter(status__in=[ScoreRun.Status.QUEUED, ScoreRun.Status.RUNNING]).first()
+    if active is not None:
+        return active
+    run = ScoreRun.objects.create(organization=organization, as_of=as_of or timezone.localdate(),
+                                  requested_by=user, model_version=pipeline.MODEL_VERSION)
+    audit.record("scores.refresh_requested", obj=run, user=user)
+    transaction.on_commit(lambda: tasks.value_refresh_run.enqueue(str(run.pk), str(organization.pk)))
+    return run
+
+
+def segment_create(*, user: Any, name: str, conditions: list[dict], count: int) -> Any:
+    from patron.insights.models import Segment
+
+    segment = Segment.objects.create(organization_id=user.organization_id, owner=user, owner_team_id=user.team_id,
+                                     name=name, conditions=conditions, last_count=count, evaluated_at=timezone.now())
+    audit.record("segment.created", obj=segment, user=user, data={"conditions": conditions})
+    return segment
+
+
+def segment_update(*, segment: Any, user: Any, name: str, conditions: list[dict], count: int,
+                   expected_version: int | None) -> None:
+    from patron.common.services import model_update
+
+    model_update(instance=segment, user=user, expected_version=expected_version, fields=["name", "conditions"],
+                 data={"name": name, "conditions": conditions})
+    segment_counted(segment=segment, count=count)
+
+
+def segment_counted(*, segment: Any, count: int) -> None:
+    """Record a re-evaluation (the count is the evaluating user's visible customers)."""
+    now = timezone.now()
+    type(segment).objects.filter(pk=segment.pk).update(last_count=count, evaluated_at=now)
+    segment.last_count, segment.evaluated_at = count, now
+
+
+def segment_delete(*, segment: Any, user: Any) -> None:
+    audit.record("segment.deleted", obj=segment, user=user, data={"name": segment.name})
+    segment.delete()
+
+
+def playbook_save(*, form: Any, user: Any, playbook: Any = None, expected_version: int | None = None) -> Any:
+    """Create a playbook from a valid form, or update one (refusing a stale edit)."""
+    from patron.common.services import model_update
+
+    data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+    if playbook is None:
+        playbook = form.save(commit=False)
+        playbook.organization_id = user.organization_id
+        playbook.save()
+        audit.record("playbook.created", obj=playbook, user=user, data=data)
+        return playbook
+    model_update(instance=playbook, user=user, expected_version=expected_version, fields=list(data), data=data)
+    return playbook

@@ -1,0 +1,59 @@
+"""Recording purchases: the history the value science reads."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from patron.accounts import permissions
+from patron.audit import services as audit
+from patron.catalog.models import Product
+from patron.customers.models import Customer
+from patron.orders.models import Order, OrderLine
+from patron.organizations.models import Counter
+
+
+@transaction.atomic
+def order_create(
+    *, user: Any, customer: Customer, ordered_at: dt.datetime, lines: list[dict[str, Any]],
+    channel: str = Order.SalesChannel.DIRECT, status: str = Order.Status.PAID, external_ref: str = "",
+) -> Order:
+    """Record an order with its lines; the total is the sum of the lines."""
+    if not permissions.can_create(user, "orders") or not permissions.can(user, "view", customer):
+        raise permissions.PermissionDenied("orders.add")
+    if not lines:
+        raise ValidationError({"lines": _("An order needs at least one line.")})
+    built = []
+    for i, line in enumerate(lines, start=1):
+        product = line["product"]
+        if not isinstance(product, Product):
+            raise ValidationError({"lines": _("Line %(n)s: unknown product.") % {"n": i}})
+        quantity = Decimal(str(line.get("quantity", 1)))
+        unit_price = Decimal(str(line.get("unit_price", product.price)))
+        if quantity <= 0 or unit_price < 0:
+            raise ValidationError({"lines": _("Line %(n)s: quantity must be positive and price not negative.") % {"n": i}})
+        built.append(OrderLine(organization_id=user.organization_id, product=product, quantity=quantity,
+                               unit_price=unit_price, amount=(quantity * unit_price).quantize(Decimal("0.01"))))
+    order = Order.objects.create(
+        organization_id=user.organization_id, owner=user, owner_team_id=user.team_id,
+        number=f"S{Counter.take(user.organization_id, 'order'):08d}", customer=customer,
+        ordered_at=ordered_at, channel=channel, status=status, external_ref=external_ref,
+        total=sum((line.amount for line in built), Decimal(0)), currency=user.organization.currency,
+    )
+    for line in built:
+        line.order = order
+    OrderLine.objects.bulk_create(built)
+    Customer.objects.filter(pk=customer.pk).filter(
+        Q(last_ordered_at__isnull=True) | Q(last_ordered_at__lt=ordered_at)
+    ).update(last_ordered_at=ordered_at)
+    audit.record("order.created", obj=order, user=user, data={"customer": customer.pk, "total": order.total})
+    # A new order is a trigger: rescore this customer without waiting for the full refresh.
+    from patron.insights import tasks
+
+    org_id, customer_id = str(customer.organization_id), str(customer.pk)
+    transaction.on_commit(lambda: tasks.customer_rescore_run.enqueue(customer_id, org_id))
+    return order

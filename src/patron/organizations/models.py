@@ -1,0 +1,54 @@
+import uuid
+
+from django.db import models, transaction
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+
+
+class Organization(models.Model):
+    """A tenant: one company using Patron. A single-company install simply has one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("short name"), max_length=60, unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    # ISO 3166 region used to read phone numbers written without a country code.
+    phone_region = models.CharField(_("phone region"), max_length=2, default="CN")
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Counter(models.Model):
+    """Per-organisation counters behind human-readable numbers such as C000123."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=40)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="counter_org_key_uniq")
+        ]
+
+    @classmethod
+    def take(cls, organization_id: uuid.UUID, key: str, count: int = 1) -> int:
+        """Reserve `count` numbers and return the first; safe under concurrent writers.
+
+        The conditional UPDATE takes the row lock, so two transactions never get the same
+        range; the row is created on first use.
+        """
+        with transaction.atomic():
+            cls.objects.get_or_create(organization_id=organization_id, key=key)
+            cls.objects.filter(organization_id=organization_id, key=key).update(
+                value=F("value") + count
+            )
+            last = cls.objects.get(organization_id=organization_id, key=key).value
+        return last - count + 1

@@ -1,0 +1,104 @@
+"""The whole pipeline on CDNOW: one consistent row per customer, the published BG/NBD fit."""
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from patron.analytics import pipeline
+from patron.analytics.errors import InsufficientDataError
+from patron.analytics.pipeline import PipelineOptions, rescore, score_customers, value_core
+
+AS_OF = date(1997, 9, 30)
+COLUMNS = [
+    "customer_id", "first_purchase", "last_purchase", "n_purchases", "x", "t_x", "T", "recency",
+    "monetary", "avg_spend", "total_spend", "days_since_last", "r_score", "f_score", "m_score",
+    "rfm_code", "segment", "class8", "p_alive", "expected_purchases", "expected_spend", "clv",
+    "frequency_tier", "value_tier", "lifecycle", "classes", "cluster", "cluster_label",
+    "churn_risk", "churn_reasons", "recommendations",
+]
+NEVER_NULL = [c for c in COLUMNS if c != "recommendations"]
+
+
+@pytest.fixture(scope="module")
+def scored(cdnow_transactions):
+    steps: list[str] = []
+    result = score_customers(cdnow_transactions, as_of=AS_OF, progress=steps.append)
+    return result, steps
+
+
+def test_it_gives_every_cdnow_customer_one_row_with_every_column(scored, cdnow_summary):
+    customers = scored[0].customers
+    assert customers.columns == COLUMNS
+    assert customers.height == cdnow_summary.height == 2357
+    assert customers.get_column("customer_id").n_unique() == customers.height
+    nulls = {c: n for c, n in zip(customers.columns, customers.null_count().row(0), strict=True)
+             if c in NEVER_NULL and n}
+    assert nulls == {}
+
+
+def test_it_gives_values_in_their_ranges(scored):
+    c = scored[0].customers
+    assert c.select(pl.col("p_alive").is_between(0, 1).all()).item()
+    assert c.select(pl.col("churn_risk").is_between(0, 1).all()).item()
+    assert c.select((pl.col("expected_purchases") >= 0).all(), (pl.col("clv") >= 0).all()).row(0) \
+        == (True, True)
+    for score in ("r_score", "f_score", "m_score"):
+        assert set(c.get_column(score).unique().to_list()) <= {1, 2, 3, 4, 5}
+    assert np.allclose(c.get_column("days_since_last"), c.get_column("recency") * 7)
+    # A customer with no repeat purchase has a zero Gamma-Gamma input but a positive expected
+    # spend (the population mean shrinks towards it).
+    once = c.filter(pl.col("x") == 0)
+    assert (once.get_column("expected_spend") > 0).all()
+
+
+def test_it_reproduces_the_published_bgnbd_estimates(scored):
+    # Fader, Hardie & Lee (2005), "Counting your customers the easy way", section 5.
+    fit = scored[0].report["bgnbd"]
+    assert fit["params"] == pytest.approx(
+        {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, rel=2e-3)
+    assert fit["loglik"] == pytest.approx(-9582.4, abs=0.1)
+    assert fit["converged"]
+
+
+def test_it_reports_each_step_and_calls_progress_in_order(scored):
+    result, steps = scored
+    assert steps == list(pipeline.STEPS)
+    assert set(pipeline.STEPS) < set(result.report["timings_s"])
+    assert {"params", "loglik", "standard_errors"} <= set(result.report["gamma_gamma"])
+
+
+def test_value_core_gives_the_same_values_as_the_full_run(scored, cdnow_transactions):
+    core = value_core(cdnow_transactions, as_of=AS_OF)
+    full = scored[0].customers.select(core.customers.columns)
+    assert_frame_equal(core.customers.sort("customer_id"), full.sort("customer_id"),
+                       check_exact=False, rel_tol=1e-9)
+    assert set(core.models) == {"rfm", "purchase", "spend"}
+
+
+def test_rescore_places_one_customer_as_the_full_run_did(scored, cdnow_transactions):
+    result = scored[0]
+    one = result.customers.filter(pl.col("x") >= 2).row(0, named=True)["customer_id"]
+    again = rescore(result.models, cdnow_transactions.filter(pl.col("customer_id") == one),
+                    as_of=AS_OF)
+    assert again.columns == COLUMNS
+    expected = result.customers.filter(pl.col("customer_id") == one)
+    labels = ["r_score", "f_score", "m_score", "segment", "value_tier", "cluster"]
+    assert again.select(labels).to_dicts() == expected.select(labels).to_dicts()
+    numbers = ["p_alive", "expected_purchases", "clv", "churn_risk"]
+    assert again.select(numbers).row(0) == pytest.approx(expected.select(numbers).row(0))
+
+
+def test_it_fits_churn_on_a_sample_and_still_scores_everyone(cdnow_transactions):
+    opts = PipelineOptions(clusters=False, churn_fit_customers=800)
+    result = score_customers(cdnow_transactions, as_of=AS_OF, options=opts)
+    assert result.report["churn"]["fit_customers"] <= 800
+    assert result.customers.get_column("churn_risk").null_count() == 0
+    assert result.customers.get_column("cluster").null_count() == result.customers.height
+
+
+def test_it_refuses_a_date_before_any_purchase(cdnow_transactions):
+    with pytest.raises(InsufficientDataError):
+        value_core(cdnow_transactions, as_of=date(1996, 12, 31))

@@ -1,0 +1,66 @@
+"""Every endpoint against every persona: who may read and who may write what."""
+
+import pytest
+
+RESOURCES = ["customers", "leads", "opportunities", "orders", "interactions", "tasks"]
+# Who sees the owner's records (a rep's role is "own"; the manager's is team and sub-teams).
+READERS = {"owner": True, "teammate": False, "subrep": False, "manager": True, "other_team": False,
+           "viewer": True, "admin": True}
+
+
+@pytest.mark.parametrize("resource", RESOURCES)
+@pytest.mark.parametrize(("persona", "sees"), READERS.items())
+def test_it_lists_and_shows_records_only_to_those_allowed(request, api, records, resource, persona, sees):
+    client = api(request.getfixturevalue(persona))
+    record = records[resource]
+    listed = {row["id"] for row in client.get(f"/api/{resource}/").json()["results"]}
+    assert (str(record.pk) in listed) is sees
+    detail = client.get(f"/api/{resource}/{record.pk}/")
+    assert detail.status_code == (200 if sees else 404)
+
+
+@pytest.mark.parametrize("resource", RESOURCES)
+def test_it_hides_every_record_from_another_organisation(api, records, outsider, resource):
+    client = api(outsider)
+    assert client.get(f"/api/{resource}/").json()["results"] == []
+    assert client.get(f"/api/{resource}/{records[resource].pk}/").status_code == 404
+
+
+# Who may edit the owner's customer: owner and manager; the viewer reads only.
+EDITORS = {"owner": 200, "manager": 200, "admin": 200, "viewer": 403, "teammate": 404, "other_team": 404}
+
+
+@pytest.mark.parametrize(("persona", "expected"), EDITORS.items())
+def test_it_lets_only_editors_change_a_customer(request, api, customer, persona, expected):
+    client = api(request.getfixturevalue(persona))
+    response = client.patch(f"/api/customers/{customer.pk}/", {"city": "Hangzhou"}, format="json")
+    assert response.status_code == expected
+    customer.refresh_from_db()
+    assert (customer.city == "Hangzhou") is (expected == 200)
+
+
+@pytest.mark.parametrize(("persona", "expected"), {"owner": 200, "manager": 200, "viewer": 403, "other_team": 404}.items())
+def test_it_lets_only_editors_move_an_opportunity(request, api, records, persona, expected):
+    from patron.sales.models import Stage
+
+    opp = records["opportunities"]
+    stage = Stage.objects.get(pipeline=opp.pipeline, position=2)
+    response = api(request.getfixturevalue(persona)).post(f"/api/opportunities/{opp.pk}/move/", {"stage": str(stage.pk)}, format="json")
+    assert response.status_code == expected
+    opp.refresh_from_db()
+    assert (opp.stage_id == stage.pk) is (expected == 200)
+
+
+def test_it_refuses_to_attach_a_record_to_a_customer_the_caller_cannot_see(api, customer, other_team):
+    response = api(other_team).post("/api/interactions/", {"kind": "call", "customer": str(customer.pk)}, format="json")
+    assert response.status_code == 400
+    assert "customer" in response.json()
+
+
+def test_it_lets_a_viewer_create_nothing(api, viewer):
+    response = api(viewer).post("/api/customers/", {"name": "Sneaky"}, format="json")
+    assert response.status_code == 403
+
+
+def test_it_refuses_anonymous_callers(client, customer):
+    assert client.get("/api/customers/").status_code in (401, 403)

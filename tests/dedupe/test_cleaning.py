@@ -1,0 +1,90 @@
+"""The cleaning job: invalid contact data, stale customers and new duplicates become tasks."""
+
+import datetime as dt
+
+from django.core.management import call_command
+from django.utils import timezone
+
+from patron.activities.models import Task
+from patron.customers import cleaning, services
+from patron.customers.models import Customer, DuplicatePair
+
+TODAY = timezone.localdate()
+
+
+def test_it_names_what_is_wrong_with_contact_data():
+    assert cleaning.contact_problems("+8613812345678", "a@example.com", region="CN") == []
+    assert cleaning.contact_problems("12345", "not-an-address", region="CN") == ["phone", "email"]
+    assert cleaning.contact_problems("", "", region="CN") == []
+
+
+def test_it_names_the_period_by_iso_week():
+    assert cleaning.period_of(dt.date(2026, 11, 23)) == "2026-W48"
+    assert cleaning.period_of(dt.date(2027, 1, 1)) == "2026-W53"
+
+
+def setup_findings(org, owner):
+    # Written past the services, as an old import would have left them.
+    bad = services.customer_create(user=owner, data={"name": "Bad Phone"})
+    Customer.objects.filter(pk=bad.pk).update(phone="12345", email="nobody")
+    old = services.customer_create(user=owner, data={"name": "Quiet One"})
+    Customer.objects.filter(pk=old.pk).update(updated_at=timezone.now() - dt.timedelta(days=400))
+    services.customer_create(user=owner, data={"name": "Zhou Jie", "phone": "13812345678"})
+    services.customer_create(user=owner, data={"name": "Zhou Jie", "phone": "+86 138 1234 5678"})
+    pooled = services.customer_create(user=owner, data={"name": "Pooled", "phone": "13900001111"})
+    Customer.objects.filter(pk=pooled.pk).update(owner=None, owner_team=None, email="x@")
+    return bad, old
+
+
+def test_it_creates_one_task_per_customer_per_kind(org, owner, customer):
+    bad, old = setup_findings(org, owner)
+    report = cleaning.clean_organization(organization=org, as_of=TODAY, stale_days=180)
+    assert report.new_pairs == 1 and DuplicatePair.objects.count() == 1
+    assert report.tasks_created == {"invalid": 1, "stale": 1, "duplicate": 2}
+    assert report.without_owner == 1
+    tasks = Task.objects.all()
+    assert {t.owner_id for t in tasks} == {owner.pk}
+    assert Task.objects.get(dedupe_key__startswith="clean:invalid:").customer_id == bad.pk
+    assert Task.objects.get(dedupe_key__startswith="clean:invalid:").notes == "phone, email"
+    assert Task.objects.get(dedupe_key__startswith="clean:stale:").customer_id == old.pk
+
+
+def test_it_creates_no_duplicate_tasks_when_run_twice(org, owner):
+    setup_findings(org, owner)
+    call_command(
+        "clean_customers",
+        "--org",
+        "acme",
+        "--as-of",
+        TODAY.isoformat(),
+        stdout=open("/dev/null", "w"),
+    )
+    count = Task.objects.count()
+    call_command(
+        "clean_customers",
+        "--org",
+        "acme",
+        "--as-of",
+        TODAY.isoformat(),
+        stdout=open("/dev/null", "w"),
+    )
+    assert count == 4 and Task.objects.count() == count
+    assert DuplicatePair.objects.count() == 1
+
+
+def test_it_flags_again_in_the_next_period(org, owner):
+    setup_findings(org, owner)
+    cleaning.clean_organization(organization=org, as_of=TODAY)
+    report = cleaning.clean_organization(organization=org, as_of=TODAY + dt.timedelta(days=7))
+    # invalid and stale again; the duplicate pair is no longer new
+    assert report.tasks_created == {"invalid": 1, "stale": 1, "duplicate": 0}
+
+
+def test_it_respects_the_limit(org, owner):
+    for i in range(3):
+        c = services.customer_create(user=owner, data={"name": f"Broken {i}"})
+        Customer.objects.filter(pk=c.pk).update(email=f"broken{i}")
+    report = cleaning.clean_organization(organization=org, as_of=TODAY, limit=2)
+    assert report.found["invalid"] == 3 and report.tasks_created["invalid"] == 2
+    report = cleaning.clean_organization(organization=org, as_of=TODAY, limit=2)
+    assert report.tasks_created["invalid"] == 1

@@ -1,0 +1,158 @@
+"""The review queue pages: list, compare, merge, dismiss, undo; persona matrix and htmx."""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from patron.customers import merge, services
+from patron.customers.models import Customer, DuplicatePair, MergeRecord
+
+PERSONAS_SEEING = {
+    "owner": True,
+    "teammate": False,
+    "manager": True,
+    "other_team": False,
+    "viewer": True,
+}
+
+
+@pytest.fixture
+def pair(org, owner, customer):
+    other = services.customer_create(
+        user=owner, data={"name": "王芳", "phone": "13912345678", "city": "Suzhou"}
+    )
+    a, b = sorted([customer, other], key=lambda c: str(c.pk))
+    return DuplicatePair.objects.create(
+        organization=org, a=a, b=b, score=0.9, reasons=["same_email"]
+    )
+
+
+def versions(pair):
+    return {"a_version": pair.a.version, "b_version": pair.b.version}
+
+
+@pytest.mark.parametrize(("persona", "sees"), PERSONAS_SEEING.items())
+def test_it_lists_the_pairs_a_persona_may_see(request, client, pair, persona, sees):
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get(reverse("dedupe:duplicate-list"))
+    assert response.status_code == 200
+    assert (reverse("dedupe:duplicate-detail", args=[pair.pk]) in response.content.decode()) is sees
+    detail = client.get(reverse("dedupe:duplicate-detail", args=[pair.pk]))
+    assert detail.status_code == (200 if sees else 404)
+
+
+def test_it_shows_the_reason_and_masks_sensitive_fields(client, pair, viewer):
+    client.force_login(viewer)
+    page = client.get(reverse("dedupe:duplicate-detail", args=[pair.pk])).content.decode()
+    assert "Same e-mail" in page
+    assert "13912345678" not in page and "+8613912345678" not in page
+    assert 'name="survivor"' not in page  # a viewer may not merge
+
+
+def test_it_serves_the_htmx_fragment(client, pair, owner):
+    client.force_login(owner)
+    response = client.get(reverse("dedupe:duplicate-list"), headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body and "duplicate-table" in body
+    assert "HX-Request" in response["Vary"]
+    detail = client.get(
+        reverse("dedupe:duplicate-detail", args=[pair.pk]), headers={"HX-Request": "true"}
+    )
+    assert "<html" not in detail.content.decode() and "compare-table" in detail.content.decode()
+
+
+def test_it_rejects_invalid_filters_and_wrong_methods(client, pair, owner):
+    client.force_login(owner)
+    assert client.get(reverse("dedupe:duplicate-list"), {"min_score": "2"}).status_code == 400
+    assert client.get(reverse("dedupe:duplicate-list"), {"reason": "bogus"}).status_code == 400
+    assert client.post(reverse("dedupe:duplicate-list")).status_code == 405
+    assert client.get(reverse("dedupe:duplicate-merge", args=[pair.pk])).status_code == 405
+    assert client.get(reverse("dedupe:duplicate-dismiss", args=[pair.pk])).status_code == 405
+    assert client.get(reverse("dedupe:duplicate-detail", args=[uuid.uuid4()])).status_code == 404
+
+
+def test_it_filters_by_reason_and_status(client, pair, owner):
+    client.force_login(owner)
+    url = reverse("dedupe:duplicate-detail", args=[pair.pk])
+    assert (
+        url
+        in client.get(reverse("dedupe:duplicate-list"), {"reason": "same_email"}).content.decode()
+    )
+    assert (
+        url
+        not in client.get(
+            reverse("dedupe:duplicate-list"), {"reason": "same_phone"}
+        ).content.decode()
+    )
+    assert (
+        url
+        not in client.get(
+            reverse("dedupe:duplicate-list"), {"status": "dismissed"}
+        ).content.decode()
+    )
+
+
+def test_it_merges_and_undoes_from_the_page(client, pair, owner):
+    client.force_login(owner)
+    a_pk, b_pk = pair.a_id, pair.b_id
+    response = client.post(
+        reverse("dedupe:duplicate-merge", args=[pair.pk]), {"survivor": "b", **versions(pair)}
+    )
+    assert response.status_code == 302
+    assert not Customer.objects.filter(pk=a_pk).exists()
+    page = client.get(response["Location"]).content.decode()
+    record = MergeRecord.objects.get()
+    assert reverse("dedupe:merge-undo", args=[record.pk]) in page
+    response = client.post(reverse("dedupe:merge-undo", args=[record.pk]))
+    assert response.status_code == 302
+    assert Customer.objects.filter(pk=a_pk).exists() and Customer.objects.filter(pk=b_pk).exists()
+    assert DuplicatePair.objects.get().status == "open"
+
+
+def test_it_reports_a_conflict_instead_of_merging(client, pair, owner):
+    client.force_login(owner)
+    stale = versions(pair)
+    services.customer_update(customer=pair.a, user=owner, data={"city": "Ningbo"})
+    response = client.post(
+        reverse("dedupe:duplicate-merge", args=[pair.pk]), {"survivor": "a", **stale}
+    )
+    assert response.status_code == 409
+    assert MergeRecord.objects.count() == 0
+
+
+def test_it_rerenders_an_invalid_merge_form(client, pair, owner):
+    client.force_login(owner)
+    response = client.post(reverse("dedupe:duplicate-merge", args=[pair.pk]), {"survivor": "c"})
+    assert response.status_code == 400 and MergeRecord.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("viewer", 403), ("teammate", 404), ("other_team", 404)]
+)
+def test_it_refuses_merge_and_dismiss_to_those_who_may_not_change(
+    request, client, pair, persona, status
+):
+    client.force_login(request.getfixturevalue(persona))
+    merge_url = reverse("dedupe:duplicate-merge", args=[pair.pk])
+    assert client.post(merge_url, {"survivor": "a", **versions(pair)}).status_code == status
+    assert client.post(reverse("dedupe:duplicate-dismiss", args=[pair.pk])).status_code == status
+    assert DuplicatePair.objects.get().status == "open"
+
+
+def test_it_dismisses_from_the_page(client, pair, manager):
+    client.force_login(manager)
+    response = client.post(reverse("dedupe:duplicate-dismiss", args=[pair.pk]))
+    assert response.status_code == 302 and DuplicatePair.objects.get().status == "dismissed"
+
+
+def test_it_hides_an_undo_from_another_owner(client, pair, owner, teammate):
+    record = merge.customer_merge(survivor=pair.a, duplicate=pair.b, user=owner)
+    client.force_login(teammate)
+    assert client.post(reverse("dedupe:merge-undo", args=[record.pk])).status_code == 404
+    assert MergeRecord.objects.get().undone_at is None
+
+
+def test_it_needs_a_login(client, pair):
+    response = client.get(reverse("dedupe:duplicate-list"))
+    assert response.status_code == 302 and "login" in response["Location"]

@@ -1,0 +1,105 @@
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from patron.accounts import permissions
+from patron.audit.models import AuditEntry
+from patron.customers import services as customers
+from patron.customers.models import Customer
+from patron.imports import exports
+
+FIELDS = ["number", "name", "phone", "email", "owner"]
+
+
+def _csv(data: bytes) -> list[list[str]]:
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+@pytest.fixture
+def marketer(org):
+    from patron.accounts.services import user_create
+
+    return user_create(organization=org, username="marketer", password="x" * 20, roles=["marketer"])
+
+
+def test_it_exports_what_the_manager_sees_with_sensitive_fields_masked(
+    manager, customer, other_team
+):
+    customers.customer_create(user=other_team, data={"name": "Hidden"})
+    data, count = exports.export_rows(
+        user=manager, queryset=Customer.objects.all(), fields=FIELDS, format="csv"
+    )
+    rows = _csv(data)
+    assert count == 1 and rows[0] == ["number", "name", "phone", "e-mail", "owner"]
+    # A masked phone starts with "+", so it is neutralised like any would-be formula.
+    assert rows[1][1:] == ["王芳", "'+86 138****1016", "w***@example.com", "Owner"]
+
+
+def test_it_shows_sensitive_fields_only_to_users_allowed_who_ask(manager, marketer, customer):
+    data, _ = exports.export_rows(
+        user=manager,
+        queryset=Customer.objects.all(),
+        fields=FIELDS,
+        format="csv",
+        include_sensitive=True,
+    )
+    assert _csv(data)[1][2:4] == ["'+8613812341016", "wang.fang@example.com"]
+    data, _ = exports.export_rows(
+        user=marketer,
+        queryset=Customer.objects.all(),
+        fields=FIELDS,
+        format="csv",
+        include_sensitive=True,
+    )
+    assert _csv(data)[1][2] == "'+86 138****1016"
+
+
+def test_it_refuses_users_without_the_export_capability(owner, viewer, customer):
+    for user in (owner, viewer):
+        with pytest.raises(permissions.PermissionDenied):
+            exports.export_rows(
+                user=user, queryset=Customer.objects.all(), fields=FIELDS, format="csv"
+            )
+
+
+@pytest.mark.parametrize("evil", ['=HYPERLINK("http://x")', "+1+2", "-2+3", "@SUM(A1)"])
+def test_it_neutralises_formula_injection_in_csv_and_xlsx(admin, evil):
+    customers.customer_create(user=admin, data={"name": evil, "company_name": "=1+1"})
+    data, _ = exports.export_rows(
+        user=admin, queryset=Customer.objects.all(), fields=["name", "company_name"], format="csv"
+    )
+    assert _csv(data)[1] == ["'" + evil, "'=1+1"]
+    data, _ = exports.export_rows(
+        user=admin, queryset=Customer.objects.all(), fields=["name", "company_name"], format="xlsx"
+    )
+    sheet = load_workbook(io.BytesIO(data)).active
+    cell = sheet["B2"]
+    assert (cell.value, cell.data_type) == ("'=1+1", "s")
+    assert sheet["A2"].value == "'" + evil
+
+
+def test_it_audits_every_export_with_its_row_count(admin, customer):
+    exports.export_rows(
+        user=admin,
+        queryset=Customer.objects.all(),
+        fields=FIELDS,
+        format="xlsx",
+        filters={"region": "Shanghai"},
+    )
+    entry = AuditEntry.objects.get(action="customer.exported")
+    assert entry.actor == admin
+    assert (
+        entry.data["rows"] == 1
+        and entry.data["format"] == "xlsx"
+        and entry.data["filters"] == {"region": "Shanghai"}
+    )
+
+
+def test_it_neutralises_only_text():
+    assert exports.neutralise("-5") == "'-5"
+    assert exports.neutralise("\tcmd") == "'\tcmd" and exports.neutralise("\rcmd") == "'\rcmd"
+    assert exports.neutralise(-5) == -5
+    assert exports.neutralise("王芳") == "王芳"

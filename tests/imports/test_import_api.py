@@ -1,0 +1,121 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from patron.customers.models import Customer
+from patron.imports.models import ImportJob
+
+pytestmark = pytest.mark.urls("imports_test_urls")
+CSV = b"name,mobile\r\nZhang Wei,13800138000\r\nBad,123\r\n"
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def test_it_imports_a_posted_file_and_reports_progress_and_rejections(
+    owner, django_capture_on_commit_callbacks
+):
+    api = _api(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/imports/",
+            {"file": SimpleUploadedFile("c.csv", CSV), "kind": "customers"},
+            format="multipart",
+        )
+    assert response.status_code == 201, response.content
+    job_id = response.json()["id"]
+    status = api.get(f"/api/imports/{job_id}/").json()
+    assert (status["status"], status["rows_created"], status["rows_rejected"]) == ("done", 1, 1)
+    assert (status["progress"], status["mapping"]) == (100, ["name", "phone"])
+    rejected = api.get(f"/api/imports/{job_id}/rejected/").json()
+    assert [(r["row"], r["column"]) for r in rejected["results"]] == [(3, "mobile")]
+    assert Customer.objects.count() == 1
+
+
+def test_it_takes_an_explicit_mapping_and_refuses_a_bad_one(owner):
+    api = _api(owner)
+    ok = api.post(
+        "/api/imports/",
+        {
+            "file": SimpleUploadedFile("c.csv", CSV),
+            "kind": "customers",
+            "mapping": '{"mobile": "phone", "name": "name"}',
+            "start": "false",
+        },
+        format="multipart",
+    )
+    assert ok.status_code == 201 and ok.json()["status"] == "uploaded"
+    bad = api.post(
+        "/api/imports/",
+        {
+            "file": SimpleUploadedFile("c.csv", CSV),
+            "kind": "customers",
+            "mapping": '{"mobile": "shoe_size"}',
+        },
+        format="multipart",
+    )
+    assert bad.status_code == 400
+    empty = api.post(
+        "/api/imports/",
+        {"file": SimpleUploadedFile("c.csv", b""), "kind": "customers"},
+        format="multipart",
+    )
+    assert empty.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [("owner", 200), ("teammate", 404), ("manager", 404), ("viewer", 404), ("admin", 200)],
+)
+def test_it_shows_a_job_only_to_its_importer_and_administrators(request, owner, persona, status):
+    created = _api(owner).post(
+        "/api/imports/",
+        {"file": SimpleUploadedFile("c.csv", CSV), "kind": "customers", "start": "false"},
+        format="multipart",
+    )
+    job_id = created.json()["id"]
+    assert (
+        _api(request.getfixturevalue(persona)).get(f"/api/imports/{job_id}/").status_code == status
+    )
+
+
+def test_it_refuses_imports_to_viewers_and_outsiders_see_nothing(viewer, outsider, owner):
+    response = _api(viewer).post(
+        "/api/imports/",
+        {"file": SimpleUploadedFile("c.csv", CSV), "kind": "customers"},
+        format="multipart",
+    )
+    assert response.status_code == 403
+    job = (
+        _api(owner)
+        .post(
+            "/api/imports/",
+            {"file": SimpleUploadedFile("c.csv", CSV), "kind": "customers", "start": "false"},
+            format="multipart",
+        )
+        .json()
+    )
+    assert _api(outsider).get(f"/api/imports/{job['id']}/").status_code == 404
+    assert ImportJob.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("owner", 403), ("viewer", 403), ("manager", 200), ("admin", 200)]
+)
+def test_it_exports_customers_through_the_api(request, customer, persona, status):
+    response = _api(request.getfixturevalue(persona)).get(
+        "/api/imports/export/customers/?output=csv&region=Shanghai"
+    )
+    assert response.status_code == status
+    if status == 200:
+        text = response.content.decode("utf-8-sig")
+        assert "王芳" in text and "13812341016" not in text

@@ -1,0 +1,310 @@
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+
+from patron.accounts import permissions
+from patron.audit.models import AuditEntry
+from patron.customers.models import Customer
+from patron.imports import services
+from patron.imports.kinds import KINDS
+from patron.imports.models import ImportJob
+
+
+@pytest.fixture
+def messy_file(tmp_path, write_csv, messy_customers):
+    return write_csv(tmp_path / "客户.csv", messy_customers, encoding="gbk")
+
+
+def test_it_imports_a_messy_gbk_file_standardising_every_field(owner, messy_file, make_job):
+    job = services.import_run(job=make_job(owner, messy_file), batch_size=3)
+    assert (job.status, job.rows_total, job.rows_done) == ("done", 10, 10)
+    assert (job.rows_created, job.rows_updated, job.rows_rejected) == (5, 1, 4)
+    zhang = Customer.objects.get(phone="+8613800138000")
+    assert (zhang.name, zhang.email, zhang.region) == ("张伟", "zhang.wei@example.com", "Guangdong")
+    assert zhang.birthday.isoformat() == "1990-01-02" and zhang.notes == "again"
+    assert (
+        zhang.owner == owner
+        and zhang.owner_team_id == owner.team_id
+        and zhang.number.startswith("C")
+    )
+    john = Customer.objects.get(email="john@example.com")
+    assert (john.name, john.phone, john.birthday.isoformat()) == (
+        "John Smith",
+        "+862162345678",
+        "2024-03-05",
+    )
+    assert Customer.objects.get(name="李娜").phone == "+8613900139000"
+
+
+def test_it_reports_every_rejected_row_with_its_number_column_and_reason(
+    owner, messy_file, make_job
+):
+    job = services.import_run(job=make_job(owner, messy_file), batch_size=3)
+    rejected = list(job.rejections.order_by("row").values_list("row", "column", "reason"))
+    assert [(row, column) for row, column, _ in rejected] == [
+        (5, "手机"),
+        (6, "邮箱"),
+        (7, "生日"),
+        (9, "客户名称"),
+    ]
+    assert "12345" in rejected[0][2] and "2024-02-30" in rejected[2][2]
+
+
+def test_it_offers_the_rejected_rows_as_a_file_that_imports_once_fixed(
+    owner, messy_file, make_job, tmp_path
+):
+    job = services.import_run(job=make_job(owner, messy_file))
+    text = services.rejected_rows_file(job=job).decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0].split(",")[1:4] == ["客户名称", "手机", "邮箱"]
+    assert [line.split(",")[0] for line in lines[1:]] == ["5", "6", "7", "9"]
+    fixed = text.replace(",12345,", ",13300133000,").replace("not-an-email", "chen@example.com")
+    fixed = fixed.replace("2024-02-30", "2024-02-28").replace("\r\n9,,", "\r\n9,无名氏,")
+    path = tmp_path / "fixed.csv"
+    path.write_text(fixed, encoding="utf-8-sig")
+    again = services.import_run(job=make_job(owner, path))
+    assert (again.rows_created, again.rows_rejected) == (4, 0)
+    assert Customer.objects.count() == 9
+
+
+def test_it_updates_instead_of_duplicating_when_the_same_file_is_imported_again(
+    owner, messy_file, make_job
+):
+    services.import_run(job=make_job(owner, messy_file))
+    numbers = set(Customer.objects.values_list("number", flat=True))
+    again = services.import_run(job=make_job(owner, messy_file), batch_size=4)
+    assert (again.rows_created, again.rows_updated, again.rows_rejected) == (0, 6, 4)
+    assert set(Customer.objects.values_list("number", flat=True)) == numbers
+
+
+def test_it_matches_rows_to_existing_customers_by_normalised_phone(
+    owner, customer, tmp_path, write_csv, make_job
+):
+    path = write_csv(
+        tmp_path / "f.csv", [["姓名", "电话", "城市"], ["王芳", "+86 138-1234-1016", "杭州"]]
+    )
+    job = services.import_run(job=make_job(owner, path))
+    assert (job.rows_created, job.rows_updated) == (0, 1)
+    customer.refresh_from_db()
+    assert (
+        customer.city == "杭州"
+        and customer.version == 2
+        and customer.email == "wang.fang@example.com"
+    )
+
+
+def test_it_matches_on_the_key_the_user_picks(owner, customer, tmp_path, write_csv, make_job):
+    rows = [["name", "email", "phone"], ["Wang Fang", "wang.fang@example.com", "13900001111"]]
+    path = write_csv(tmp_path / "f.csv", rows)
+    by_phone = services.import_run(job=make_job(owner, path, key_field="phone"))
+    assert by_phone.rows_created == 1
+    by_email = services.import_run(job=make_job(owner, path, key_field="email"))
+    assert by_email.rows_updated == 1
+    customer.refresh_from_db()
+    assert customer.phone == "+8613900001111"
+
+
+def test_it_refuses_to_change_a_customer_the_importer_may_not_change(
+    teammate, customer, tmp_path, write_csv, make_job
+):
+    path = write_csv(tmp_path / "f.csv", [["name", "phone"], ["Wang", "13812341016"]])
+    job = services.import_run(job=make_job(teammate, path))
+    assert (job.rows_created, job.rows_rejected) == (0, 1)
+    assert "may not change" in job.rejections.get().reason
+    customer.refresh_from_db()
+    assert customer.name == "王芳"
+
+
+def test_it_refuses_importers_without_the_add_capability(viewer, messy_file, make_job):
+    with pytest.raises(permissions.PermissionDenied):
+        make_job(viewer, messy_file)
+
+
+def test_it_refuses_empty_and_oversized_files(owner, tmp_path, make_job, monkeypatch):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(ValidationError):
+        make_job(owner, empty)
+    monkeypatch.setattr(services, "MAX_UPLOAD_BYTES", 10)
+    big = tmp_path / "big.csv"
+    big.write_text("name\n" + "x\n" * 10)
+    with pytest.raises(ValidationError):
+        make_job(owner, big)
+
+
+def test_it_audits_every_imported_and_updated_record(owner, messy_file, make_job):
+    job = services.import_run(job=make_job(owner, messy_file))
+    imported = AuditEntry.objects.filter(action="customer.imported", data__import=str(job.pk))
+    assert imported.count() == 5
+    assert set(imported.values_list("object_id", flat=True)) == {
+        str(pk) for pk in Customer.objects.values_list("pk", flat=True)
+    }
+    assert AuditEntry.objects.filter(action="import.finished", object_id=str(job.pk)).exists()
+
+
+def test_it_assigns_owners_from_a_column_or_leaves_records_in_the_pool(
+    manager, teammate, other_team, tmp_path, write_csv, make_job
+):
+    rows = [
+        ["name", "phone", "负责人"],
+        ["A", "13800000001", "teammate"],
+        ["B", "13800000002", "other_team"],
+        ["C", "13800000003", "nobody"],
+    ]
+    path = write_csv(tmp_path / "f.csv", rows)
+    job = services.import_run(job=make_job(manager, path, owner_rule="column"))
+    assert Customer.objects.get(name="A").owner == teammate
+    reasons = dict(job.rejections.values_list("row", "reason"))
+    assert set(reasons) == {3, 4}  # other_team is outside the manager's teams; nobody is no one
+    pooled = services.import_run(
+        job=make_job(manager, write_csv(tmp_path / "p.csv", [["name"], ["D"]]), owner_rule="pool")
+    )
+    d = Customer.objects.get(name="D")
+    assert pooled.rows_created == 1 and d.owner is None and d.pooled_at is not None
+
+
+def test_it_resumes_a_killed_import_with_exactly_the_right_rows(
+    owner, tmp_path, write_csv, make_job, monkeypatch
+):
+    rows = (
+        [["name", "phone"]]
+        + [[f"客户{i}", f"1380000{i:04d}"] for i in range(10)]
+        + [["客户3", "13800000003"]]
+    )
+    path = write_csv(tmp_path / "f.csv", rows)
+    kind = KINDS["customers"]
+    real_write, calls = kind.write, []
+
+    def crash_in_third_batch(creates, updates, ctx):
+        calls.append(1)
+        result = real_write(creates, updates, ctx)
+        if len(calls) == 3:  # rows of this batch are written, then the process "dies"
+            raise ConnectionError("lost the database")
+        return result
+
+    monkeypatch.setattr(kind, "write", crash_in_third_batch)
+    job = make_job(owner, path)
+    with pytest.raises(ConnectionError):
+        services.import_run(job=job, batch_size=3)
+    job = ImportJob.objects.get(pk=job.pk)
+    assert (job.status, job.rows_done, job.checkpoint, Customer.objects.count()) == (
+        "failed",
+        6,
+        7,
+        6,
+    )
+    services.import_run(job=job, batch_size=3)
+    job.refresh_from_db()
+    assert (job.status, job.rows_done, job.rows_created, job.rows_updated) == ("done", 11, 10, 1)
+    assert Customer.objects.count() == 10
+    assert sorted(Customer.objects.values_list("phone", flat=True)) == [
+        f"+861380000{i:04d}" for i in range(10)
+    ]
+    assert AuditEntry.objects.filter(action="customer.imported").count() == 10
+
+
+def test_it_runs_a_finished_job_again_without_writing_anything(owner, messy_file, make_job):
+    job = services.import_run(job=make_job(owner, messy_file))
+    before = Customer.objects.count()
+    job = services.import_run(job=job)
+    assert (job.status, job.rows_created, Customer.objects.count()) == ("done", 5, before)
+
+
+def test_it_imports_companies_with_their_contacts_and_tags(owner, tmp_path, write_xlsx, make_job):
+    path = write_xlsx(
+        tmp_path / "companies.xlsx",
+        [
+            ["公司名称", "联系人", "职位", "联系人电话", "标签"],
+            ["杭州茶叶有限公司", "周杰", "采购", "13700001111", "VIP、批发"],
+            ["杭州茶叶有限公司", "周杰", "采购", "13700001111", "VIP"],
+        ],
+    )
+    job = make_job(owner, path)
+    assert job.mapping == ["company_name", "contact_name", "contact_title", "contact_phone", "tags"]
+    job = services.import_run(job=job)
+    company = Customer.objects.get()
+    assert (company.kind, company.name, job.rows_updated) == ("company", "杭州茶叶有限公司", 1)
+    assert [(c.name, c.phone) for c in company.contacts.all()] == [("周杰", "+8613700001111")]
+    assert sorted(company.tags.values_list("name", flat=True)) == ["VIP", "批发"]
+
+
+def test_it_imports_a_vcard_file(owner, tmp_path, make_job):
+    path = tmp_path / "phone.vcf"
+    path.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:周;杰;;;\r\nFN:周杰\r\nTEL;TYPE=CELL:137 0000 2222\r\n"
+        "EMAIL:zhou@example.com\r\nADR:;;西湖路1号;杭州;浙江省;;中国\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    job = services.import_run(job=make_job(owner, path))
+    zhou = Customer.objects.get()
+    assert (job.rows_created, zhou.name, zhou.phone, zhou.region, zhou.city) == (
+        1,
+        "周杰",
+        "+8613700002222",
+        "Zhejiang",
+        "杭州",
+    )
+
+
+def test_it_imports_leads_products_and_orders(
+    owner, customer, product, tmp_path, write_csv, make_job
+):
+    from patron.catalog.models import Product
+    from patron.orders.models import Order
+    from patron.sales.models import Lead
+
+    leads = write_csv(
+        tmp_path / "l.csv", [["姓名", "手机", "预计金额"], ["赵雷", "13900001111", "¥5,000"]]
+    )
+    assert services.import_run(job=make_job(owner, leads, kind="leads")).rows_created == 1
+    assert Lead.objects.get().estimated_value == 5000
+    products = write_csv(
+        tmp_path / "p.csv",
+        [
+            ["商品编码", "商品名称", "单价"],
+            ["TEA-001", "龙井", "98"],
+            ["TEA-002", "碧螺春", "1.234,50"],
+        ],
+    )
+    with pytest.raises(permissions.PermissionDenied):
+        make_job(owner, products, kind="products")  # reps cannot add products
+    orders = write_csv(
+        tmp_path / "o.csv",
+        [
+            ["订单号", "手机", "下单时间", "金额", "商品编码", "数量"],
+            ["A-1", "13812341016", "2024年3月5日 14:30", "¥176.00", "TEA-001", "2"],
+            ["A-2", "13812341016", "2024/3/6", "88", "", ""],
+            ["A-3", "13999999999", "2024/3/6", "88", "", ""],
+        ],
+    )
+    job = services.import_run(job=make_job(owner, orders, kind="orders", key_field="external_ref"))
+    assert (job.rows_created, job.rows_rejected) == (2, 1)
+    first = Order.objects.get(external_ref="A-1")
+    assert first.total == 176 and first.lines.get().quantity == 2 and first.customer == customer
+    customer.refresh_from_db()
+    assert customer.last_ordered_at == dt.datetime(2024, 3, 6, tzinfo=ZoneInfo("Asia/Shanghai"))
+    again = services.import_run(
+        job=make_job(owner, orders, kind="orders", key_field="external_ref")
+    )
+    assert (again.rows_created, again.rows_updated, Order.objects.count()) == (0, 2, 2)
+    assert Product.objects.count() == 1
+
+
+def test_it_previews_the_first_rows_with_their_problems(owner, customer, messy_file, make_job):
+    job = make_job(owner, messy_file)
+    preview = services.import_prepare(job=job, user=owner, limit=7)
+    assert [r.row for r in preview.rows] == [2, 3, 4, 5, 6, 7, 8]
+    # Row 8 repeats row 2's phone, so it will update the customer row 2 creates.
+    assert [r.action for r in preview.rows] == ["create", "create", "create", "", "", "", "update"]
+    assert preview.rows[3].problems[0][0] == "手机"
+    assert preview.problems == []
+    assert job.rows_done == 0 and Customer.objects.count() == 1
+
+
+def test_it_stores_the_upload_where_the_job_can_read_it_again(owner, make_job, messy_file):
+    job = make_job(owner, messy_file)
+    assert job.source.read() == ContentFile(messy_file.read_bytes()).read()
+    assert (job.encoding, job.delimiter, job.kind) == ("gb18030", ",", "customers")

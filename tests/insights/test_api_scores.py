@@ -1,0 +1,69 @@
+"""The customers API filters and sorts by the current score and shows it read-only."""
+
+import datetime as dt
+
+import pytest
+from rest_framework.test import APIClient
+
+from patron.customers import services as customers
+from patron.insights.models import CustomerScore
+
+
+@pytest.fixture
+def api():
+    def as_user(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return as_user
+
+
+@pytest.fixture
+def three(owner):
+    """Three of the owner's customers: two scored (one at risk), one not scored."""
+    made = [customers.customer_create(user=owner, data={"name": n}) for n in ("A", "B", "C")]
+    for c, seg, clv, risk in [(made[0], "champions", 9000.0, 0.1), (made[1], "at_risk", 3000.0, 0.9)]:
+        CustomerScore.objects.create(
+            organization_id=c.organization_id,
+            customer=c,
+            as_of=dt.date(2026, 2, 1),
+            rfm_segment=seg,
+            class8="important_value",
+            lifecycle="loyal",
+            value_tier="high",
+            clv=clv,
+            churn_risk=risk,
+        )
+    return made
+
+
+def _names(response):
+    assert response.status_code == 200, response.content
+    return [r["name"] for r in response.json()["results"]]
+
+
+def test_it_filters_by_segment_value_and_risk(api, owner, three):
+    client = api(owner)
+    assert _names(client.get("/api/customers/", {"segment": "at_risk"})) == ["B"]
+    assert _names(client.get("/api/customers/", {"clv_min": "5000"})) == ["A"]
+    assert sorted(_names(client.get("/api/customers/", {"clv_max": "9000", "class8": "important_value"}))) == ["A", "B"]
+    assert _names(client.get("/api/customers/", {"churn_risk_min": "0.5", "lifecycle": "loyal"})) == ["B"]
+    assert client.get("/api/customers/", {"segment": "best"}).status_code == 400
+
+
+def test_it_sorts_by_clv_and_risk_with_unscored_customers_last(api, owner, three):
+    client = api(owner)
+    assert _names(client.get("/api/customers/", {"ordering": "-clv"})) == ["A", "B", "C"]
+    assert _names(client.get("/api/customers/", {"ordering": "-churn_risk"})) == ["B", "A", "C"]
+    page = client.get("/api/customers/", {"ordering": "-clv", "page_size": 1}).json()
+    assert [r["name"] for r in client.get(page["next"]).json()["results"]] == ["B"]
+
+
+def test_it_shows_the_current_score_read_only(api, owner, teammate, three):
+    body = api(owner).get(f"/api/customers/{three[1].pk}/").json()
+    assert body["scores"]["rfm_segment"] == "at_risk" and body["scores"]["clv"] == 3000.0
+    assert api(owner).get(f"/api/customers/{three[2].pk}/").json()["scores"] is None
+    listed = {r["name"]: r["scores"] for r in api(owner).get("/api/customers/").json()["results"]}
+    assert listed["A"]["churn_risk"] == 0.1 and listed["C"] is None
+    assert api(teammate).get(f"/api/customers/{three[1].pk}/").status_code == 404

@@ -1,0 +1,290 @@
+"""Insight pages: the persona matrix, wrong methods, invalid input and the htmx fragments."""
+
+import datetime as dt
+
+import pytest
+
+from patron.insights import readers
+from patron.insights.models import CustomerScore, Playbook, ScoreRun, Segment
+
+MANAGERS = {"owner": False, "teammate": False, "manager": True, "other_team": False, "viewer": True}
+PERSONAS = list(MANAGERS)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def scored(org, customer):
+    """The owner's customer, at risk and valuable, with two snapshots (for the trend)."""
+    common = {
+        "organization": org,
+        "customer": customer,
+        "rfm_segment": "at_risk",
+        "class8": "important_retain",
+        "lifecycle": "loyal",
+        "value_tier": "high",
+        "classes": ["high_value", "loyal"],
+        "r_score": 2,
+        "f_score": 4,
+        "m_score": 5,
+        "n_purchases": 6,
+        "total_spend": 1800.0,
+        "days_since_last": 80.0,
+    }
+    CustomerScore.objects.create(**common, as_of=dt.date(2026, 1, 1), is_current=False, clv=7000.0, churn_risk=0.4)
+    return CustomerScore.objects.create(
+        **common,
+        as_of=dt.date(2026, 2, 1),
+        is_current=True,
+        clv=6500.0,
+        churn_risk=0.82,
+        p_alive=0.2,
+        churn_reasons=[{"key": "long_inactive", "days": 80.0}, {"key": "gap_vs_usual", "ratio": 3.1}],
+    )
+
+
+@pytest.fixture
+def run(org, scored):
+    as_of = dt.date(2026, 2, 1)
+    made = ScoreRun.objects.create(organization=org, as_of=as_of, status=ScoreRun.Status.DONE, n_customers=1)
+    made.report = {
+        "rollups": readers.rollups(
+            organization_id=org.pk, as_of=as_of, tz=org.time_zone, run_id=made.pk, previous_run_id=None, threshold=0.6
+        )
+    }
+    made.save()
+    return made
+
+
+@pytest.fixture
+def segment(org, owner):
+    return Segment.objects.create(
+        organization=org,
+        owner=owner,
+        owner_team=owner.team,
+        name="Win back",
+        conditions=[{"field": "clv", "op": "gt", "value": 5000}],
+    )
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_dashboard_is_for_managers(client, request, run, persona):
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get("/insights/")
+    assert response.status_code == (200 if MANAGERS[persona] else 403)
+    if MANAGERS[persona]:
+        html = response.content.decode()
+        assert "<svg" in html and "<details" in html and "Show the numbers" in html
+        assert response.context["totals"]["at_risk_n"] == 1
+
+
+def test_the_dashboard_without_a_refresh_says_so(client, manager):
+    client.force_login(manager)
+    response = client.get("/insights/")
+    assert response.status_code == 200 and "first value refresh" in response.content.decode()
+
+
+def test_the_dashboard_panels_come_as_an_htmx_fragment(client, manager, run):
+    client.force_login(manager)
+    response = client.get("/insights/", headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html and "<svg" in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_wrong_methods_are_refused(client, manager, scored, segment):
+    client.force_login(manager)
+    assert client.post("/insights/").status_code == 405
+    assert client.get("/insights/refresh/").status_code == 405
+    assert client.get(f"/insights/segments/{segment.pk}/delete/").status_code == 405
+    assert client.post(f"/insights/customers/{scored.customer_id}/value/").status_code == 405
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_at_risk_list_shows_visible_customers_with_reasons(client, request, scored, persona):
+    user = request.getfixturevalue(persona)
+    client.force_login(user)
+    response = client.get("/insights/at-risk/")
+    assert response.status_code == (200 if MANAGERS[persona] else 403)
+    if MANAGERS[persona]:
+        html = response.content.decode()
+        assert "王芳" in html and "no purchase for 80 days" in html and "82%" in html
+
+
+def test_the_at_risk_list_leaves_out_other_teams(client, org, other_team, scored):
+    from patron.accounts.services import user_create
+
+    north_manager = user_create(
+        organization=org,
+        username="north_manager",
+        password="x-long-password-1",
+        roles=["sales_manager"],
+        team=other_team.team,
+    )
+    client.force_login(north_manager)
+    response = client.get("/insights/at-risk/")
+    assert response.status_code == 200 and response.context["rows"] == []
+
+
+def test_the_at_risk_list_refuses_a_bad_threshold_and_serves_htmx(client, manager, scored):
+    client.force_login(manager)
+    assert client.get("/insights/at-risk/", {"threshold": "lots"}).status_code == 400
+    response = client.get("/insights/at-risk/", {"threshold": "0.9"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html and "王芳" not in html
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_value_panel_follows_customer_visibility(client, request, scored, persona):
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get(f"/insights/customers/{scored.customer_id}/value/", headers={"HX-Request": "true"})
+    sees = persona in ("owner", "manager", "viewer")
+    assert response.status_code == (200 if sees else 404)
+    if sees:
+        html = response.content.decode()
+        assert "<html" not in html and "Important to win back" in html and "no purchase for 80 days" in html
+        assert "<svg" in html  # the trend over the two snapshots
+
+
+def test_the_value_panel_names_the_class_in_chinese(client, owner, scored):
+    client.force_login(owner)
+    response = client.get(f"/insights/customers/{scored.customer_id}/value/", headers={"Accept-Language": "zh-hans"})
+    assert "重要挽留客户" in response.content.decode()
+
+
+def test_the_value_panel_of_an_unscored_customer(client, owner, customer):
+    client.force_login(owner)
+    response = client.get(f"/insights/customers/{customer.pk}/value/")
+    assert response.status_code == 200 and "Not scored yet" in response.content.decode()
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_a_segment_is_seen_like_a_customer(client, request, scored, segment, persona):
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get(f"/insights/segments/{segment.pk}/")
+    sees = persona in ("owner", "manager", "viewer")
+    assert response.status_code == (200 if sees else 404)
+    if sees:
+        assert response.context["count"] == 1 and "王芳" in response.content.decode()
+    assert client.get("/insights/segments/").status_code == 200
+
+
+def _builder_post(**rows):
+    data = {
+        "name": "Valuable",
+        "cond-TOTAL_FORMS": "6",
+        "cond-INITIAL_FORMS": "0",
+        "cond-MIN_NUM_FORMS": "6",
+        "cond-MAX_NUM_FORMS": "12",
+    }
+    for i, (field, op, value) in rows.items():
+        data |= {f"cond-{i}-field": field, f"cond-{i}-op": op, f"cond-{i}-value": value}
+    return data
+
+
+def test_the_builder_previews_a_count_as_an_htmx_fragment(client, owner, scored):
+    client.force_login(owner)
+    data = _builder_post(**{"0": ("clv", "gt", "5000")}) | {"_preview": "1"}
+    response = client.post("/insights/segments/new/", data, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert 'id="preview-count">1<' in html and not Segment.objects.exists()
+    data = _builder_post(**{"0": ("clv", "gt", "9000")}) | {"_preview": "1"}
+    assert (
+        'id="preview-count">0<'
+        in client.post("/insights/segments/new/", data, headers={"HX-Request": "true"}).content.decode()
+    )
+
+
+def test_the_builder_saves_and_refuses_invalid_conditions(client, owner, scored):
+    client.force_login(owner)
+    bad = client.post("/insights/segments/new/", _builder_post(**{"0": ("clv", "gt", "lots")}))
+    assert bad.status_code == 400 and not Segment.objects.exists()
+    response = client.post("/insights/segments/new/", _builder_post(**{"0": ("class8", "eq", "重要挽留客户")}))
+    saved = Segment.objects.get()
+    assert response.status_code == 302 and saved.owner == owner and saved.last_count == 1
+    assert saved.conditions == [{"field": "class8", "op": "eq", "value": "important_retain"}]
+
+
+def test_a_stale_segment_edit_is_refused(client, owner, segment):
+    client.force_login(owner)
+    data = _builder_post(**{"0": ("clv", "gt", "1")}) | {"version": str(segment.version - 1 or 99)}
+    assert client.post(f"/insights/segments/{segment.pk}/edit/", data).status_code == 409
+
+
+def test_only_exporters_get_the_csv(client, owner, viewer, org, scored, segment):
+    from patron.accounts.services import user_create
+
+    client.force_login(owner)
+    assert client.get(f"/insights/segments/{segment.pk}/export/").status_code == 403
+    marketer = user_create(organization=org, username="mkt", password="x-long-password-1", roles=["marketer"])
+    client.force_login(marketer)
+    response = client.get(f"/insights/segments/{segment.pk}/export/")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert response.status_code == 200 and "王芳" in body and "6500" in body
+    assert "138" not in body  # no phone numbers in an export of values
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_playbooks_are_for_managers(client, request, org, persona):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get("/insights/playbooks/").status_code == (200 if MANAGERS[persona] else 403)
+    data = {
+        "name": "Win back",
+        "class_kind": "class8",
+        "class_key": "important_retain",
+        "action": "win_back",
+        "cadence_days": "30",
+        "due_in_days": "3",
+        "is_active": "on",
+    }
+    may_edit = persona == "manager"  # the viewer may look, not edit
+    assert client.post("/insights/playbooks/new/", data).status_code == (302 if may_edit else 403)
+    assert Playbook.objects.filter(name="Win back").exists() is may_edit
+
+
+def test_a_playbook_applied_twice_gives_one_task_per_customer(client, manager, scored):
+    from patron.activities.models import Task
+
+    playbook = Playbook.objects.create(
+        organization=scored.organization,
+        name="Win back",
+        class_kind="class8",
+        class_key="important_retain",
+        action="win_back",
+    )
+    client.force_login(manager)
+    assert client.post(f"/insights/playbooks/{playbook.pk}/apply/").status_code == 302
+    assert client.post(f"/insights/playbooks/{playbook.pk}/apply/").status_code == 302
+    tasks = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
+    assert tasks.count() == 1 and tasks.get().owner == scored.customer.owner
+
+
+def test_a_playbook_form_refuses_a_class_of_another_kind(client, manager):
+    client.force_login(manager)
+    data = {
+        "name": "Odd",
+        "class_kind": "lifecycle",
+        "class_key": "important_retain",
+        "action": "win_back",
+        "cadence_days": "30",
+        "due_in_days": "3",
+    }
+    response = client.post("/insights/playbooks/new/", data)
+    assert response.status_code == 400 and not Playbook.objects.exists()
+
+
+def test_the_refresh_button_queues_one_run_and_polls_its_progress(client, manager, viewer):
+    client.force_login(viewer)
+    assert client.post("/insights/refresh/").status_code == 403
+    client.force_login(manager)
+    response = client.post("/insights/refresh/", headers={"HX-Request": "true"})
+    run = ScoreRun.objects.get()
+    html = response.content.decode()
+    assert run.status == ScoreRun.Status.QUEUED and f"/insights/refresh/{run.pk}/" in html and "every 2s" in html
+    client.post("/insights/refresh/")
+    assert ScoreRun.objects.count() == 1  # one refresh at a time
+    assert client.get(f"/insights/refresh/{run.pk}/").status_code == 200

@@ -1,0 +1,112 @@
+"""Segment conditions: parsing, the filter over customers and current scores, visibility."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from patron.customers import services as customers
+from patron.insights import selectors
+from patron.insights.models import CustomerScore
+
+
+def _score(customer, **values):
+    defaults = {
+        "rfm_segment": "at_risk",
+        "class8": "important_retain",
+        "lifecycle": "loyal",
+        "value_tier": "high",
+        "frequency_tier": "medium",
+        "clv": 6000.0,
+        "churn_risk": 0.8,
+        "p_alive": 0.3,
+        "n_purchases": 5,
+        "total_spend": 900.0,
+        "as_of": dt.date(2026, 1, 1),
+        "is_current": True,
+    }
+    return CustomerScore.objects.create(
+        organization_id=customer.organization_id, customer=customer, **{**defaults, **values}
+    )
+
+
+def _cond(field, op, value):
+    return {"field": field, "op": op, "value": value}
+
+
+@pytest.fixture
+def shanghai(owner):
+    """Three of the owner's customers: two in Shanghai (one scored high, one low), one in Beijing."""
+    made = {}
+    for name, region in [("甲", "Shanghai"), ("乙", "Shanghai"), ("丙", "Beijing")]:
+        made[name] = customers.customer_create(user=owner, data={"name": name, "region": region})
+    _score(made["甲"])
+    _score(made["乙"], clv=1200.0, class8="general_retain")
+    _score(made["丙"])
+    return made
+
+
+def _names(user, raw):
+    found = selectors.segment_customers(user=user, conditions=selectors.parse_conditions(raw))
+    return sorted(c.name for c in found)
+
+
+def test_it_combines_customer_fields_and_current_scores(owner, shanghai):
+    raw = [_cond("class8", "eq", "important_retain"), _cond("region", "eq", "shanghai"), _cond("clv", "gt", "5000")]
+    assert _names(owner, raw) == ["甲"]
+    assert _names(owner, [_cond("region", "eq", "Shanghai")]) == ["乙", "甲"]
+    assert _names(owner, [_cond("class8", "ne", "important_retain")]) == ["乙"]
+
+
+def test_it_reads_only_the_current_snapshot(owner, shanghai):
+    old = CustomerScore.objects.get(customer=shanghai["乙"])
+    old.is_current = False
+    old.save()
+    _score(shanghai["乙"], clv=9000.0, as_of=dt.date(2026, 2, 1))
+    assert _names(owner, [_cond("clv", "gt", "5000")]) == ["丙", "乙", "甲"]
+    assert _names(owner, [_cond("clv", "lt", "5000")]) == []
+
+
+def test_it_accepts_a_class_by_its_chinese_or_english_name(owner, shanghai):
+    (cond,) = selectors.parse_conditions([_cond("class8", "eq", "重要挽留客户")])
+    assert cond.value == "important_retain"
+    (cond,) = selectors.parse_conditions([_cond("rfm_segment", "eq", "At risk")])
+    assert cond.value == "at_risk"
+
+
+def test_no_contact_for_n_days_includes_customers_never_contacted(owner, shanghai):
+    recent = shanghai["甲"]
+    recent.last_contacted_at = timezone.now() - dt.timedelta(days=5)
+    recent.save(update_fields=["last_contacted_at"])
+    long_ago = shanghai["乙"]
+    long_ago.last_contacted_at = timezone.now() - dt.timedelta(days=90)
+    long_ago.save(update_fields=["last_contacted_at"])
+    assert _names(owner, [_cond("days_since_contact", "gte", "60")]) == ["丙", "乙"]
+    assert _names(owner, [_cond("days_since_contact", "lt", "60")]) == ["甲"]
+
+
+@pytest.mark.parametrize(
+    ("persona", "count"), [("owner", 3), ("teammate", 0), ("manager", 3), ("other_team", 0), ("viewer", 3)]
+)
+def test_it_counts_only_the_users_visible_customers(request, shanghai, persona, count):
+    user = request.getfixturevalue(persona)
+    assert len(_names(user, [_cond("clv", "gte", "0")])) == count
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [_cond("password", "eq", "x")],
+        [_cond("clv", "contains", "5")],
+        [_cond("clv", "gt", "lots")],
+        [_cond("clv", "gt", "NaN")],
+        [_cond("class8", "eq", "best")],
+        [_cond("days_since_contact", "gte", "-3")],
+        [_cond("region", "eq", "  ")],
+        "region=Shanghai",
+        [_cond("region", "eq", "x")] * 13,
+    ],
+)
+def test_it_refuses_invalid_conditions(raw):
+    with pytest.raises(selectors.ConditionError):
+        selectors.parse_conditions(raw)

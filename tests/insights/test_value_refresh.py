@@ -1,0 +1,105 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from patron.accounts import permissions
+from patron.accounts.models import User
+from patron.activities.models import Task
+from patron.customers.models import Customer
+from patron.insights import actions, services
+from patron.insights.models import CustomerScore, Playbook, ScoreRun
+from patron.orders.models import Order
+
+
+@pytest.fixture
+def refreshed(demo_org):
+    run = services.value_refresh(organization=demo_org)
+    assert run.status == ScoreRun.Status.DONE, run.error
+    return run
+
+
+def test_it_gives_every_buyer_one_consistent_current_score(refreshed, demo_org):
+    buyers = Customer.objects.filter(orders__status__in=["placed", "paid"]).distinct().count()
+    current = CustomerScore.objects.filter(is_current=True)
+    assert current.count() == buyers == refreshed.n_customers
+    for score in current.select_related("customer")[:200]:
+        assert 1 <= score.r_score <= 5 and 1 <= score.f_score <= 5 and 1 <= score.m_score <= 5
+        assert 0.0 <= score.p_alive <= 1.0 and 0.0 <= score.churn_risk <= 1.0
+        assert score.clv is None or score.clv >= 0
+        assert score.rfm_segment and score.class8 and score.lifecycle
+        orders = Order.objects.filter(customer=score.customer, status__in=["placed", "paid"],
+                                      ordered_at__date__lte=score.as_of)
+        assert score.total_spend == pytest.approx(float(sum(o.total for o in orders)), abs=0.02)
+
+
+def test_it_keeps_history_and_one_current_snapshot(refreshed, demo_org):
+    second = services.value_refresh(organization=demo_org)
+    assert second.status == ScoreRun.Status.DONE
+    customer_id = CustomerScore.objects.filter(is_current=True).values_list("customer_id", flat=True).first()
+    history = CustomerScore.objects.filter(customer_id=customer_id).order_by("created_at")
+    assert history.count() == 2 and [s.is_current for s in history] == [False, True]
+    assert history[0].r_score == history[1].r_score  # same data, same date: same result
+
+
+def test_it_records_the_fitted_models_and_timings(refreshed):
+    report = refreshed.report
+    assert set(report["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}
+    assert report["timings_s"]["total"] > 0 and "read" in report["database_s"]
+
+
+def test_a_new_order_rescores_only_that_customer(refreshed, demo_org, django_capture_on_commit_callbacks):
+    from patron.catalog.models import Product
+    from patron.orders import services as orders
+
+    score = CustomerScore.objects.filter(is_current=True).order_by("-days_since_last").select_related("customer").first()
+    others_before = dict(CustomerScore.objects.filter(is_current=True).exclude(pk=score.pk).values_list("pk", "customer_id"))
+    owner = score.customer.owner
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_create(user=owner, customer=score.customer, ordered_at=timezone.now(),
+                            lines=[{"product": Product.objects.first(), "quantity": 1}])
+    new = CustomerScore.objects.get(customer=score.customer, is_current=True)
+    assert new.pk != score.pk
+    assert new.days_since_last < score.days_since_last and new.n_purchases == score.n_purchases + 1
+    assert dict(CustomerScore.objects.filter(is_current=True).exclude(pk=new.pk).values_list("pk", "customer_id")) == others_before
+
+
+def test_applying_a_playbook_twice_creates_no_duplicate_tasks(refreshed, demo_org):
+    segment = CustomerScore.objects.filter(is_current=True).values_list("rfm_segment", flat=True).first()
+    playbook = Playbook.objects.create(organization=demo_org, name="Call back", class_kind="rfm_segment",
+                                       class_key=segment, action=Playbook.Action.CALL_BACK, cadence_days=30)
+    admin = User.objects.get(username="admin")
+    first = actions.playbook_apply(playbook=playbook, user=admin)
+    members = CustomerScore.objects.filter(is_current=True, rfm_segment=segment, customer__owner__isnull=False).count()
+    assert first == members > 0
+    assert actions.playbook_apply(playbook=playbook, user=admin) == 0
+    assert Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:").count() == members
+    task = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:").select_related("customer").first()
+    assert task.owner_id == task.customer.owner_id
+
+
+def test_churn_alerts_go_to_the_owner_once_and_respect_visibility(refreshed, demo_org):
+    system = permissions.system_actor(demo_org)
+    created = actions.churn_alerts_raise(user=system, threshold=0.3)
+    assert created > 0
+    assert actions.churn_alerts_raise(user=system, threshold=0.3) == 0
+    alerts = Task.objects.filter(dedupe_key__startswith="churn:").select_related("customer")
+    assert all(t.owner_id == t.customer.owner_id for t in alerts)
+    rep = User.objects.get(username="chen.jie")  # North team: sees only own customers' alerts
+    visible = Task.objects.visible_to(rep)
+    assert all(t.owner_id == rep.pk for t in visible.filter(dedupe_key__startswith="churn:"))
+    assert alerts.exclude(owner=rep).exists()
+    assert "Why:" in alerts.first().notes
+
+
+def test_a_team_managers_playbook_reaches_only_their_teams_customers(refreshed, demo_org):
+    manager = User.objects.get(username="manager")  # East and its Shanghai sub-team
+    playbook = Playbook.objects.create(organization=demo_org, name="Win back", class_kind="lifecycle",
+                                       class_key="churned", action=Playbook.Action.WIN_BACK)
+    created = actions.playbook_apply(playbook=playbook, user=manager)
+    tasks = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
+    assert created == tasks.count() > 0
+    assert set(tasks.values_list("owner_team_id", flat=True)) <= set(manager.subtree_team_ids)
+    north = CustomerScore.objects.filter(is_current=True, lifecycle="churned",
+                                         customer__owner__username__in=["chen.jie", "liu.yang"])
+    assert north.exists()  # there were North customers in the class, and they got no task

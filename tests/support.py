@@ -1,0 +1,33 @@
+"""Test support shared by conftest and the tests themselves."""
+
+import re
+
+_TENANT_TABLES: set[str] | None = None
+_TABLE_RE = re.compile(r'(?:FROM|JOIN|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def _tenant_tables() -> set[str]:
+    global _TENANT_TABLES
+    if _TENANT_TABLES is None:
+        from django.apps import apps
+
+        _TENANT_TABLES = {
+            m._meta.db_table for m in apps.get_models()
+            if any(f.name == "organization" for f in m._meta.fields) and m._meta.label_lower != "accounts.user"
+        }
+    return _TENANT_TABLES
+
+
+def unscoped_tenant_query(sql: str) -> str | None:
+    """The tenant table a SELECT or UPDATE reads without filtering by organisation, if any.
+
+    Inserts carry the organisation in their values; deletes are issued by primary key after a
+    scoped select (Django's collector), so reads and updates are where a leak would happen.
+    """
+    head = sql.lstrip()[:6].upper()
+    if head not in ("SELECT", "UPDATE"):
+        return None
+    tables = [t for t in _TABLE_RE.findall(sql) if t in _tenant_tables()]
+    if tables and "organization_id" not in sql:
+        return tables[0]
+    return None
