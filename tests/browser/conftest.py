@@ -3,6 +3,7 @@ live server. Chromium comes from the system (/usr/bin/chromium): where it is mis
 skip on a developer's machine and fail loudly in CI (env var CI set)."""
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -54,7 +55,33 @@ def page(browser, settings) -> Iterator:
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page
+    # Let the page's last requests finish before the database is flushed: the live server
+    # answers in its own threads, and a request still inside a transaction when the flush
+    # TRUNCATEs the tables deadlocks on PostgreSQL.
+    try:
+        page.wait_for_load_state("networkidle", timeout=5_000)
+    except Exception:  # a page that never goes idle still gets closed
+        pass
     context.close()
+    _wait_for_server_transactions()
+
+
+def _wait_for_server_transactions(timeout: float = 15.0) -> None:
+    """Wait until no other connection to the test database is inside a transaction."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return  # SQLite serialises writers itself; a busy flush just waits
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 @pytest.fixture
