@@ -175,36 +175,6 @@ def make_org(slug: str, existing: list[str]):
     return org, user
 
 
-def lean_audit() -> None:
-    """What the import would cost if audit.record_many wrote its rows with the importer's lean
-    INSERT: the same columns and values, without building an AuditEntry per record. Only for
-    this measurement; the product calls the audit service unchanged."""
-    from patron.audit import services as audit
-    from patron.audit.models import AuditEntry
-    from patron.imports import bulk
-
-    def record_many(action, *, objs, user, data=None):
-        payload = audit.jsonable(data or {})
-        bulk.insert_rows(
-            AuditEntry,
-            (
-                {
-                    "organization_id": obj.organization_id,
-                    "actor_id": getattr(user, "pk", None),
-                    "action": action,
-                    "object_type": obj._meta.label_lower,
-                    "object_id": str(obj.pk),
-                    "object_repr": str(obj)[:200],
-                    "changes": {},
-                    "data": payload,
-                }
-                for obj in objs
-            ),
-        )
-
-    audit.record_many = record_many
-
-
 def run_ours(path: Path, existing: list[str], batch_size: int) -> tuple[float, float, str]:
     from django.core.files import File
 
@@ -307,7 +277,6 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--skip-ours", action="store_true")
-    parser.add_argument("--lean-audit", action="store_true", help="see lean_audit()")
     args = parser.parse_args()
     try:
         import import_export  # noqa: F401
@@ -324,8 +293,6 @@ def main() -> None:
         print(f"generated {args.rows} rows ({path.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - t:.1f}s")
         setup_django(args.db, workdir, with_theirs)
         ours_rate = None
-        if args.lean_audit:
-            lean_audit()
         if not args.skip_ours:
             elapsed, cpu, summary = run_ours(path, existing, args.batch_size)
             ours_rate = args.rows / elapsed

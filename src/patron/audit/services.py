@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models
 
 from patron.audit.models import AuditEntry
+from patron.common import bulk
 
 
 def jsonable(value: Any) -> Any:
@@ -48,19 +49,27 @@ def record(
 
 
 def record_many(action: str, *, objs: list[models.Model], user: Any, data: dict | None = None) -> None:
-    """One entry per object in a single bulk insert (imports, bulk transfers)."""
-    AuditEntry.objects.bulk_create(
-        [
-            AuditEntry(
-                organization_id=obj.organization_id,
-                actor=user if getattr(user, "pk", None) else None,
-                action=action,
-                object_type=obj._meta.label_lower,
-                object_id=str(obj.pk),
-                object_repr=str(obj)[:200],
-                data=jsonable(data or {}),
-            )
+    """One entry per object, written in bulk (imports, bulk transfers, merges).
+
+    The rows go through `common.bulk.insert_rows` (COPY on PostgreSQL) rather than
+    `bulk_create`: building and preparing an AuditEntry per record cost an import about half
+    of its time.
+    """
+    actor_id = getattr(user, "pk", None)
+    payload = jsonable(data or {})
+    bulk.insert_rows(
+        AuditEntry,
+        (
+            {
+                "organization_id": obj.organization_id,
+                "actor_id": actor_id,
+                "action": action,
+                "object_type": obj._meta.label_lower,
+                "object_id": str(obj.pk),
+                "object_repr": str(obj)[:200],
+                "changes": {},
+                "data": payload,
+            }
             for obj in objs
-        ],
-        batch_size=1000,
+        ),
     )

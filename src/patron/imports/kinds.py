@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from patron.accounts import permissions
 from patron.accounts.capabilities import Scope
 from patron.catalog.models import Product
-from patron.common import standardize
+from patron.common import bulk, standardize
 from patron.customers.models import Contact, Customer, Source, Tag
-from patron.imports import bulk, cleaning
+from patron.imports import cleaning
 from patron.orders.models import Order, OrderLine
 from patron.organizations.models import Counter
 from patron.sales.models import Lead

@@ -5,6 +5,8 @@ conversion chain and builds model instances first; for a 35-column customer that
 an import's time. Here rows are plain dicts, text and numbers go to the driver as they are,
 and only the types whose database form differs by backend (UUIDs, dates, decimals, JSON) go
 through Django's own conversion. The result is the same rows `bulk_create` would write.
+On PostgreSQL the rows stream through COPY, which is several times faster than INSERT.
+Imports and the audit trail of bulk operations use it.
 """
 
 import uuid
@@ -81,17 +83,30 @@ def insert_rows(
     pk_name = model._meta.pk.attname
     # Stay under the backend's limit on parameters per statement (SQLite's is the lowest).
     batch = max(1, min(batch, connection.ops.bulk_batch_size(fields, [None] * batch)))
+    make_pk = isinstance(model._meta.pk, models.UUIDField)
+    plan = list(zip(names, converters, defaults, strict=True))
+
+    def prepared(row: dict[str, Any]) -> list[Any]:
+        if make_pk and row.get(pk_name) is None:
+            row[pk_name] = uuid.uuid4()
+        values = []
+        for name, convert, default in plan:
+            value = row[name] if name in row else default()
+            values.append(convert(value) if convert else value)
+        return values
+
     count = 0
-    buffer: list[list[Any]] = []
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Only quoted table and column names are interpolated; values go through COPY.
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(prepared(row))
+                    count += 1
+            return count
+        buffer: list[list[Any]] = []
         for row in rows:
-            if row.get(pk_name) is None and isinstance(model._meta.pk, models.UUIDField):
-                row[pk_name] = uuid.uuid4()
-            values = []
-            for name, convert, default in zip(names, converters, defaults, strict=True):
-                value = row[name] if name in row else default()
-                values.append(convert(value) if convert else value)
-            buffer.append(values)
+            buffer.append(prepared(row))
             if len(buffer) >= batch:
                 count += _flush(cursor, table, columns, buffer)
                 buffer = []
