@@ -284,3 +284,43 @@ def test_it_writes_one_summary_audit_entry_and_nothing_outside_the_org(demo, oth
         assert not Order.objects.exclude(customer__organization=organization).exists()
         assert not OrderLine.objects.exclude(order__organization=organization).exists()
         assert not OrderLine.objects.exclude(product__organization=organization).exists()
+
+
+def _index_definitions() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+            "WHERE t.relname = ANY(%s)",
+            [[model._meta.db_table for _, model in services.TABLES]],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_it_builds_the_indexes_it_deferred_during_the_bulk_load(db):
+    from django.db import connection
+
+    from patron.demo import loader
+    from patron.organizations.models import Organization
+
+    if connection.vendor != "postgresql":
+        pytest.skip("indexes are deferred on PostgreSQL only")
+    before = _index_definitions()
+    assert any("gin_trgm_ops" in d for d in before)  # the search index is among them
+    with connection.cursor() as cursor:
+        # Inside the load's block the secondary indexes are gone, the unique ones stay.
+        with loader.secondary_indexes_deferred([model for _, model in services.TABLES]) as deferred:
+            during = _index_definitions()
+    assert deferred and during < before
+    assert all("UNIQUE" in d for d in during)
+    assert _index_definitions() == before
+    _load()
+    assert _index_definitions() == before
+    with tenancy.unscoped():
+        org = Organization.objects.get(slug=services.DEMO_SLUG)
+    with tenancy.scope(org), connection.cursor() as cursor:
+        # With rows in place (another load coming), nothing is dropped.
+        with loader.secondary_indexes_deferred([model for _, model in services.TABLES]) as deferred:
+            assert not deferred and _index_definitions() == before
+        cursor.execute("SELECT 1")

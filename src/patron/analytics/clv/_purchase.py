@@ -220,13 +220,21 @@ class PurchaseModel(FittedModel):
     be overridden by a cheaper weighted sum), and the predictions ``_p_alive(rows)``,
     ``_expected_alive(t, rows)`` (a function of x and T only) and ``expected_purchases(t)``
     on :class:`Rows`. ``_ELEMENTWISE_P_ALIVE``: P(alive) is cheap enough to evaluate on every
-    row rather than on the distinct rows.
+    row rather than on the distinct rows. ``_EXACT_HESSIAN``: ``_loglik_hessian`` is defined,
+    so the fit is finished by Newton's method (see :func:`patron.analytics.clv._base.maximize`).
     """
 
     _ELEMENTWISE_P_ALIVE = False
+    _EXACT_HESSIAN = False  # whether ``_loglik_hessian`` is defined
 
     def _row_terms(self, theta: Array, rows: Rows) -> tuple[Array, Array]:
         """Per-row log-likelihood (n,) and its gradient in the natural parameters (k, n)."""
+        raise NotImplementedError
+
+    def _loglik_hessian(
+        self, theta: Array, rows: Rows, weights: Array
+    ) -> tuple[float, Array, Array]:
+        """``_loglik`` with the Hessian (k, k) of the weighted sum, where it is known."""
         raise NotImplementedError
 
     def _loglik(self, theta: Array, rows: Rows, weights: Array) -> tuple[float, Array]:
@@ -290,7 +298,16 @@ class PurchaseModel(FittedModel):
 
         start = self._start(data["x"], data["t_x"], data["T"], weights)
         result = maximize(
-            make_loglik, start, n_customers=float(x.size), n_rows=n_rows, penalizer=self.penalizer
+            make_loglik,
+            start,
+            n_customers=float(x.size),
+            n_rows=n_rows,
+            penalizer=self.penalizer,
+            loglik_hessian=(
+                (lambda theta: self._loglik_hessian(theta, everything, weights))
+                if self._EXACT_HESSIAN
+                else None
+            ),
         )
         return self._store(result, int(x.size), n_rows)
 

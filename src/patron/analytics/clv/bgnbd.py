@@ -161,7 +161,7 @@ class _BetaGeometricModel(PurchaseModel):
             [log_span, r_x * inv_gap, np.full(d.size, 1.0 / a), -1.0 / denom[x_index]], axis=1
         )
         hess = jac.T @ (jac * (weights * e / (1.0 + e) ** 2)[:, None])
-        curve = inv_T[rows.T_levels[1]] ** 2 - inv_tx[rows.t_x_levels[1]] ** 2
+        curve = inv_tx[rows.t_x_levels[1]] ** 2 - inv_T[rows.T_levels[1]] ** 2  # d gap / d alpha
         hess[0, 1] += float(np.sum(w * inv_gap))
         hess[1, 1] += float(np.sum(w * r_x * curve))
         hess[2, 2] -= w_dead / a**2

@@ -23,7 +23,7 @@ from typing import Self
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
 from patron.analytics.clv._base import Array, FittedModel, LogLik, maximize, require_columns
 from patron.analytics.errors import InputError, InsufficientDataError
@@ -113,11 +113,14 @@ class GammaGammaModel(FittedModel):
         return ll, grad
 
     @staticmethod
-    def _summed_terms(theta: Array, data: _Spends) -> tuple[float, Array]:
-        """``_row_terms`` summed over the rows, from sums per level of x.
+    def _summed_terms(
+        theta: Array, data: _Spends, *, hessian: bool = False
+    ) -> tuple[float, Array, Array | None]:
+        """``_row_terms`` summed over the rows, from sums per level of x; with ``hessian``, also
+        the Hessian of the sum (else None).
 
-        Only log(gamma + x m) and its reciprocal need a pass over the rows; every other term
-        is a function of x alone or a sum fixed by the data.
+        Only log(gamma + x m) and its powers need a pass over the rows; every other term is a
+        function of x alone or a sum fixed by the data.
         """
         p, q, gamma = theta
         levels, count = data.levels, data.count
@@ -148,7 +151,21 @@ class GammaGammaModel(FittedModel):
                 n * q / gamma - float((px + q) @ inv_by_x),
             ]
         )
-        return ll, grad
+        if not hessian:
+            return ll, grad, None
+        inv2_by_x = np.bincount(idx, weights=inv * inv, minlength=levels.size)
+        tri_pxq = polygamma(1, px + q)
+        h_pq = float(count @ (levels * tri_pxq))
+        h_pg = -float(levels @ inv_by_x)
+        h_qg = n / gamma - float(np.sum(inv_by_x))
+        hess = np.array(
+            [
+                [float(count @ (levels**2 * (tri_pxq - polygamma(1, px)))), h_pq, h_pg],
+                [h_pq, float(count @ tri_pxq) - n * polygamma(1, q), h_qg],
+                [h_pg, h_qg, float((px + q) @ inv2_by_x) - n * q / gamma**2],
+            ]
+        )
+        return ll, grad, hess
 
     def fit(self, summary: pl.DataFrame) -> Self:
         """Estimate p, q and gamma by maximum likelihood on the customers with ``x > 0``.
@@ -189,14 +206,24 @@ class GammaGammaModel(FittedModel):
                 data, scale = _Spends(x[rows], m[rows]), x.size / rows.size
 
             def loglik(theta: Array) -> tuple[float, Array]:
-                ll, grad = self._summed_terms(theta, data)
+                ll, grad, _ = self._summed_terms(theta, data)
                 return ll * scale, grad * scale
 
             return loglik
 
+        def loglik_hessian(theta: Array) -> tuple[float, Array, Array]:
+            ll, grad, hess = self._summed_terms(theta, everything, hessian=True)
+            assert hess is not None
+            return ll, grad, hess
+
         start = self._start(x, m)
         result = maximize(
-            make_loglik, start, n_customers=float(x.size), n_rows=x.size, penalizer=self.penalizer
+            make_loglik,
+            start,
+            n_customers=float(x.size),
+            n_rows=x.size,
+            penalizer=self.penalizer,
+            loglik_hessian=loglik_hessian,
         )
         return self._store(result, int(x.size), int(x.size))
 
