@@ -22,7 +22,8 @@ from patron.analytics import baskets as basket_rules
 from patron.analytics.churn import ChurnRiskModel
 from patron.analytics.classification import CustomerClassifier
 from patron.analytics.clustering import BehaviourClusterer
-from patron.analytics.clv import BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from patron.analytics.clv import BetaGeoModel, GammaGammaModel
+from patron.analytics.clv.value import discounted_purchases, month_ends
 from patron.analytics.errors import AnalyticsError, InsufficientDataError
 from patron.analytics.rfm import RFMSegmenter
 from patron.analytics.summary import customer_summary
@@ -104,20 +105,15 @@ def _predict_value(
     spend: GammaGammaModel | None,
     opts: PipelineOptions,
 ) -> pl.DataFrame:
-    columns = {
-        "p_alive": purchase.probability_alive(summary),
-        "expected_purchases": purchase.conditional_expected_purchases(
-            opts.horizon_days / 7, summary
-        ),
-    }
+    # One forecast over the expected-purchases horizon and the CLV month ends: P(alive) once
+    # per customer, the expectations once per distinct (x, T) and horizon.
+    months = month_ends(opts.clv_months, "week")
+    forecast = purchase.forecast([opts.horizon_days / 7, *months], summary)
+    columns = {"p_alive": forecast.p_alive, "expected_purchases": forecast.horizon(0)}
     if spend is not None:
         columns["expected_spend"] = spend.conditional_expected_spend(summary)
-        columns["clv"] = customer_lifetime_value(
-            purchase,
-            spend,
-            summary,
-            horizon_months=opts.clv_months,
-            discount_rate=opts.discount_rate,
+        columns["clv"] = columns["expected_spend"] * discounted_purchases(
+            forecast.select(slice(1, None)), opts.discount_rate
         )
     out = summary.with_columns(
         pl.Series(k, np.asarray(v, dtype=np.float64)) for k, v in columns.items()

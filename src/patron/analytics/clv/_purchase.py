@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Self
@@ -28,42 +28,71 @@ def _check_horizon(t: float) -> float:
     return float(t)
 
 
-def _row_keys(*columns: Array) -> NDArray[np.int64] | None:
+# Distinct rows are found with a lookup table over the key space when that space is at most
+# this large (a few MB, filled in one pass, no sort), and by sorting the keys otherwise.
+_TABLE_KEYS = 1 << 22
+
+
+def _row_keys(*columns: Array) -> tuple[NDArray[np.int64], list[Array], int] | None:
     """One integer per row whose order is the rows' lexicographic order (None if too many).
 
     Each column is replaced by its rank among its own distinct values and the ranks are
-    combined in mixed radix: one sort of integers then finds the distinct rows, instead of a
-    lexsort of floats (or ``np.unique(axis=0)``, which sorts a void view).
+    combined in mixed radix: one sort of integers (or a table lookup, see `_TABLE_KEYS`) then
+    finds the distinct rows, instead of a lexsort of floats (or ``np.unique(axis=0)``, which
+    sorts a void view). Returns the keys, each column's distinct values and the key span.
     """
     key = np.zeros(columns[0].size, dtype=np.int64)
     span = 1
+    all_levels = []
     for column in columns:
         levels, code = np.unique(column, return_inverse=True)
         span *= max(levels.size, 1)
         if span >= 2**62:
             return None
         key = key * levels.size + code.ravel()
-    return key
+        all_levels.append(levels)
+    return key, all_levels, span
+
+
+def _decode(keys: NDArray[np.int64], all_levels: list[Array]) -> list[Array]:
+    """The column values of mixed-radix keys made by `_row_keys`."""
+    out = []
+    for levels in reversed(all_levels):
+        keys, code = np.divmod(keys, max(levels.size, 1))
+        out.append(levels[code])
+    return out[::-1]
 
 
 def unique_rows(*columns: Array) -> tuple[list[Array], NDArray[np.intp]]:
     """Distinct rows of equal-length columns (sorted) and each input row's index among them."""
-    key = _row_keys(*columns)
-    if key is None:
+    keyed = _row_keys(*columns)
+    if keyed is None:
         return _unique_rows_lexsort(*columns)
-    _, first, index = np.unique(key, return_index=True, return_inverse=True)
-    return [column[first] for column in columns], index.ravel()
+    key, all_levels, span = keyed
+    if span <= _TABLE_KEYS:
+        present = np.zeros(span, dtype=bool)
+        present[key] = True
+        distinct = np.flatnonzero(present)
+        index = (np.cumsum(present) - 1)[key]
+    else:
+        distinct, index = np.unique(key, return_inverse=True)
+    return _decode(distinct, all_levels), index.ravel()
 
 
 def counted_rows(*columns: Array) -> tuple[list[Array], Array]:
-    """Distinct rows in order of first appearance and how many times each occurs."""
-    key = _row_keys(*columns)
-    if key is None:
+    """Distinct rows (sorted) and how many times each occurs."""
+    keyed = _row_keys(*columns)
+    if keyed is None:
         distinct, index = _unique_rows_lexsort(*columns)
         return distinct, np.bincount(index).astype(np.float64)
-    _, first, counts = np.unique(key, return_index=True, return_counts=True)
-    order = np.argsort(first)
-    return [column[first[order]] for column in columns], counts[order].astype(np.float64)
+    key, all_levels, span = keyed
+    if span <= _TABLE_KEYS:
+        counts = np.bincount(key, minlength=span)
+        keys = np.flatnonzero(counts)
+        counts = counts[keys]
+    else:
+        keys, counts = np.unique(key, return_counts=True)  # a sort of the keys, no argsort
+    return _decode(keys, all_levels), counts.astype(np.float64)
 
 
 def _unique_rows_lexsort(*columns: Array) -> tuple[list[Array], NDArray[np.intp]]:
@@ -212,6 +241,37 @@ def beta_geometric_expected_alive(
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class Forecast:
+    """Conditional expected purchases of many customers over several horizons, factored.
+
+    A customer's expected purchases in (T, T + t] are P(alive at T) times those of a customer
+    alive at T, and the latter depend on (x, T) only. Kept in that form, a million customers'
+    forecasts over a dozen horizons cost one gather per horizon, not a million-by-a-dozen
+    matrix: customer i, horizon j is ``p_alive[i] * by_pair[pair[i], j]``.
+    """
+
+    p_alive: Array  # (customers,)
+    by_pair: Array  # (distinct (x, T) pairs, horizons): expected purchases given alive
+    pair: NDArray[np.intp]  # (customers,): each customer's pair
+
+    def horizon(self, j: int) -> Array:
+        """Expected purchases of every customer over horizon ``j``."""
+        return self.p_alive * self.by_pair[self.pair, j]
+
+    def cumulative(self) -> Array:
+        """Expected purchases, shape (customers, horizons)."""
+        return self.p_alive[:, None] * self.by_pair[self.pair]
+
+    def weighted(self, weights: Array) -> Array:
+        """sum_j weights[j] * expected purchases over horizon j, per customer."""
+        return self.p_alive * (self.by_pair @ weights)[self.pair]
+
+    def select(self, columns: slice) -> Forecast:
+        """The same customers over some of the horizons."""
+        return Forecast(self.p_alive, self.by_pair[:, columns], self.pair)
+
+
 class PurchaseModel(FittedModel):
     """Base of the models of repeat purchasing fitted on (x, t_x, T).
 
@@ -326,34 +386,44 @@ class PurchaseModel(FittedModel):
         """Expected purchases in (T, T+t] given alive at T."""
         raise NotImplementedError
 
-    def _on_distinct(self, summary: pl.DataFrame, compute: Callable[[Rows], Array]) -> Array:
-        x, t_x, T = frequency_arrays(summary)
-        if x.size == 0:
-            return np.empty(0)
+    def _p_alive_of(self, x: Array, t_x: Array, T: Array) -> Array:
         if self._ELEMENTWISE_P_ALIVE:
             # A few logs per row: cheaper than finding the distinct rows first.
-            return np.asarray(compute(Rows(x, t_x, T)))
+            return np.asarray(self._p_alive(Rows(x, t_x, T)))
         rows, inverse = distinct_rows(x, t_x, T)
-        return np.asarray(compute(rows))[inverse]
-
-    def _alive_on_pairs(self, times: Sequence[float], x: Array, T: Array) -> Array:
-        """``_expected_alive`` for each horizon, shape (rows, len(times)).
-
-        It depends on (x, T) only, and on day-stamped data a million customers share a few
-        tens of thousands of (x, T) pairs: the special functions run on those, all horizons
-        at once, and are spread back to the rows.
-        """
-        (ux, uT), inverse = unique_rows(x, T)
-        pairs = Rows(ux, uT, uT)  # t_x is not used by _expected_alive
-        out = np.empty((ux.size, len(times)))
-        for j, t in enumerate(times):
-            out[:, j] = self._expected_alive(t, pairs)
-        return out[inverse]
+        return np.asarray(self._p_alive(rows))[inverse]
 
     def probability_alive(self, summary: pl.DataFrame) -> np.ndarray:
         """P(the customer is still active at T | x, t_x, T), one value per row of ``summary``."""
         self._params()
-        return self._on_distinct(summary, self._p_alive)
+        x, t_x, T = frequency_arrays(summary)
+        return self._p_alive_of(x, t_x, T) if x.size else np.empty(0)
+
+    def forecast(self, times: Sequence[float], summary: pl.DataFrame) -> Forecast:
+        """Conditional expected purchases in (T, T + t] for several horizons, in factored form.
+
+        P(alive) is computed once per customer and the expectation given alive once per
+        distinct (x, T) and horizon (see :class:`Forecast`): what a refresh that needs both,
+        over many horizons (CLV month by month), asks for.
+
+        Parameters
+        ----------
+        times : sequence of float
+            Horizons, in the summary's time unit.
+        summary : pl.DataFrame
+            Columns ``x``, ``t_x`` and ``T``.
+        """
+        self._params()
+        horizons = [_check_horizon(t) for t in times]
+        x, t_x, T = frequency_arrays(summary)
+        if x.size == 0:
+            return Forecast(np.empty(0), np.empty((0, len(horizons))), np.empty(0, np.intp))
+        (ux, uT), pair = unique_rows(x, T)
+        pairs = Rows(ux, uT, uT)  # t_x is not used by _expected_alive
+        by_pair = np.empty((ux.size, len(horizons)))
+        for j, t in enumerate(horizons):
+            by_pair[:, j] = self._expected_alive(t, pairs)
+        return Forecast(self._p_alive_of(x, t_x, T), by_pair, pair)
 
     def conditional_expected_purchases(self, t: float, summary: pl.DataFrame) -> np.ndarray:
         """Expected purchases in the next ``t`` time units, (T, T + t], given the history.
@@ -370,9 +440,7 @@ class PurchaseModel(FittedModel):
         np.ndarray
             One value per row of ``summary``.
         """
-        self._params()
-        t = _check_horizon(t)
-        return self.cumulative_expected_purchases([t], summary)[:, 0]
+        return self.forecast([t], summary).horizon(0)
 
     def cumulative_expected_purchases(
         self, times: Sequence[float], summary: pl.DataFrame
@@ -392,17 +460,7 @@ class PurchaseModel(FittedModel):
             Shape (rows of ``summary``, len(times)); column j equals
             ``conditional_expected_purchases(times[j], summary)``.
         """
-        self._params()
-        horizons = [_check_horizon(t) for t in times]
-        x, t_x, T = frequency_arrays(summary)
-        if x.size == 0:
-            return np.empty((0, len(horizons)))
-        if self._ELEMENTWISE_P_ALIVE:
-            alive = self._p_alive(Rows(x, t_x, T))
-        else:
-            rows, inverse = distinct_rows(x, t_x, T)
-            alive = self._p_alive(rows)[inverse]
-        return alive[:, None] * self._alive_on_pairs(horizons, x, T)
+        return self.forecast(times, summary).cumulative()
 
     def expected_purchases(self, t: float) -> float:
         """Expected repeat purchases in (0, t] of a new customer (first purchase at 0)."""

@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 import numpy as np
 import polars as pl
 
+from patron.analytics.clv._purchase import Forecast
 from patron.analytics.errors import InputError
 from patron.analytics.summary import UNIT_DAYS
 
@@ -20,9 +21,7 @@ DAYS_PER_MONTH = 365.25 / 12
 
 
 class _PurchaseModel(Protocol):
-    def cumulative_expected_purchases(
-        self, times: list[float], summary: pl.DataFrame
-    ) -> np.ndarray: ...
+    def forecast(self, times: list[float], summary: pl.DataFrame) -> Forecast: ...
 
 
 class _SpendModel(Protocol):
@@ -71,18 +70,39 @@ def customer_lifetime_value(
     InputError
         Invalid horizon, discount rate or unit, or a malformed summary.
     """
-    if not isinstance(horizon_months, int | np.integer) or horizon_months < 0:
-        raise InputError(f"horizon_months must be a whole number >= 0, got {horizon_months!r}")
-    if not np.isfinite(discount_rate) or discount_rate <= -1:
-        raise InputError(f"discount_rate must be a finite annual rate > -1, got {discount_rate!r}")
-    if unit not in UNIT_DAYS:
-        raise InputError(f"unit must be 'day' or 'week', got {unit!r}")
+    _check_discount_rate(discount_rate)
+    times = month_ends(horizon_months, unit)
     if horizon_months == 0:
         return np.zeros(summary.height)
-    month = DAYS_PER_MONTH / UNIT_DAYS[unit]
-    months = np.arange(1, horizon_months + 1)
-    cumulative = purchase_model.cumulative_expected_purchases(list(months * month), summary)
-    per_month = np.diff(cumulative, axis=1, prepend=0.0)
-    discount = (1.0 + discount_rate) ** (-months / 12.0)
+    forecast = purchase_model.forecast(times, summary)
     spend = spend_model.conditional_expected_spend(summary)
-    return (per_month @ discount) * spend
+    return discounted_purchases(forecast, discount_rate) * spend
+
+
+def _check_discount_rate(discount_rate: float) -> None:
+    if not np.isfinite(discount_rate) or discount_rate <= -1:
+        raise InputError(f"discount_rate must be a finite annual rate > -1, got {discount_rate!r}")
+
+
+def month_ends(horizon_months: int, unit: Literal["day", "week"] = "week") -> list[float]:
+    """The ends of the next ``horizon_months`` months (of 365.25 / 12 days), in ``unit``."""
+    if not isinstance(horizon_months, int | np.integer) or horizon_months < 0:
+        raise InputError(f"horizon_months must be a whole number >= 0, got {horizon_months!r}")
+    if unit not in UNIT_DAYS:
+        raise InputError(f"unit must be 'day' or 'week', got {unit!r}")
+    month = DAYS_PER_MONTH / UNIT_DAYS[unit]
+    return list(np.arange(1, horizon_months + 1) * month)
+
+
+def discounted_purchases(forecast: Forecast, discount_rate: float = 0.0) -> np.ndarray:
+    """sum_k [E(k) - E(k-1)] / (1 + d)^(k/12) per customer: the CLV per unit of spend.
+
+    ``forecast`` holds the conditional expected purchases E(k) at the end of months k = 1..H
+    (see `month_ends`). The months are differenced and discounted on the distinct (x, T)
+    pairs, so each customer costs one gather whatever the horizon.
+    """
+    _check_discount_rate(discount_rate)
+    months = np.arange(1, forecast.by_pair.shape[1] + 1)
+    discount = (1.0 + discount_rate) ** (-months / 12.0)
+    per_month = np.diff(forecast.by_pair, axis=1, prepend=0.0)
+    return forecast.p_alive * (per_month @ discount)[forecast.pair]
