@@ -5,6 +5,13 @@ Loads N demo customers with the demo_data command into the database DATABASE_URL
 time split into database read / models / database write / rollups (from run.report), the
 process's peak memory, then serves the dashboard and the at-risk list 20 times each with the
 test client (as the demo admin) and prints the median and 95th percentile.
+
+Then the baseline of issue 5's target: the same purchases and order lines the refresh read,
+written to Parquet files, read back and scored by the analytics core alone
+(`pipeline.score_customers`), in the same process; the refresh should take at most 2x that.
+
+    --reuse   keep the demo organisation already in the database (e.g. the million customers
+              of bench/seed_sql.py: DATABASE_URL=.../patron_bench_1m ... 1000000 --reuse)
 """
 
 import argparse
@@ -36,6 +43,7 @@ def main() -> None:
     parser.add_argument("customers", type=int)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--reuse", action="store_true", help="keep the demo organisation in the database")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "patron.config.settings")
     django.setup()
@@ -52,12 +60,13 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     began = time.perf_counter()
     with tenancy.unscoped():
-        call_command("demo_data", customers=args.customers, seed=args.seed, reset=True, verbosity=0)
+        if not (args.reuse and Organization.objects.filter(slug="demo").exists()):
+            call_command("demo_data", customers=args.customers, seed=args.seed, reset=True, verbosity=0)
         org = Organization.objects.get(slug="demo")
     if connection.vendor == "postgresql":  # fresh bulk-loaded tables need planner statistics
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    print(f"database: {connection.vendor}; {args.customers:,} customers loaded in {time.perf_counter() - began:,.1f} s")
+    print(f"database: {connection.vendor}; demo organisation ready in {time.perf_counter() - began:,.1f} s")
     before_mb = _peak_mb()
     with tenancy.scope(org):
         began = time.perf_counter()
@@ -71,6 +80,9 @@ def main() -> None:
         f"rollups {db.get('rollups', 0):.1f} s"
     )
     print(f"peak memory (max RSS): {_peak_mb():,.0f} MB (before the refresh: {before_mb:,.0f} MB)")
+    core = _core_from_files(org, run.as_of)
+    print(f"analytics core on the same data from Parquet files: {core:,.1f} s; "
+          f"refresh / core = {total / core:.2f}x (target <= 2x)")
     setup_test_environment()
     client = Client()
     client.force_login(admin)
@@ -79,6 +91,35 @@ def main() -> None:
         print(
             f"{name}: median {median:,.0f} ms, p95 {p95:,.0f} ms over {args.requests} requests ({size / 1024:,.0f} KiB)"
         )
+
+
+def _core_from_files(org, as_of) -> float:
+    """Score the refresh's own inputs, read from Parquet, with the analytics core alone."""
+    import datetime as dt
+    import tempfile
+    from pathlib import Path
+
+    import polars as pl
+
+    from patron.analytics import pipeline
+    from patron.common import tenancy
+    from patron.insights import readers, services
+
+    with tenancy.scope(org):
+        purchases = readers.read_purchases(organization_id=org.pk, as_of=as_of, tz=org.time_zone)
+        end = readers._day_bounds(as_of, org.time_zone)
+        lines = readers.read_order_lines(organization_id=org.pk, until=end,
+                                         since=end - dt.timedelta(days=services.BASKET_DAYS))
+    with tempfile.TemporaryDirectory() as tmp:
+        purchases.write_parquet(Path(tmp) / "purchases.parquet")
+        lines.write_parquet(Path(tmp) / "lines.parquet")
+        del purchases, lines
+        began = time.perf_counter()
+        result = pipeline.score_customers(pl.read_parquet(Path(tmp) / "purchases.parquet"), as_of=as_of,
+                                          lines=pl.read_parquet(Path(tmp) / "lines.parquet"))
+        seconds = time.perf_counter() - began
+    print(f"  core steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.report["timings_s"].items()))
+    return seconds
 
 
 if __name__ == "__main__":
