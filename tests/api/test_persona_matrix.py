@@ -64,3 +64,15 @@ def test_it_lets_a_viewer_create_nothing(api, viewer):
 
 def test_it_refuses_anonymous_callers(client, customer):
     assert client.get("/api/customers/").status_code in (401, 403)
+
+
+def test_it_logs_an_interaction_with_its_outcome(api, customer, owner):
+    client = api(owner)
+    response = client.post("/api/interactions/", {"kind": "call", "customer": str(customer.pk),
+                                                  "outcome": "lost_contact"}, format="json")
+    assert response.status_code == 201 and response.json()["outcome"] == "lost_contact"
+    listed = client.get("/api/interactions/", {"outcome": "lost_contact"}).json()["results"]
+    assert [i["id"] for i in listed] == [response.json()["id"]]
+    bad = client.post("/api/interactions/", {"kind": "call", "customer": str(customer.pk), "outcome": "angry"},
+                      format="json")
+    assert bad.status_code == 400 and "outcome" in bad.json()

@@ -103,3 +103,56 @@ def test_a_team_managers_playbook_reaches_only_their_teams_customers(refreshed, 
     north = CustomerScore.objects.filter(is_current=True, lifecycle="churned",
                                          customer__owner__username__in=["chen.jie", "liu.yang"])
     assert north.exists()  # there were North customers in the class, and they got no task
+
+
+def _log(customer, user, outcome, direction="out"):
+    from patron.activities import services as activities
+
+    return activities.interaction_log(user=user, customer=customer, kind="call", direction=direction,
+                                      outcome=outcome, subject=f"call: {outcome}")
+
+
+def test_a_complaint_and_lost_contact_rescore_the_customer_and_alert_the_owner(
+    refreshed, demo_org, django_capture_on_commit_callbacks
+):
+    # A valuable customer the purchase history does not flag yet.
+    score = (CustomerScore.objects.filter(is_current=True, value_tier="high", churn_risk__lt=actions.CHURN_RISK_THRESHOLD,
+                                          customer__owner__isnull=False)
+             .exclude(lifecycle="churned").order_by("-churn_risk").select_related("customer__owner").first())
+    customer, owner = score.customer, score.customer.owner
+    others_before = dict(CustomerScore.objects.filter(is_current=True).exclude(pk=score.pk).values_list("pk", "churn_risk"))
+    with django_capture_on_commit_callbacks(execute=True):
+        _log(customer, owner, "complaint")
+    after_complaint = CustomerScore.objects.get(customer=customer, is_current=True)
+    assert after_complaint.pk != score.pk
+    assert after_complaint.churn_risk > score.churn_risk
+    assert after_complaint.churn_reasons[0]["key"] == "complaint"
+    with django_capture_on_commit_callbacks(execute=True):
+        _log(customer, owner, "lost_contact")
+    lost = CustomerScore.objects.get(customer=customer, is_current=True)
+    assert [r["key"] for r in lost.churn_reasons[:2]] == ["lost_contact", "complaint"]
+    assert lost.churn_risk > after_complaint.churn_risk
+    # Only this customer changed; crossing the threshold put a task on the owner's list.
+    assert dict(CustomerScore.objects.filter(is_current=True).exclude(customer=customer)
+                .values_list("pk", "churn_risk")) == others_before
+    # (Here the complaint alone crossed it: one alert, naming the complaint first.)
+    assert after_complaint.churn_risk >= actions.CHURN_RISK_THRESHOLD
+    alert = Task.objects.get(dedupe_key__startswith=f"churn:{customer.pk}:")
+    assert alert.owner_id == owner.pk and alert.notes.startswith("Why: complained 1 time(s)")
+    # Reaching the customer again clears the lost contact on the next rescore.
+    with django_capture_on_commit_callbacks(execute=True):
+        _log(customer, owner, "reached", direction="in")
+    assert Task.objects.filter(customer=customer).count() <= 1
+    services.customer_rescore(customer_id=customer.pk, organization=demo_org)
+    reached = CustomerScore.objects.get(customer=customer, is_current=True)
+    assert [r["key"] for r in reached.churn_reasons][:1] == ["complaint"]
+    assert reached.churn_risk == pytest.approx(after_complaint.churn_risk)
+
+
+def test_the_full_refresh_keeps_the_service_signals(refreshed, demo_org, django_capture_on_commit_callbacks):
+    score = CustomerScore.objects.filter(is_current=True, customer__owner__isnull=False).select_related("customer__owner").first()
+    with django_capture_on_commit_callbacks(execute=True):
+        _log(score.customer, score.customer.owner, "lost_contact")
+    services.value_refresh(organization=demo_org)
+    again = CustomerScore.objects.get(customer=score.customer, is_current=True)
+    assert again.run_id is not None and again.churn_reasons[0]["key"] == "lost_contact"

@@ -183,6 +183,20 @@ def test_it_logs_a_call_without_javascript(client, owner, customer):
     assert Interaction.objects.get().kind == "visit"
 
 
+def test_it_records_a_complaint_and_shows_it_on_the_timeline(client, owner, customer):
+    client.force_login(owner)
+    response = client.post(
+        _url(customer, "interaction-create"),
+        {"kind": "wechat", "direction": "in", "outcome": "complaint", "subject": "Late delivery"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert Interaction.objects.get().outcome == Interaction.Outcome.COMPLAINT
+    assert 'badge badge-danger">Complaint' in response.content.decode()
+    bad = client.post(_url(customer, "interaction-create"), {"kind": "call", "direction": "out", "outcome": "angry"})
+    assert bad.status_code == 400 and Interaction.objects.count() == 1
+
+
 def test_it_shows_field_errors_for_a_bad_interaction(client, owner, customer):
     client.force_login(owner)
     future = (timezone.localtime() + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")

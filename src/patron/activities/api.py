@@ -21,7 +21,7 @@ class InteractionOut(serializers.ModelSerializer):
 
     class Meta:
         model = Interaction
-        fields = ["id", "kind", "direction", "subject", "body", "occurred_at", "customer", "lead",
+        fields = ["id", "kind", "direction", "outcome", "subject", "body", "occurred_at", "customer", "lead",
                   "opportunity", "owner", "created_at"]
 
 
@@ -29,6 +29,8 @@ class InteractionIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Interaction.Kind.choices)
     direction = serializers.ChoiceField(choices=Interaction.Direction.choices, required=False,
                                         default=Interaction.Direction.OUTBOUND)
+    outcome = serializers.ChoiceField(choices=Interaction.Outcome.choices, required=False, default="",
+                                      help_text="complaint or lost_contact rescore the customer at once")
     subject = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     body = serializers.CharField(required=False, allow_blank=True, default="")
     occurred_at = serializers.DateTimeField(required=False)
@@ -45,7 +47,7 @@ class InteractionIn(serializers.Serializer):
 class InteractionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
     model = Interaction
     serializer_class = InteractionOut
-    filterset_fields = ["customer", "lead", "kind", "opportunity"]
+    filterset_fields = ["customer", "lead", "kind", "outcome", "opportunity"]
 
     def get_queryset(self) -> Any:
         return super().get_queryset().select_related("owner")

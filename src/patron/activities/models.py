@@ -23,12 +23,27 @@ class Interaction(OwnedModel):
         OUTBOUND = "out", _("Outbound")
         INBOUND = "in", _("Inbound")
 
+    class Outcome(models.TextChoices):
+        """What came of it. A complaint or lost contact is a churn signal the purchase history
+        cannot show: logging one rescores the customer at once (see insights)."""
+
+        NONE = "", _("Not recorded")
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        LOST_CONTACT = "lost_contact", _("Lost contact")
+        COMPLAINT = "complaint", _("Complaint")
+
+    SIGNAL_OUTCOMES = frozenset({Outcome.COMPLAINT, Outcome.LOST_CONTACT})
+
     permission_resource = "interactions"
     visibility_paths = ("", "customer", "lead")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     direction = models.CharField(
         _("direction"), max_length=3, choices=Direction.choices, default=Direction.OUTBOUND
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.NONE, blank=True
     )
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("details"), blank=True)

@@ -20,7 +20,7 @@ from patron.sales.models import Lead
 def interaction_log(
     *, user: Any, kind: str, customer: Customer | None = None, lead: Lead | None = None,
     subject: str = "", body: str = "", occurred_at: dt.datetime | None = None,
-    direction: str = Interaction.Direction.OUTBOUND, opportunity: Any = None,
+    direction: str = Interaction.Direction.OUTBOUND, opportunity: Any = None, outcome: str = "",
 ) -> Interaction:
     if customer is None and lead is None:
         raise ValidationError(_("An interaction belongs to a customer or a lead."))
@@ -31,7 +31,7 @@ def interaction_log(
         raise permissions.PermissionDenied("interactions.add")
     interaction = Interaction(
         organization_id=user.organization_id, owner=user, owner_team_id=user.team_id, kind=kind,
-        direction=direction, customer=customer, lead=lead, opportunity=opportunity,
+        direction=direction, customer=customer, lead=lead, opportunity=opportunity, outcome=outcome or "",
         subject=subject.strip(), body=body.strip(), occurred_at=occurred_at or timezone.now(),
     )
     interaction.full_clean(exclude=["organization", "owner", "owner_team", "customer", "lead", "opportunity", "contact"])
@@ -43,7 +43,15 @@ def interaction_log(
                 last_contacted_at__gte=interaction.occurred_at
             ).update(last_contacted_at=interaction.occurred_at)
     audit.record("interaction.logged", obj=interaction, user=user,
-                 data={"customer": customer.pk if customer else None, "lead": lead.pk if lead else None})
+                 data={"customer": customer.pk if customer else None, "lead": lead.pk if lead else None,
+                       "outcome": interaction.outcome})
+    if customer is not None and interaction.outcome in Interaction.SIGNAL_OUTCOMES:
+        # A complaint or lost contact is a trigger: rescore this customer now, not at the
+        # next full refresh, so a churn alert can reach the owner today.
+        from patron.insights import tasks
+
+        org_id, customer_id = str(customer.organization_id), str(customer.pk)
+        transaction.on_commit(lambda: tasks.customer_rescore_run.enqueue(customer_id, org_id))
     return interaction
 
 

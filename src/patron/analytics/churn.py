@@ -336,7 +336,7 @@ REASON_KEYS = tuple(dict.fromkeys(REASON_OF.values()))
 REASON_SCHEMA = pl.Struct({
     "key": pl.String, "log_odds": pl.Float64, "ratio": pl.Float64, "days": pl.Float64,
     "usual_days": pl.Float64, "pct": pl.Float64, "p": pl.Float64, "purchases": pl.Float64,
-    "expected": pl.Float64,
+    "expected": pl.Float64, "count": pl.Float64,
 })
 # p_gap_over is left out by default: beyond the longest gap seen before the fit date it stops
 # growing (the Cox baseline is flat there), so on a young customer base it misranks customers
@@ -773,4 +773,5 @@ def _reason_parameters() -> list[pl.Expr]:
         .when(key == "frequency_down").then(pl.col("recent_purchases")).otherwise(None)
         .cast(pl.Float64).alias("purchases"),
         only(("low_expected_purchases",), pl.col("expected_purchases").round(2), "expected"),
+        pl.lit(None, pl.Float64).alias("count"),  # used by the service signals (signals.py)
     ]

@@ -29,6 +29,8 @@ REASON_TEXT = {
     "spend_down": _("spend down %(pct).0f%%"),
     "low_p_alive": _("probability still active only %(p).0f%%"),
     "low_expected_purchases": _("expected purchases next period only %(expected).1f"),
+    "complaint": _("complained %(count).0f time(s), last %(days).0f days ago"),
+    "lost_contact": _("unreachable for %(days).0f days"),
 }
 
 
@@ -89,13 +91,14 @@ def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = Non
 
 
 def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, min_clv: float = CHURN_MIN_CLV,
-                       today: dt.date | None = None) -> int:
+                       today: dt.date | None = None, customer_ids: list[Any] | None = None) -> int:
     """A task for the owner of every valuable customer who has just crossed the risk threshold.
 
     "Of value": in the high value tier and worth at least `min_clv`; customers already counted
     as churned belong to the win-back playbook, not to an early warning. "Just crossed": below
     the threshold in the previous snapshot (or first scored now). At most one alert per
-    customer per 30-day period; the most valuable first.
+    customer per 30-day period; the most valuable first. `customer_ids` limits it to those
+    customers (after a triggered rescore).
     """
     today = today or timezone.localdate()
     period = _period(30, today)
@@ -106,6 +109,8 @@ def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, mi
                    customer=OuterRef("customer"), is_current=False, churn_risk__gte=threshold,
                    as_of__gte=today - dt.timedelta(days=30))))
                .select_related("customer", "customer__owner").order_by("-clv"))
+    if customer_ids is not None:
+        at_risk = at_risk.filter(customer_id__in=customer_ids)
     created = 0
     for score in at_risk.iterator(chunk_size=2000):
         customer = score.customer

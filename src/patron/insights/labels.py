@@ -84,6 +84,8 @@ REASONS: dict[str, str] = {
     "spend_down": _("Spending less"),
     "low_p_alive": _("Low probability still active"),
     "low_expected_purchases": _("Few purchases expected"),
+    "complaint": _("Complained"),
+    "lost_contact": _("Lost contact"),
 }
 
 # What each RFM segment means, for the customer page's plain-language explanation.

@@ -12,7 +12,9 @@ import zoneinfo
 
 import polars as pl
 from django.db import connection
+from django.db.models import Count, Max, Q
 
+from patron.activities.models import Interaction
 from patron.orders.models import Order
 
 COUNTED = (Order.Status.PLACED, Order.Status.PAID)
@@ -70,6 +72,51 @@ def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
         rows = cursor.fetchall()
     frame = pl.DataFrame(rows, schema={"customer_id": pl.String, "date": pl.String, "amount": pl.Float64}, orient="row")
     return frame.with_columns(_uuid_text("customer_id"), pl.col("date").str.to_date())
+
+
+def read_service_signals(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, complaint_days: int,
+                         customer_ids: list[uuid.UUID] | None = None) -> pl.DataFrame:
+    """Complaints and lost contact per customer as of a date (see analytics.signals).
+
+    `complaints`: complaints logged in the last `complaint_days`; `days_since_complaint`: since
+    the latest of them; `days_since_lost_contact`: since the customer was marked unreachable,
+    null once reached again (an interaction marked reached, an inbound one, or an order since).
+    Only customers with a signal get a row. One grouped query over the interactions that carry
+    an outcome or came in.
+    """
+    end = _day_bounds(as_of, tz)
+    since = end - dt.timedelta(days=complaint_days)
+    outcome = Interaction.Outcome
+    complaint = Q(outcome=outcome.COMPLAINT, occurred_at__gte=since)
+    reached = Q(outcome=outcome.REACHED) | (Q(direction=Interaction.Direction.INBOUND) & ~Q(outcome=outcome.LOST_CONTACT))
+    touches = Interaction.objects.filter(organization_id=organization_id, customer__isnull=False, occurred_at__lt=end)
+    if customer_ids is not None:
+        touches = touches.filter(customer_id__in=customer_ids)
+    rows = (
+        touches.filter(Q(outcome__in=[outcome.COMPLAINT, outcome.LOST_CONTACT, outcome.REACHED])
+                       | Q(direction=Interaction.Direction.INBOUND))
+        .values("customer_id", "customer__last_ordered_at")
+        .annotate(complaints=Count("pk", filter=complaint), last_complaint=Max("occurred_at", filter=complaint),
+                  last_lost=Max("occurred_at", filter=Q(outcome=outcome.LOST_CONTACT)),
+                  last_reached=Max("occurred_at", filter=reached))
+        .filter(Q(complaints__gt=0) | Q(last_lost__isnull=False))
+    )
+
+    def days(moment: dt.datetime | None) -> float | None:
+        return None if moment is None else round((end - moment).total_seconds() / 86400, 1)
+
+    out = []
+    for row in rows:
+        lost = row["last_lost"]
+        back = [t for t in (row["last_reached"], row["customer__last_ordered_at"]) if t is not None]
+        if lost is not None and any(t >= lost for t in back):
+            lost = None
+        if row["complaints"] or lost is not None:
+            out.append((str(row["customer_id"]), row["complaints"], days(row["last_complaint"]), days(lost)))
+    return pl.DataFrame(out, orient="row", schema={
+        "customer_id": pl.String, "complaints": pl.Int64, "days_since_complaint": pl.Float64,
+        "days_since_lost_contact": pl.Float64,
+    })
 
 
 def read_order_lines(*, organization_id: uuid.UUID, since: dt.datetime, until: dt.datetime) -> pl.DataFrame:

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from patron.analytics import pipeline
+from patron.analytics import signals as service_signals
 from patron.analytics.errors import AnalyticsError
 from patron.audit import services as audit
 from patron.common import bulk
@@ -113,6 +114,7 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         ScoreRun.objects.filter(pk=run.pk).update(progress=30)
         result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
         t1 = time.perf_counter()
+        result.customers = _with_signals(result.customers, organization, as_of)
         previous = (ScoreRun.objects.filter(status=ScoreRun.Status.DONE).exclude(pk=run.pk)
                     .order_by("-as_of", "-created_at").values_list("pk", flat=True).first())
         _write_snapshots(organization.pk, run, as_of, result.customers)
@@ -152,6 +154,15 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _with_signals(scored: pl.DataFrame, organization: Organization, as_of: dt.date,
+                  customer_ids: list[uuid.UUID] | None = None) -> pl.DataFrame:
+    """Complaints and lost contact on top of the purchase-based churn risk."""
+    effects = service_signals.SignalEffects()
+    found = readers.read_service_signals(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
+                                         complaint_days=effects.complaint_days, customer_ids=customer_ids)
+    return service_signals.with_service_signals(scored, found, effects=effects)
+
+
 def latest_run(*, organization_id: uuid.UUID) -> ScoreRun | None:
     return ScoreRun.objects.filter(status=ScoreRun.Status.DONE).exclude(fitted_models=b"").order_by("-as_of", "-created_at").first()
 
@@ -171,6 +182,7 @@ def customer_rescore(*, customer_id: uuid.UUID, organization: Organization, as_o
     if purchases.height == 0:
         return None
     frame = pipeline.rescore(pickle.loads(bytes(run.fitted_models)), purchases, as_of=as_of)
+    frame = _with_signals(frame, organization, as_of, customer_ids=[customer_id])
     with transaction.atomic():
         CustomerScore.objects.filter(customer_id=customer_id, is_current=True).update(is_current=False)
         (score,) = CustomerScore.objects.bulk_create(

@@ -7,23 +7,29 @@ from patron.common import tenancy
 
 @task
 def value_refresh_run(run_id: str, organization_id: str) -> None:
-    from patron.insights import services
+    from patron.accounts import permissions
+    from patron.insights import actions, services
     from patron.insights.models import ScoreRun
     from patron.organizations.models import Organization
 
     with tenancy.scope(organization_id):
         run = ScoreRun.objects.get(pk=run_id)
         organization = Organization.objects.get(pk=organization_id)
-        services.value_refresh(organization=organization, as_of=run.as_of, user=run.requested_by, run=run)
+        run = services.value_refresh(organization=organization, as_of=run.as_of, user=run.requested_by, run=run)
+        if run.status == ScoreRun.Status.DONE:
+            actions.churn_alerts_raise(user=permissions.system_actor(organization))
 
 
 @task
 def customer_rescore_run(customer_id: str, organization_id: str) -> None:
     import uuid
 
-    from patron.insights import services
+    from patron.accounts import permissions
+    from patron.insights import actions, services
     from patron.organizations.models import Organization
 
     with tenancy.scope(organization_id):
-        services.customer_rescore(customer_id=uuid.UUID(customer_id),
-                                  organization=Organization.objects.get(pk=organization_id))
+        organization = Organization.objects.get(pk=organization_id)
+        score = services.customer_rescore(customer_id=uuid.UUID(customer_id), organization=organization)
+        if score is not None:  # crossing the risk threshold now alerts the owner now
+            actions.churn_alerts_raise(user=permissions.system_actor(organization), customer_ids=[score.customer_id])

@@ -212,6 +212,10 @@ class OpportunityMoveForm(forms.Form):
 class InteractionForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Interaction.Kind.choices)
     direction = forms.ChoiceField(label=_("Direction"), choices=Interaction.Direction.choices)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=Interaction.Outcome.choices, required=False,
+        help_text=_("A complaint or lost contact updates the customer's churn risk at once."),
+    )
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     body = forms.CharField(
         label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 3})
