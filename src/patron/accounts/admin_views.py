@@ -17,9 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from patron.accounts import forms, permissions, services
 from patron.accounts.capabilities import Scope
 from patron.accounts.models import Role, Team, User
-from patron.common.errors import ConflictError
 from patron.sales.models import Pipeline, Stage
-from patron.sales.views import add_errors
+from patron.web.forms import submit, submit_returning
 
 GET_POST = require_http_methods(["GET", "POST"])
 
@@ -111,15 +110,15 @@ def user_edit(request: HttpRequest, pk: Any) -> HttpResponse:
         "is_active": subject.is_active,
     }
     form = forms.UserForm(request.POST or None, editing=True, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.user_update(user=subject, by=request.user, data=form.cleaned_data)
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
+    status = 200
+    if form.is_bound:
+        status = submit(
+            form, lambda: services.user_update(user=subject, by=request.user, data=form.cleaned_data)
+        )
+        if status is None:
             return redirect("staff:user-list")
     context = {"form": form, "subject": subject}
-    return render(request, "staff/user_form.html", context, status=400 if form.is_bound else 200)
+    return render(request, "staff/user_form.html", context, status=status)
 
 
 @require_POST
@@ -146,14 +145,12 @@ def user_deactivate(request: HttpRequest, pk: Any) -> HttpResponse:
 def team_list(request: HttpRequest) -> HttpResponse:
     """The team tree, and the form adding a team under any node."""
     form = forms.TeamForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.team_add(
-                by=request.user, name=form.cleaned_data["name"], parent=form.cleaned_data["parent"]
-            )
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
+    status = 200
+    if form.is_bound:
+        status = submit(form, lambda: services.team_add(
+            by=request.user, name=form.cleaned_data["name"], parent=form.cleaned_data["parent"]
+        ))
+        if status is None:
             return redirect("staff:team-list")
     teams = list(Team.objects.order_by("name"))
     members = {}
@@ -162,7 +159,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
     for team in teams:
         team.member_count = members.get(team.pk, 0)
     context = {"form": form, "tree": _tree(teams)}
-    return render(request, "staff/team_list.html", context, status=400 if form.is_bound else 200)
+    return render(request, "staff/team_list.html", context, status=status)
 
 
 def _tree(teams: list[Team]) -> list[tuple[Team, list]]:
@@ -182,39 +179,29 @@ def team_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     form = forms.TeamForm(
         request.POST or None, team=team, initial={"name": team.name, "parent": team.parent_id}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.team_update(team=team, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
+    status = 200
+    if form.is_bound:
+        status = submit(
+            form, lambda: services.team_update(team=team, by=request.user, **form.cleaned_data)
+        )
+        if status is None:
             return redirect("staff:team-list")
-    return render(
-        request,
-        "staff/team_form.html",
-        {"form": form, "team": team},
-        status=400 if form.is_bound else 200,
-    )
+    return render(request, "staff/team_form.html", {"form": form, "team": team}, status=status)
 
 
 @GET_POST
 @admin_only
 def role_list(request: HttpRequest) -> HttpResponse:
     form = forms.RoleCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            role = services.role_create(by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
+    status = 200
+    if form.is_bound:
+        role, status = submit_returning(
+            form, lambda: services.role_create(by=request.user, **form.cleaned_data)
+        )
+        if status is None:
             return redirect("staff:role-edit", pk=role.pk)
     roles = Role.objects.order_by("name")
-    return render(
-        request,
-        "staff/role_list.html",
-        {"roles": roles, "form": form},
-        status=400 if form.is_bound else 200,
-    )
+    return render(request, "staff/role_list.html", {"roles": roles, "form": form}, status=status)
 
 
 @GET_POST
@@ -222,22 +209,16 @@ def role_list(request: HttpRequest) -> HttpResponse:
 def role_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     role = Role.objects.get(pk=pk)
     form = forms.RoleForm(request.POST or None, role=role)
-    status = 400 if form.is_bound else 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.role_update(
-                role=role,
-                by=request.user,
-                name=form.cleaned_data["name"],
-                capabilities=form.capabilities(),
-                expected_version=form.cleaned_data["expected_version"],
-            )
-        except ConflictError as exc:
-            form.add_error(None, str(exc))
-            status = 409
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
+    status = 200
+    if form.is_bound:
+        status = submit(form, lambda: services.role_update(
+            role=role,
+            by=request.user,
+            name=form.cleaned_data["name"],
+            capabilities=form.capabilities(),
+            expected_version=form.cleaned_data["expected_version"],
+        ))
+        if status is None:
             return redirect("staff:role-list")
     return render(
         request,
@@ -251,20 +232,16 @@ def role_edit(request: HttpRequest, pk: Any) -> HttpResponse:
 @admin_only
 def pipeline_list(request: HttpRequest) -> HttpResponse:
     form = forms.PipelineForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            pipeline = services.pipeline_create(by=request.user, name=form.cleaned_data["name"])
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
+    status = 200
+    if form.is_bound:
+        pipeline, status = submit_returning(
+            form, lambda: services.pipeline_create(by=request.user, name=form.cleaned_data["name"])
+        )
+        if status is None:
             return redirect("staff:pipeline-edit", pk=pipeline.pk)
     pipelines = Pipeline.objects.prefetch_related("stages").order_by("position", "name")
-    return render(
-        request,
-        "staff/pipeline_list.html",
-        {"pipelines": pipelines, "form": form},
-        status=400 if form.is_bound else 200,
-    )
+    context = {"pipelines": pipelines, "form": form}
+    return render(request, "staff/pipeline_list.html", context, status=status)
 
 
 @GET_POST
@@ -275,14 +252,14 @@ def pipeline_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     form = forms.PipelineForm(
         request.POST or None, initial={"name": pipeline.name, "is_default": pipeline.is_default}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.pipeline_update(pipeline=pipeline, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
+    status = 200
+    if form.is_bound:
+        status = submit(form, lambda: services.pipeline_update(
+            pipeline=pipeline, by=request.user, **form.cleaned_data
+        ))
+        if status is None:
             return redirect("staff:pipeline-edit", pk=pipeline.pk)
-    return _pipeline_page(request, pipeline, form=form, status=400 if form.is_bound else 200)
+    return _pipeline_page(request, pipeline, form=form, status=status)
 
 
 def _pipeline_page(
@@ -317,14 +294,12 @@ def _pipeline_page(
 def stage_create(request: HttpRequest, pk: Any) -> HttpResponse:
     pipeline = Pipeline.objects.get(pk=pk)
     form = forms.StageForm(request.POST, prefix="new")
-    if form.is_valid():
-        try:
-            services.stage_create(pipeline=pipeline, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
-            return redirect("staff:pipeline-edit", pk=pipeline.pk)
-    return _pipeline_page(request, pipeline, stage_form=form, status=400)
+    status = submit(
+        form, lambda: services.stage_create(pipeline=pipeline, by=request.user, **form.cleaned_data)
+    )
+    if status is None:
+        return redirect("staff:pipeline-edit", pk=pipeline.pk)
+    return _pipeline_page(request, pipeline, stage_form=form, status=status)
 
 
 @require_POST

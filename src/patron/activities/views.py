@@ -15,6 +15,7 @@ from patron.accounts import permissions
 from patron.activities import forms, selectors, services
 from patron.activities.models import Task
 from patron.common.errors import ConflictError
+from patron.web.forms import submit
 
 # htmx stops an `every 60s` poll when the answer has this status.
 HTMX_STOP_POLLING = 286
@@ -76,14 +77,11 @@ def task_create(request: HttpRequest) -> HttpResponse:
     if not permissions.can_create(request.user, "tasks"):
         raise PermissionDenied("tasks.add")
     form = forms.TaskForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.task_create(user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc.messages)
-        else:
+    status = 200
+    if form.is_bound:
+        status = submit(form, lambda: services.task_create(user=request.user, **form.cleaned_data))
+        if status is None:
             return redirect("activities:task-list")
-    status = 400 if form.is_bound else 200
     return render(request, "activities/task_form.html", {"form": form}, status=status)
 
 

@@ -167,15 +167,6 @@ class CustomerForm(forms.Form):
         return initial
 
 
-def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the fields it names; the rest above the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 class TransferForm(forms.Form):
     new_owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none())
 

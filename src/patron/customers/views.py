@@ -4,6 +4,7 @@ Views parse with a form, authorise, call a selector or a service, and render; ht
 get a partial of the same template. A customer the user may not see is a 404.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +24,6 @@ from django_htmx.http import reswap, retarget
 from patron.accounts import permissions
 from patron.activities import services as activities
 from patron.common import masking
-from patron.common.errors import ConflictError
 from patron.customers import selectors, services
 from patron.customers.forms import (
     ContactForm,
@@ -33,9 +34,9 @@ from patron.customers.forms import (
     SavedViewForm,
     TaskForm,
     TransferForm,
-    apply_service_errors,
 )
 from patron.customers.models import Customer, SavedView
+from patron.web.forms import submit, submit_returning
 from patron.web.paging import InvalidCursor, keyset_page
 
 PAGE_SIZE = 50
@@ -229,21 +230,27 @@ def _form_error_response(
     return render(request, "customers/customer_detail.html", context, status=400)
 
 
+def _timeline_write(
+    request: HttpRequest, customer: Customer, name: str, form: Form, write: Callable[[], object]
+) -> HttpResponse:
+    """Run a write from one of the page's timeline forms: the fresh timeline, or the form again."""
+    try:
+        status = submit(form, write)
+    except permissions.PermissionDenied as error:
+        raise PermissionDenied from error
+    if status is None:
+        return _timeline_response(request, customer)
+    return _form_error_response(request, customer, name, form)
+
+
 @login_required
 @require_POST
 def interaction_log(request: HttpRequest, pk: Any) -> HttpResponse:
     customer = _get_customer(request.user, pk)
     form = InteractionForm(request.POST)
-    if form.is_valid():
-        try:
-            activities.interaction_log(user=request.user, customer=customer, **form.cleaned_data)
-        except permissions.PermissionDenied as error:
-            raise PermissionDenied from error
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
-            return _timeline_response(request, customer)
-    return _form_error_response(request, customer, "interaction-form", form)
+    return _timeline_write(request, customer, "interaction-form", form, lambda: (
+        activities.interaction_log(user=request.user, customer=customer, **form.cleaned_data)
+    ))
 
 
 @login_required
@@ -251,16 +258,9 @@ def interaction_log(request: HttpRequest, pk: Any) -> HttpResponse:
 def task_add(request: HttpRequest, pk: Any) -> HttpResponse:
     customer = _get_customer(request.user, pk)
     form = TaskForm(request.POST)
-    if form.is_valid():
-        try:
-            activities.task_create(user=request.user, customer=customer, **form.cleaned_data)
-        except permissions.PermissionDenied as error:
-            raise PermissionDenied from error
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
-            return _timeline_response(request, customer)
-    return _form_error_response(request, customer, "task-form", form)
+    return _timeline_write(request, customer, "task-form", form, lambda: (
+        activities.task_create(user=request.user, customer=customer, **form.cleaned_data)
+    ))
 
 
 def _region(user: Any) -> str:
@@ -273,17 +273,14 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     if not permissions.can_create(request.user, "customers"):
         raise PermissionDenied("customers.add")
     form = CustomerForm(request.POST or None, region=_region(request.user))
-    if request.method == "POST" and form.is_valid():
-        try:
-            customer = services.customer_create(
-                user=request.user, data=form.service_data(), tags=list(form.cleaned_data["tags"])
-            )
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
+    status = 200
+    if request.method == "POST":
+        customer, status = submit_returning(form, lambda: services.customer_create(
+            user=request.user, data=form.service_data(), tags=list(form.cleaned_data["tags"])
+        ))
+        if status is None:
             messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
             return redirect("customers:customer-detail", pk=customer.pk)
-    status = 400 if request.method == "POST" else 200
     return render(
         request, "customers/customer_form.html", {"form": form, "customer": None}, status=status
     )
@@ -299,26 +296,22 @@ def customer_edit(request: HttpRequest, pk: Any) -> HttpResponse:
         form = CustomerForm(initial=CustomerForm.initial_for(customer), region=region)
         return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
     form = CustomerForm(request.POST, region=region)
-    status = 400
-    if form.is_valid():
-        try:
-            services.customer_update(
-                customer=customer,
-                user=request.user,
-                data=form.service_data(),
-                expected_version=form.cleaned_data["version"],
-            )
-            services.customer_tags_set(
-                customer=customer, user=request.user, tags=list(form.cleaned_data["tags"])
-            )
-        except ConflictError as error:
-            form.add_error(None, str(error))
-            status = 409
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("customers:customer-detail", pk=customer.pk)
+
+    def save() -> None:
+        services.customer_update(
+            customer=customer,
+            user=request.user,
+            data=form.service_data(),
+            expected_version=form.cleaned_data["version"],
+        )
+        services.customer_tags_set(
+            customer=customer, user=request.user, tags=list(form.cleaned_data["tags"])
+        )
+
+    status = submit(form, save)
+    if status is None:
+        messages.success(request, _("Changes saved."))
+        return redirect("customers:customer-detail", pk=customer.pk)
     return render(
         request, "customers/customer_form.html", {"form": form, "customer": customer}, status=status
     )
@@ -398,13 +391,12 @@ def contact_create(request: HttpRequest, pk: Any) -> HttpResponse:
     customer = _get_customer(request.user, pk)
     _deny_unless(request.user, "change", customer)
     form = ContactForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.contact_create(customer=customer, user=request.user, data=form.cleaned_data)
-        except ValidationError as error:
-            apply_service_errors(form, error)
-        else:
+    status = 200
+    if request.method == "POST":
+        status = submit(form, lambda: services.contact_create(
+            customer=customer, user=request.user, data=form.cleaned_data
+        ))
+        if status is None:
             messages.success(request, _("Contact added."))
             return redirect("customers:customer-detail", pk=customer.pk)
-    status = 400 if request.method == "POST" else 200
     return render(request, "customers/contact_form.html", {"customer": customer, "form": form}, status=status)

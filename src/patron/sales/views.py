@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -18,12 +17,12 @@ from django.views.decorators.vary import vary_on_headers
 from patron.accounts import permissions
 from patron.activities import services as activity_services
 from patron.common import masking
-from patron.common.errors import ConflictError
 from patron.customers import selectors as customer_selectors
 from patron.customers import services as customer_services
 from patron.customers.models import Customer
 from patron.sales import forms, selectors, services
 from patron.sales.models import Lead, Opportunity
+from patron.web.forms import submit, submit_returning
 
 GET_POST = require_http_methods(["GET", "POST"])
 
@@ -41,31 +40,6 @@ def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             raise Http404 from exc
 
     return login_required(wrapper)
-
-
-def add_errors(form: Form, exc: ValidationError) -> None:
-    """Put a service's ValidationError on the form, on the field it names when the form has it."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
-def submit(form: Form, write: Callable[[], Any]) -> int | None:
-    """Run a service write for a bound form: None when it succeeded, else the status to answer
-    with (409 for a stale edit, 400 with the errors put on the form's fields)."""
-    if not form.is_valid():
-        return 400
-    try:
-        write()
-    except ConflictError as exc:
-        form.add_error(None, str(exc))
-        return 409
-    except ValidationError as exc:
-        add_errors(form, exc)
-        return 400
-    return None
 
 
 def changeable(request: HttpRequest, obj: Any) -> Any:
@@ -151,14 +125,13 @@ def lead_create(request: HttpRequest) -> HttpResponse:
     if not permissions.can_create(request.user, "leads"):
         raise PermissionDenied("leads.add")
     form = forms.LeadForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            lead = services.lead_create(user=request.user, data=form.to_data())
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
+    status = 200
+    if form.is_bound:
+        lead, status = submit_returning(
+            form, lambda: services.lead_create(user=request.user, data=form.to_data())
+        )
+        if status is None:
             return redirect("sales:lead-detail", pk=lead.pk)
-    status = 400 if form.is_bound else 200
     return render(request, "sales/lead_form.html", {"form": form}, status=status)
 
 
@@ -217,18 +190,15 @@ def lead_qualify(request: HttpRequest, pk: Any) -> HttpResponse:
 def lead_disqualify(request: HttpRequest, pk: Any) -> HttpResponse:
     lead = selectors.lead_get(user=request.user, pk=pk)
     form = forms.LeadDisqualifyForm(request.POST)
-    if form.is_valid():
-        try:
-            services.lead_disqualify(
-                lead=lead, user=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
-            return redirect("sales:lead-detail", pk=lead.pk)
-    elif not permissions.can(request.user, "change", lead):
+    # An invalid form never reaches the service, which is what checks the permission.
+    if not form.is_valid() and not permissions.can(request.user, "change", lead):
         raise PermissionDenied("leads.change")
-    return _lead_detail(request, lead, status=400, disqualify_form=form)
+    status = submit(form, lambda: services.lead_disqualify(
+        lead=lead, user=request.user, reason=form.cleaned_data["reason"]
+    ))
+    if status is None:
+        return redirect("sales:lead-detail", pk=lead.pk)
+    return _lead_detail(request, lead, status=status, disqualify_form=form)
 
 
 @require_POST
@@ -255,23 +225,20 @@ def lead_interaction(request: HttpRequest, pk: Any) -> HttpResponse:
     """Log a call, visit, message ... on the lead's timeline."""
     lead = selectors.lead_get(user=request.user, pk=pk)
     form = forms.InteractionForm(request.POST)
-    if form.is_valid():
-        try:
-            activity_services.interaction_log(user=request.user, lead=lead, **form.cleaned_data)
-        except ValidationError as exc:
-            add_errors(form, exc)
-    status = 200 if form.is_valid() and not form.errors else 400
+    status = submit(form, lambda: activity_services.interaction_log(
+        user=request.user, lead=lead, **form.cleaned_data
+    )) or 200
     if request.htmx:
         context = {
             "lead": lead,
             "interactions": selectors.interactions_of_lead(user=request.user, lead=lead),
-            "interaction_form": form if status == 400 else forms.InteractionForm(),
+            "interaction_form": form if status != 200 else forms.InteractionForm(),
             "can_change": permissions.can(request.user, "change", lead),
         }
         return render(request, "sales/lead_detail.html#timeline", context, status=status)
     if status == 200:
         return redirect("sales:lead-detail", pk=lead.pk)
-    return _lead_detail(request, lead, status=400, interaction_form=form)
+    return _lead_detail(request, lead, status=status, interaction_form=form)
 
 
 def _convert_candidates(user: Any, lead: Lead) -> Any:
@@ -293,23 +260,25 @@ def lead_convert(request: HttpRequest, pk: Any) -> HttpResponse:
         "customer": candidates.first(),
     }
     form = forms.LeadConvertForm(request.POST or None, customers=candidates, initial=initial)
-    if request.method == "POST" and form.is_valid():
+
+    def convert() -> Customer:
         data = form.cleaned_data
-        try:
-            customer, _opp = services.lead_convert(
-                lead=lead,
-                user=request.user,
-                customer=data["customer"],
-                create_opportunity=data["create_opportunity"],
-                opportunity_name=data["opportunity_name"],
-                amount=data["amount"],
-                pipeline=data["pipeline"],
-            )
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
+        customer, _opportunity = services.lead_convert(
+            lead=lead,
+            user=request.user,
+            customer=data["customer"],
+            create_opportunity=data["create_opportunity"],
+            opportunity_name=data["opportunity_name"],
+            amount=data["amount"],
+            pipeline=data["pipeline"],
+        )
+        return customer
+
+    status = 200
+    if form.is_bound:
+        customer, status = submit_returning(form, convert)
+        if status is None:
             return redirect(_customer_url(customer) or reverse("sales:lead-detail", args=[lead.pk]))
-    status = 400 if form.is_bound else 200
     context = {"form": form, "lead": _present_lead(request.user, lead), "candidates": candidates}
     return render(request, "sales/lead_convert.html", context, status=status)
 
@@ -391,20 +360,16 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("opportunities.add")
     initial = {"customer": request.GET.get("customer")} if request.GET.get("customer") else None
     form = forms.OpportunityForm(request.POST or None, user=request.user, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            opp = services.opportunity_create(
-                user=request.user,
-                customer=data["customer"],
-                pipeline=data["pipeline"],
-                data=form.to_data(),
-            )
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
+    status = 200
+    if form.is_bound:
+        opp, status = submit_returning(form, lambda: services.opportunity_create(
+            user=request.user,
+            customer=form.cleaned_data["customer"],
+            pipeline=form.cleaned_data["pipeline"],
+            data=form.to_data(),
+        ))
+        if status is None:
             return redirect("sales:opportunity-detail", pk=opp.pk)
-    status = 400 if form.is_bound else 200
     return render(request, "sales/opportunity_form.html", {"form": form}, status=status)
 
 
@@ -444,30 +409,21 @@ def opportunity_move(request: HttpRequest, pk: Any) -> HttpResponse:
     )
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.opportunity_move(
-                    opportunity=opportunity,
-                    user=request.user,
-                    stage=data["stage"],
-                    lost_reason=data["lost_reason"],
-                    expected_version=data["expected_version"],
+        status = submit(form, lambda: services.opportunity_move(
+            opportunity=opportunity,
+            user=request.user,
+            stage=form.cleaned_data["stage"],
+            lost_reason=form.cleaned_data["lost_reason"],
+            expected_version=form.cleaned_data["expected_version"],
+        ))
+        if status is None:
+            if request.htmx:
+                return render(
+                    request,
+                    "sales/opportunity_board.html#board",
+                    _board_context(request, opportunity.pipeline),
                 )
-            except ConflictError as exc:
-                form.add_error(None, str(exc))
-                status = 409
-            except ValidationError as exc:
-                add_errors(form, exc)
-            else:
-                if request.htmx:
-                    return render(
-                        request,
-                        "sales/opportunity_board.html#board",
-                        _board_context(request, opportunity.pipeline),
-                    )
-                return redirect(safe_next(request, _board_url(opportunity)))
+            return redirect(safe_next(request, _board_url(opportunity)))
     context = {"form": form, "opportunity": opportunity, "next": safe_next(request, "")}
     return render(
         request,
