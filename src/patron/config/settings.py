@@ -188,6 +188,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CustomerKindEnum": "patron.customers.models.Customer.Kind",
         "InteractionKindEnum": "patron.activities.models.Interaction.Kind",
+        "InteractionOutcomeEnum": "patron.activities.models.Interaction.Outcome",
+        "DealOutcomeEnum": "patron.sales.models.Stage.Outcome",
         "LeadStatusEnum": "patron.sales.models.Lead.Status",
         "OrderStatusEnum": "patron.orders.models.Order.Status",
         "TaskStatusEnum": "patron.activities.models.Task.Status",
