@@ -16,6 +16,7 @@ from patron.analytics.rfm import (
     quantile_edges,
     rfm_scores,
     rfm_segment_map,
+    score_from_edges,
 )
 
 CDNOW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cdnow"
@@ -186,6 +187,17 @@ def test_it_computes_rank_based_edges():
     values = np.array([5.0, 1.0, 3.0, 2.0, 4.0, 6.0])
     # Levels 1/3 and 2/3 of 6 values: the 2nd and 4th smallest.
     assert quantile_edges(values, [1 / 3, 2 / 3]).tolist() == [2.0, 4.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=60),
+    st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=8),
+)
+def test_it_scores_by_counting_the_edges_below_as_a_binary_search_does(values, edges):
+    values, edges = np.array(values), np.sort(np.array(edges))
+    want = np.searchsorted(edges, values, side="left") + 1
+    assert score_from_edges(values, edges).tolist() == want.tolist()
 
 
 def test_it_scores_the_cdnow_sample_monotonically_in_each_measure():

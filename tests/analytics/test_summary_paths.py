@@ -4,10 +4,12 @@ from datetime import date
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patron.analytics.clv._purchase import _unique_rows_lexsort, unique_rows
+from patron.analytics.clv import _purchase
+from patron.analytics.clv._purchase import _TABLE_KEYS, _unique_rows_lexsort, unique_rows
 from patron.analytics.summary import customer_summary
 
 lines = st.lists(
@@ -42,11 +44,34 @@ def test_it_summarises_grouped_and_shuffled_lines_alike(rows):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1 / 7, 2.5, 39.0])), min_size=1, max_size=50))
-def test_the_rank_key_finds_the_same_distinct_rows_as_lexsort(pairs):
+@given(lines)
+def test_it_summarises_lines_in_customer_and_date_order_alike(rows):
+    # Ordered by customer and date: the purchase days are read without sorting them.
+    frame = _frame(rows)
+    ordered = frame.sort("customer_id", "date", maintain_order=True)
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=5)
+    as_of = date(2025, 3, 1)
+    a = customer_summary(ordered, as_of=as_of)
+    b = customer_summary(shuffled, as_of=as_of).sort("customer_id")
+    for column in a.columns:
+        left, right = a[column].to_list(), b[column].to_list()
+        if a[column].dtype.is_float():
+            assert np.allclose(left, right, rtol=1e-12, atol=1e-9), column
+        else:
+            assert left == right, column
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1 / 7, 2.5, 39.0])), min_size=1, max_size=50),
+    st.sampled_from([_TABLE_KEYS, 0]),  # a table of the keys, or a sort of them
+)
+def test_the_rank_key_finds_the_same_distinct_rows_as_lexsort(pairs, table_keys):
     x = np.array([p[0] for p in pairs], dtype=float)
     t = np.array([p[1] for p in pairs], dtype=float)
-    (ux, ut), inverse = unique_rows(x, t)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(_purchase, "_TABLE_KEYS", table_keys)
+        (ux, ut), inverse = unique_rows(x, t)
     (lx, lt), linverse = _unique_rows_lexsort(x, t)
     assert sorted(zip(ux, ut, strict=True)) == sorted(zip(lx, lt, strict=True))
     assert np.array_equal(ux[inverse], x) and np.array_equal(ut[inverse], t)

@@ -90,7 +90,8 @@ def _value_columns(
     purchase = BetaGeoModel().fit(summary)
     models["purchase"] = purchase
     report["bgnbd"] = _fit_report(purchase)
-    repeaters = summary.filter((pl.col("x") > 0) & (pl.col("monetary") > 0))
+    spends = summary.select("x", "monetary")  # filtered alone: not every column of the summary
+    repeaters = spends.filter((pl.col("x") > 0) & (pl.col("monetary") > 0))
     try:
         models["spend"] = GammaGammaModel().fit(repeaters)
         report["gamma_gamma"] = _fit_report(models["spend"])
@@ -135,9 +136,11 @@ def _rfm_columns(summary: pl.DataFrame, rfm: RFMSegmenter) -> pl.DataFrame:
         pl.col("segment").cast(pl.String),
         pl.col("class8").cast(pl.String),
     )
-    # The summary's order (by customer) is kept, so the fits below see the rows in the same
-    # order on every run and their floating-point sums do not wander from run to run.
-    return summary.join(scores, on="customer_id", how="left", maintain_order="left")
+    # `transform` returns one row per summary row, in its order: the columns are set side by
+    # side (a join would hash a million ids to the same effect). The summary's order (by
+    # customer) is kept, so the fits below see the rows in the same order on every run and
+    # their floating-point sums do not wander from run to run.
+    return summary.hstack(scores.drop("customer_id"))
 
 
 def _class_columns(

@@ -17,6 +17,7 @@ from patron.analytics.clv._base import (
     FittedModel,
     LogLik,
     frequency_arrays,
+    levels_and_codes,
     maximize,
 )
 from patron.analytics.errors import InputError, InsufficientDataError
@@ -45,22 +46,22 @@ def _row_keys(*columns: Array) -> tuple[NDArray[np.int64], list[Array], int] | N
     span = 1
     all_levels = []
     for column in columns:
-        levels, code = np.unique(column, return_inverse=True)
+        levels, code = levels_and_codes(column)
         span *= max(levels.size, 1)
         if span >= 2**62:
             return None
-        key = key * levels.size + code.ravel()
+        key = key * levels.size + code
         all_levels.append(levels)
     return key, all_levels, span
 
 
-def _decode(keys: NDArray[np.int64], all_levels: list[Array]) -> list[Array]:
-    """The column values of mixed-radix keys made by `_row_keys`."""
-    out = []
+def _split(keys: NDArray[np.int64], all_levels: list[Array]) -> list[NDArray[np.int64]]:
+    """Each column's level codes in mixed-radix keys made by `_row_keys`."""
+    codes = []
     for levels in reversed(all_levels):
         keys, code = np.divmod(keys, max(levels.size, 1))
-        out.append(levels[code])
-    return out[::-1]
+        codes.append(code)
+    return codes[::-1]
 
 
 def unique_rows(*columns: Array) -> tuple[list[Array], NDArray[np.intp]]:
@@ -76,15 +77,17 @@ def unique_rows(*columns: Array) -> tuple[list[Array], NDArray[np.intp]]:
         index = (np.cumsum(present) - 1)[key]
     else:
         distinct, index = np.unique(key, return_inverse=True)
-    return _decode(distinct, all_levels), index.ravel()
+    codes = _split(distinct, all_levels)
+    return [levels[c] for levels, c in zip(all_levels, codes, strict=True)], index.ravel()
 
 
-def counted_rows(*columns: Array) -> tuple[list[Array], Array]:
-    """Distinct rows (sorted) and how many times each occurs."""
+def _counted_codes(
+    *columns: Array,
+) -> tuple[list[Array], list[NDArray[np.int64]], Array] | None:
+    """Each column's levels, the level codes of the distinct rows (sorted) and their counts."""
     keyed = _row_keys(*columns)
     if keyed is None:
-        distinct, index = _unique_rows_lexsort(*columns)
-        return distinct, np.bincount(index).astype(np.float64)
+        return None
     key, all_levels, span = keyed
     if span <= _TABLE_KEYS:
         counts = np.bincount(key, minlength=span)
@@ -92,7 +95,33 @@ def counted_rows(*columns: Array) -> tuple[list[Array], Array]:
         counts = counts[keys]
     else:
         keys, counts = np.unique(key, return_counts=True)  # a sort of the keys, no argsort
-    return _decode(keys, all_levels), counts.astype(np.float64)
+    return all_levels, _split(keys, all_levels), counts.astype(np.float64)
+
+
+def counted_rows(*columns: Array) -> tuple[list[Array], Array]:
+    """Distinct rows (sorted) and how many times each occurs."""
+    coded = _counted_codes(*columns)
+    if coded is None:
+        distinct, index = _unique_rows_lexsort(*columns)
+        return distinct, np.bincount(index).astype(np.float64)
+    all_levels, codes, counts = coded
+    return [levels[c] for levels, c in zip(all_levels, codes, strict=True)], counts
+
+
+def counted_distinct_rows(x: Array, t_x: Array, T: Array) -> tuple[Rows, Array]:
+    """Distinct (x, t_x, T) rows with their level tables, and how many customers each holds."""
+    coded = _counted_codes(x, t_x, T)
+    if coded is None:
+        (ux, ut, uT), counts = counted_rows(x, t_x, T)
+        return Rows(ux, ut, uT), counts
+    all_levels, codes, counts = coded
+    rows = Rows(*(levels[c] for levels, c in zip(all_levels, codes, strict=True)))
+    # Every level of a column occurs in some distinct row, so the level tables of the rows are
+    # the columns' own, already found: stored in the cached properties, not searched again.
+    names = ("x_levels", "t_x_levels", "T_levels")
+    for name, levels, code in zip(names, all_levels, codes, strict=True):
+        rows.__dict__[name] = (levels, code)
+    return rows, counts
 
 
 def _unique_rows_lexsort(*columns: Array) -> tuple[list[Array], NDArray[np.intp]]:
@@ -125,8 +154,7 @@ class Rows:
     @cached_property
     def x_levels(self) -> tuple[Array, NDArray[np.intp]]:
         """Distinct values of x and the index of each row's value."""
-        levels, index = np.unique(self.x, return_inverse=True)
-        return levels, index.ravel()
+        return levels_and_codes(self.x)
 
     @cached_property
     def ends(self) -> tuple[Array, Array, NDArray[np.intp], NDArray[np.intp]]:
@@ -140,14 +168,12 @@ class Rows:
     @cached_property
     def T_levels(self) -> tuple[Array, NDArray[np.intp]]:
         """Distinct values of T and the index of each row's value."""
-        levels, index = np.unique(self.T, return_inverse=True)
-        return levels, index.ravel()
+        return levels_and_codes(self.T)
 
     @cached_property
     def t_x_levels(self) -> tuple[Array, NDArray[np.intp]]:
         """Distinct values of t_x and the index of each row's value."""
-        levels, index = np.unique(self.t_x, return_inverse=True)
-        return levels, index.ravel()
+        return levels_and_codes(self.t_x)
 
     def level_weights(self, weights: Array) -> tuple[Array, Array, Array]:
         """Summed weights per x level, per T level, and of w * x per T level (kept for reuse).
@@ -188,6 +214,11 @@ def _log_odds_nodes(step: float = 1.0 / 16.0, s_max: float = 8.5) -> tuple[Array
 
 
 _Y, _DY = _log_odds_nodes()
+_LOG_P, _LOG_Q, _LOG_DY = log_expit(_Y), log_expit(-_Y), np.log(_DY)
+# A node whose term is below e^-40 of the largest one cannot move the sum (273 such terms are
+# < 1e-15 of it): it is skipped, which leaves about a quarter of the nodes for heavy buyers.
+_NEGLIGIBLE = 40.0
+_QUADRATURE_CHUNK = 512  # rows per block: sorted by x, a block needs about the same nodes
 
 
 def _expected_alive_by_quadrature(r_x: Array, a: float, b: Array, horizon: Array) -> Array:
@@ -196,21 +227,54 @@ def _expected_alive_by_quadrature(r_x: Array, a: float, b: Array, horizon: Array
     In y = log(p / (1-p)) the integrand is smooth and decays like exp(a y) and exp(-b y), so
     the trapezoid rule on y = 2 sinh(s) converges fast whatever a and b; every factor is
     taken in log space, so no tail underflows or overflows (relative accuracy ~1e-6).
+    ``horizon`` is (rows,) or (rows, horizons): the weights of the nodes, which depend on the
+    row only, are then computed once for all horizons.
     """
-    log_p, log_q = log_expit(_Y), log_expit(-_Y)
-    out = np.empty(r_x.size)
-    for start in range(0, r_x.size, 4096):
-        part = slice(start, start + 4096)
-        rx, bb, h = r_x[part, None], b[part, None], horizon[part, None]
-        with np.errstate(divide="ignore"):  # p h underflowing to 0 buys nothing: log 0 = -inf
-            log_bought = np.log(-np.expm1(-rx * np.log1p(np.exp(log_p) * h)))
-        log_weight = (a - 1.0) * log_p + bb * log_q - betaln(a, bb)
-        out[part] = (np.exp(log_bought + log_weight) * _DY).sum(axis=1)
-    return out
+    h = horizon.reshape(r_x.size, -1)
+    p = np.exp(_LOG_P)
+    out = np.empty(h.shape)
+    for start in range(0, r_x.size, _QUADRATURE_CHUNK):
+        part = slice(start, start + _QUADRATURE_CHUNK)
+        rx, bb = r_x[part, None], b[part, None]
+        log_weight = (a - 1.0) * _LOG_P + bb * _LOG_Q - betaln(a, bb) + _LOG_DY
+        nodes = _contributing_nodes(
+            log_weight, rx, h[part].min(axis=1, keepdims=True), h[part].max(axis=1, keepdims=True)
+        )
+        p_nodes, log_weight = p[nodes], log_weight[:, nodes]
+        for j in range(h.shape[1]):
+            with np.errstate(divide="ignore"):  # p h underflowing to 0 buys nothing: log 0 = -inf
+                log_bought = np.log(-np.expm1(-rx * np.log1p(p_nodes * h[part, j, None])))
+            out[part, j] = np.exp(log_bought + log_weight).sum(axis=1)
+    return out.reshape(horizon.shape)
+
+
+def _contributing_nodes(
+    log_weight: Array, r_x: Array, shortest: Array, longest: Array
+) -> NDArray[np.bool_]:
+    """The nodes whose term is within e^-`_NEGLIGIBLE` of the largest one, for some row.
+
+    With u = p h and k = r + x the bought factor 1 - (1 + u)^-k lies between
+    (1 - 1/e) min(1, k min(u, 1) / 2) (from log(1 + u) >= u / (1 + u)) and min(1, k u)
+    (Bernoulli), and grows with h: a node above the floor set by the lower bound at the
+    shortest horizon at no horizon up to the longest cannot matter. Bounds in log space, with
+    no transcendental function per node.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        upper = log_weight + np.minimum(0.0, np.log(r_x) + _LOG_P + np.log(longest))
+        log_u = np.minimum(_LOG_P + np.log(shortest), 0.0)
+        lower = log_weight + np.minimum(0.0, np.log(r_x / 2) + log_u)
+        floor = lower.max(axis=1, keepdims=True) + np.log1p(-np.exp(-1.0)) - _NEGLIGIBLE
+        return np.any(upper >= floor, axis=0)
 
 
 def beta_geometric_expected_alive(
-    r: float, alpha: float, a: float, b: Array | float, x: Array, T: Array, t: float
+    r: float,
+    alpha: float,
+    a: float,
+    b: Array | float,
+    x: Array,
+    T: Array,
+    t: float | Sequence[float] | Array,
 ) -> Array:
     """Expected purchases in (T, T+t] of a customer alive at T, under a beta-geometric dropout.
 
@@ -223,22 +287,34 @@ def beta_geometric_expected_alive(
     where it overflows (heavy buyers), where a + b <= 1 (negative third argument), or where
     the value leaves its bounds [0, (r+x) t/(alpha+T)], the expectation over p is computed by
     quadrature instead. At a = 1 the 2F1 form is a limit, reached by nudging a by 1e-7.
+    With several horizons ``t`` the result has one column per horizon.
     """
     x, T = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(T, dtype=np.float64))
     b = np.broadcast_to(np.asarray(b, dtype=np.float64), x.shape)
+    times = np.atleast_1d(np.asarray(t, dtype=np.float64))
     a_safe = 1.0 + 1e-7 if abs(a - 1.0) < 1e-7 else a
     r_x = r + x
-    horizon = alpha + T + t
-    with np.errstate(all="ignore"):
-        log_ratio = r_x * (np.log(alpha + T) - np.log(horizon))
-        f = hyp2f1(r_x, b, a_safe + b - 1.0, t / horizon)
-        out = (a_safe + b - 1.0) / (a_safe - 1.0) * -np.expm1(log_ratio + np.log(f))
-    upper = r_x * t / (alpha + T)
-    bad = ~np.isfinite(out) | (out < 0) | (out > upper * (1 + 1e-9))
-    bad |= (a_safe + b - 1.0 <= 0.5) | (r_x > 100)
-    if np.any(bad):
-        out[bad] = _expected_alive_by_quadrature(r_x[bad], a, b[bad], t / (alpha + T[bad]))
-    return out
+    # Rows left to the quadrature whatever the horizon: 2F1 is not evaluated there at all.
+    risky = (a_safe + b - 1.0 <= 0.5) | (r_x > 100)
+    out = np.full((x.size, times.size), np.nan)
+    safe = ~risky
+    if np.any(safe):
+        rs, bs, Ts = r_x[safe, None], b[safe, None], T[safe, None]
+        horizon = alpha + Ts + times
+        with np.errstate(all="ignore"):
+            log_ratio = rs * (np.log(alpha + Ts) - np.log(horizon))
+            f = hyp2f1(rs, bs, a_safe + bs - 1.0, times / horizon)
+            out[safe] = (a_safe + bs - 1.0) / (a_safe - 1.0) * -np.expm1(log_ratio + np.log(f))
+    upper = r_x[:, None] * times / (alpha + T[:, None])
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(out) | (out < 0) | (out > upper * (1 + 1e-9))
+    rows = np.flatnonzero(bad.any(axis=1))
+    if rows.size:
+        by_quadrature = _expected_alive_by_quadrature(
+            r_x[rows], a, b[rows], times / (alpha + T[rows, None])
+        )
+        out[rows] = np.where(bad[rows], by_quadrature, out[rows])
+    return out if np.ndim(t) else out[:, 0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,10 +339,6 @@ class Forecast:
         """Expected purchases, shape (customers, horizons)."""
         return self.p_alive[:, None] * self.by_pair[self.pair]
 
-    def weighted(self, weights: Array) -> Array:
-        """sum_j weights[j] * expected purchases over horizon j, per customer."""
-        return self.p_alive * (self.by_pair @ weights)[self.pair]
-
     def select(self, columns: slice) -> Forecast:
         """The same customers over some of the horizons."""
         return Forecast(self.p_alive, self.by_pair[:, columns], self.pair)
@@ -279,9 +351,11 @@ class PurchaseModel(FittedModel):
     log-likelihood and its gradient in the natural parameters; ``_loglik`` sums them and may
     be overridden by a cheaper weighted sum), and the predictions ``_p_alive(rows)``,
     ``_expected_alive(t, rows)`` (a function of x and T only) and ``expected_purchases(t)``
-    on :class:`Rows`. ``_ELEMENTWISE_P_ALIVE``: P(alive) is cheap enough to evaluate on every
-    row rather than on the distinct rows. ``_EXACT_HESSIAN``: ``_loglik_hessian`` is defined,
-    so the fit is finished by Newton's method (see :func:`patron.analytics.clv._base.maximize`).
+    on :class:`Rows` (``_expected_alive_over`` gives several horizons at once and may be
+    overridden when they share work). ``_ELEMENTWISE_P_ALIVE``: P(alive) is cheap enough to
+    evaluate on every row rather than on the distinct rows. ``_EXACT_HESSIAN``:
+    ``_loglik_hessian`` is defined, so the fit is finished by Newton's method (see
+    :func:`patron.analytics.clv._base.maximize`).
     """
 
     _ELEMENTWISE_P_ALIVE = False
@@ -344,10 +418,8 @@ class PurchaseModel(FittedModel):
             )
         if not np.any(x > 0):
             raise InsufficientDataError("no customer made a repeat purchase: nothing to fit")
-        (ux, ut, uT), weights = counted_rows(x, t_x, T)
+        everything, weights = counted_distinct_rows(x, t_x, T)
         n_rows = weights.size
-        everything = Rows(ux, ut, uT)
-        data = {"x": ux, "t_x": ut, "T": uT}
 
         def make_loglik(subset: NDArray[np.int64] | None) -> LogLik:
             if subset is None:
@@ -356,7 +428,7 @@ class PurchaseModel(FittedModel):
                 rows, w = everything.subset(subset), weights[subset] * (n_rows / subset.size)
             return lambda theta: self._loglik(theta, rows, w)
 
-        start = self._start(data["x"], data["t_x"], data["T"], weights)
+        start = self._start(everything.x, everything.t_x, everything.T, weights)
         result = maximize(
             make_loglik,
             start,
@@ -385,6 +457,13 @@ class PurchaseModel(FittedModel):
     def _expected_alive(self, t: float, rows: Rows) -> Array:
         """Expected purchases in (T, T+t] given alive at T."""
         raise NotImplementedError
+
+    def _expected_alive_over(self, times: Sequence[float], rows: Rows) -> Array:
+        """``_expected_alive`` for several horizons, shape (rows, len(times))."""
+        out = np.empty((rows.x.size, len(times)))
+        for j, t in enumerate(times):
+            out[:, j] = self._expected_alive(t, rows)
+        return out
 
     def _p_alive_of(self, x: Array, t_x: Array, T: Array) -> Array:
         if self._ELEMENTWISE_P_ALIVE:
@@ -420,9 +499,7 @@ class PurchaseModel(FittedModel):
             return Forecast(np.empty(0), np.empty((0, len(horizons))), np.empty(0, np.intp))
         (ux, uT), pair = unique_rows(x, T)
         pairs = Rows(ux, uT, uT)  # t_x is not used by _expected_alive
-        by_pair = np.empty((ux.size, len(horizons)))
-        for j, t in enumerate(horizons):
-            by_pair[:, j] = self._expected_alive(t, pairs)
+        by_pair = self._expected_alive_over(horizons, pairs)
         return Forecast(self._p_alive_of(x, t_x, T), by_pair, pair)
 
     def conditional_expected_purchases(self, t: float, summary: pl.DataFrame) -> np.ndarray:

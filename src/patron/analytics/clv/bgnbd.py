@@ -11,6 +11,8 @@ BG/NBD Model" (note); the conditional expectation is eq. (10).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.special import digamma, expit, gammaln, polygamma
 
@@ -94,7 +96,9 @@ class _BetaGeometricModel(PurchaseModel):
         ll, grad, _ = self._summed(theta, rows, weights, hessian=False)
         return ll, grad
 
-    def _loglik_hessian(self, theta: Array, rows: Rows, weights: Array) -> tuple[float, Array, Array]:
+    def _loglik_hessian(
+        self, theta: Array, rows: Rows, weights: Array
+    ) -> tuple[float, Array, Array]:
         ll, grad, hess = self._summed(theta, rows, weights, hessian=True)
         assert hess is not None
         return ll, grad, hess
@@ -130,6 +134,7 @@ class _BetaGeometricModel(PurchaseModel):
         inv_T = 1.0 / (alpha + rows.T_levels[0])
         inv_tx = 1.0 / (alpha + rows.t_x_levels[0])
         inv_gap = inv_T[rows.T_levels[1]] - inv_tx[rows.t_x_levels[1]]
+        q = r_x * inv_gap  # d d / d alpha
         w_dead = float(np.sum(w))
         w_by_x = np.bincount(x_index, weights=w, minlength=levels.size)
         log_beta = gammaln(b_x) - gammaln(a + b_x) - gammaln(b) + gammaln(a + b)
@@ -137,15 +142,15 @@ class _BetaGeometricModel(PurchaseModel):
             float(w_x @ (gammaln(r + levels) + log_beta))
             + n * (r * np.log(alpha) - gammaln(r))
             - float(log_T @ (r * w_T + wx_T))
-            + float(np.sum(weights * softplus))
+            + float(weights @ softplus)
         )
         grad = np.array(
             [
                 float(w_x @ digamma(r + levels))
                 + n * (np.log(alpha) - digamma(r))
                 - float(log_T @ w_T)
-                + float(np.sum(w * log_span)),
-                n * r / alpha - float(inv_T @ (r * w_T + wx_T)) + float(np.sum(w * r_x * inv_gap)),
+                + float(w @ log_span),
+                n * r / alpha - float(inv_T @ (r * w_T + wx_T)) + float(w @ q),
                 n * digamma(a + b) - float(w_x @ psi_ab) + w_dead / a,
                 float(w_x @ (digamma(b_x) - psi_ab))
                 + n * (digamma(a + b) - digamma(b))
@@ -156,14 +161,21 @@ class _BetaGeometricModel(PurchaseModel):
             return ll, grad, None
         # The dropout term softplus(d) has Hessian s grad(d) grad(d)' + P(dead) hess(d), with
         # s = P(dead) P(alive) = e / (1 + e)^2 and grad(d) = (log span, (r+x) gap, 1/a,
-        # -1/denom): one 4 x 4 product over the rows, plus the few second derivatives of d.
-        jac = np.stack(
-            [log_span, r_x * inv_gap, np.full(d.size, 1.0 / a), -1.0 / denom[x_index]], axis=1
-        )
-        hess = jac.T @ (jac * (weights * e / (1.0 + e) ** 2)[:, None])
+        # -1/denom). The last two are constant per level of x, so their products are sums of
+        # s, s log span and s (r+x) gap per level: a few dot products and bincounts in all.
+        s_w = weights * e / (1.0 + e) ** 2
+        s_span, s_q = s_w * log_span, s_w * q
+        by_x = [np.bincount(x_index, weights=v, minlength=levels.size) for v in (s_w, s_span, s_q)]
+        inv_denom = np.where(possible, 1.0 / denom, 0.0)  # s = 0 where impossible anyway
+        hess = np.empty((4, 4))
+        hess[0, :2] = float(s_span @ log_span), float(s_span @ q)
+        hess[1, 1] = float(s_q @ q)
+        hess[:3, 2] = [float(np.sum(v)) / a for v in (by_x[1], by_x[2], by_x[0] / a)]
+        hess[:3, 3] = [-float(v @ inv_denom) for v in (by_x[1], by_x[2], by_x[0] / a)]
+        hess[3, 3] = float(by_x[0] @ inv_denom**2)
         curve = inv_tx[rows.t_x_levels[1]] ** 2 - inv_T[rows.T_levels[1]] ** 2  # d gap / d alpha
-        hess[0, 1] += float(np.sum(w * inv_gap))
-        hess[1, 1] += float(np.sum(w * r_x * curve))
+        hess[0, 1] += float(w @ inv_gap)
+        hess[1, 1] += float((w * r_x) @ curve)
         hess[2, 2] -= w_dead / a**2
         hess[3, 3] += float(np.sum(w_by_x[possible] / denom[possible] ** 2))
         # Terms in x alone (trigamma of the gamma and beta functions) and in T alone.
@@ -182,9 +194,13 @@ class _BetaGeometricModel(PurchaseModel):
         return np.where(possible, expit(-d), 1.0)
 
     def _expected_alive(self, t: float, rows: Rows) -> Array:
+        return self._expected_alive_over([t], rows)[:, 0]
+
+    def _expected_alive_over(self, times: Sequence[float], rows: Rows) -> Array:
+        # All horizons in one call: the quadrature of heavy buyers shares its set-up.
         r, alpha, a, b = self._params()
         b_x = b + rows.x + (1.0 if self._DROP_AT_START else 0.0)
-        return beta_geometric_expected_alive(r, alpha, a, b_x, rows.x, rows.T, t)
+        return beta_geometric_expected_alive(r, alpha, a, b_x, rows.x, rows.T, np.asarray(times))
 
     def expected_purchases(self, t: float) -> float:
         """Expected repeat purchases in (0, t] of a new customer, E[X(t)].

@@ -25,7 +25,14 @@ import polars as pl
 from numpy.typing import NDArray
 from scipy.special import digamma, gammaln, polygamma
 
-from patron.analytics.clv._base import Array, FittedModel, LogLik, maximize, require_columns
+from patron.analytics.clv._base import (
+    Array,
+    FittedModel,
+    LogLik,
+    levels_and_codes,
+    maximize,
+    require_columns,
+)
 from patron.analytics.errors import InputError, InsufficientDataError
 
 
@@ -46,7 +53,7 @@ class _Spends:
 
     def __init__(self, x: Array, m: Array) -> None:
         self.x, self.m, self.log_m = x, m, np.log(m)
-        self.levels, self._index = np.unique(x, return_inverse=True)
+        self.levels, self._index = levels_and_codes(x)
         self.log_levels = np.log(self.levels)
         self.spent = x * m  # a customer's total repeat spend
         # Sums that do not depend on the parameters, per level of x where a term needs it.
