@@ -250,6 +250,8 @@ def run_theirs(path: Path, existing: list[str], rows: int) -> tuple[float, float
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         total = Customer.objects.count()
     totals = result.totals
+    for number, errors in result.row_errors()[:3]:  # say what failed, so the figures can be read
+        print(f"  django-import-export row {number}: {errors[0].error!r}")
     return (
         elapsed,
         cpu,
