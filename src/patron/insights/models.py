@@ -97,6 +97,13 @@ class CustomerScore(TenantModel):
                 fields=["organization", "-clv"], name="score_current_clv_idx",
                 condition=models.Q(is_current=True),
             ),
+            # The at-risk list reads customers at risk by CLV: without this index it walks the
+            # CLV index past every valuable customer who is not at risk (70k rows at 1M).
+            # The condition holds for any threshold at or above the default (0.6).
+            models.Index(
+                fields=["organization", "-clv"], name="score_at_risk_clv_idx",
+                condition=models.Q(is_current=True, churn_risk__gte=0.6) & ~models.Q(lifecycle="churned"),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
