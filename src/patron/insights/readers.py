@@ -32,6 +32,21 @@ def _uuid_text(column: str) -> pl.Expr:
                           c.str.slice(16, 4), c.str.slice(20, 12)], separator="-").alias(column)
 
 
+def _copy_frame(sql: str, params: list, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Run a query on PostgreSQL and read its rows into a frame through COPY's text format."""
+    query = connection.ops.compose_sql(sql, params)
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
+            for block in copy:
+                buffer.write(block)
+    buffer.seek(0)
+    if buffer.getbuffer().nbytes == 0:
+        return pl.DataFrame(schema=schema)
+    return pl.read_csv(buffer, separator="\t", has_header=False, new_columns=list(schema),
+                       schema_overrides=schema)
+
+
 def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
                    customer_ids: list[uuid.UUID] | None = None) -> pl.DataFrame:
     """`customer_id` (UUID text), `date`, `amount` per customer and purchase day up to as_of."""
@@ -48,17 +63,7 @@ def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
             "FROM orders_order o WHERE o.organization_id = %s AND o.status IN (%s, %s) "
             f"AND o.ordered_at < %s{only} GROUP BY 1, 2"
         )
-        query = connection.ops.compose_sql(sql, params)
-        buffer = io.BytesIO()
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
-                for block in copy:
-                    buffer.write(block)
-        buffer.seek(0)
-        frame = pl.read_csv(buffer, separator="\t", has_header=False,
-                            new_columns=["customer_id", "date", "amount"],
-                            schema_overrides={"customer_id": pl.String, "date": pl.Date, "amount": pl.Float64})
-        return frame
+        return _copy_frame(sql, params, {"customer_id": pl.String, "date": pl.Date, "amount": pl.Float64})
     # SQLite: the time zone shift is done in Python on the (already day-summed-in-UTC) rows.
     offset_hours = _day_bounds(as_of, tz).utcoffset().total_seconds() / 3600
     sql = (
@@ -126,14 +131,15 @@ def read_order_lines(*, organization_id: uuid.UUID, since: dt.datetime, until: d
         "JOIN orders_order o ON o.id = l.order_id "
         "WHERE l.organization_id = %s AND o.organization_id = %s AND o.ordered_at >= %s AND o.ordered_at < %s"
     )
-    key = organization_id if connection.vendor == "postgresql" else organization_id.hex
+    schema = {"order_id": pl.String, "customer_id": pl.String, "product_id": pl.String}
+    if connection.vendor == "postgresql":  # millions of lines: COPY, not a Python tuple per row
+        return _copy_frame(sql, [organization_id, organization_id, since, until], schema)
+    key = organization_id.hex
     with connection.cursor() as cursor:
         cursor.execute(sql, [key, key, since, until])
         rows = cursor.fetchall()
-    if connection.vendor == "postgresql":  # psycopg returns uuid.UUID objects; the frame holds text
-        rows = [(str(a), str(b), str(c)) for a, b, c in rows]
-    frame = pl.DataFrame(rows, schema={"order_id": pl.String, "customer_id": pl.String, "product_id": pl.String}, orient="row")
-    if connection.vendor != "postgresql" and frame.height:
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    if frame.height:
         frame = frame.with_columns(_uuid_text("customer_id"), _uuid_text("order_id"), _uuid_text("product_id"))
     return frame
 
