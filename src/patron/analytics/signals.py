@@ -58,7 +58,8 @@ def with_service_signals(
     -------
     polars.DataFrame
         `scored` with ``churn_risk`` and ``churn_reasons`` updated, rows and order unchanged.
-        New reasons: ``complaint`` (``count`` complaints, the latest ``days`` ago) and ``lost_contact`` (``days`` since the mark).
+        New reasons: ``complaint`` (``count`` complaints, the latest ``days`` ago) and
+        ``lost_contact`` (``days`` since the mark).
     """
     effects = effects or SignalEffects()
     for name in SIGNAL_COLUMNS:
@@ -93,7 +94,7 @@ def with_service_signals(
     new_reasons = _signal_reasons(joined, complaint, lost, effects)
     reasons = scored.get_column("churn_reasons").cast(pl.List(REASON_SCHEMA))
     merged = [
-        (extra or []) + (old or []) if extra else old
+        extra + (old or []) if extra else old
         for extra, old in zip(new_reasons, reasons.to_list(), strict=True)
     ]
     return scored.with_columns(

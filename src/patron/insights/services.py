@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 # How many past refreshes keep their per-customer snapshots (older ones are dropped).
 HISTORY_RUNS = 12
 BASKET_DAYS = 365
+SIGNAL_EFFECTS = service_signals.SignalEffects()  # complaints and lost contact (analytics.signals)
 
 _SCORE_FIELDS = [
     "n_purchases", "total_spend", "days_since_last", "r_score", "f_score", "m_score",
@@ -110,11 +111,12 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         purchases = readers.read_purchases(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone)
         end = readers._day_bounds(as_of, organization.time_zone)
         lines = readers.read_order_lines(organization_id=organization.pk, since=end - dt.timedelta(days=BASKET_DAYS), until=end)
+        signals = _read_signals(organization, as_of)
         read_s = time.perf_counter() - t0
         ScoreRun.objects.filter(pk=run.pk).update(progress=30)
         result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
+        result.customers = service_signals.with_service_signals(result.customers, signals, effects=SIGNAL_EFFECTS)
         t1 = time.perf_counter()
-        result.customers = _with_signals(result.customers, organization, as_of)
         previous = (ScoreRun.objects.filter(status=ScoreRun.Status.DONE).exclude(pk=run.pk)
                     .order_by("-as_of", "-created_at").values_list("pk", flat=True).first())
         _write_snapshots(organization.pk, run, as_of, result.customers)
@@ -154,13 +156,11 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _with_signals(scored: pl.DataFrame, organization: Organization, as_of: dt.date,
+def _read_signals(organization: Organization, as_of: dt.date,
                   customer_ids: list[uuid.UUID] | None = None) -> pl.DataFrame:
-    """Complaints and lost contact on top of the purchase-based churn risk."""
-    effects = service_signals.SignalEffects()
-    found = readers.read_service_signals(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
-                                         complaint_days=effects.complaint_days, customer_ids=customer_ids)
-    return service_signals.with_service_signals(scored, found, effects=effects)
+    """Complaints and lost contact, to put on top of the purchase-based churn risk."""
+    return readers.read_service_signals(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
+                                        complaint_days=SIGNAL_EFFECTS.complaint_days, customer_ids=customer_ids)
 
 
 def latest_run(*, organization_id: uuid.UUID) -> ScoreRun | None:
@@ -182,7 +182,8 @@ def customer_rescore(*, customer_id: uuid.UUID, organization: Organization, as_o
     if purchases.height == 0:
         return None
     frame = pipeline.rescore(pickle.loads(bytes(run.fitted_models)), purchases, as_of=as_of)
-    frame = _with_signals(frame, organization, as_of, customer_ids=[customer_id])
+    signals = _read_signals(organization, as_of, customer_ids=[customer_id])
+    frame = service_signals.with_service_signals(frame, signals, effects=SIGNAL_EFFECTS)
     with transaction.atomic():
         CustomerScore.objects.filter(customer_id=customer_id, is_current=True).update(is_current=False)
         (score,) = CustomerScore.objects.bulk_create(
