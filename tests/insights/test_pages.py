@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from patron.insights import readers
@@ -46,13 +47,18 @@ def scored(org, customer):
     )
 
 
+_SNAPSHOT_COLUMNS = ("rfm_segment", "class8", "lifecycle", "value_tier", "clv", "churn_risk", "total_spend")
+
+
 @pytest.fixture
 def run(org, scored):
     as_of = dt.date(2026, 2, 1)
     made = ScoreRun.objects.create(organization=org, as_of=as_of, status=ScoreRun.Status.DONE, n_customers=1)
     made.report = {
         "rollups": readers.rollups(
-            organization_id=org.pk, as_of=as_of, tz=org.time_zone, run_id=made.pk, previous_run_id=None, threshold=0.6
+            organization_id=org.pk, as_of=as_of, tz=org.time_zone, run_id=made.pk, previous_run_id=None, threshold=0.6,
+            purchases=readers.read_purchases(organization_id=org.pk, as_of=as_of, tz=org.time_zone),
+            snapshots=pl.DataFrame([{k: getattr(scored, k) for k in _SNAPSHOT_COLUMNS}]),
         )
     }
     made.save()

@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count, Max, Q
 
 from patron.activities.models import Interaction
+from patron.analytics import rollups as analytics_rollups
 from patron.orders.models import Order
 
 COUNTED = (Order.Status.PLACED, Order.Status.PAID)
@@ -49,7 +50,7 @@ def _copy_frame(sql: str, params: list, schema: dict[str, pl.DataType]) -> pl.Da
 
 def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
                    customer_ids: list[uuid.UUID] | None = None) -> pl.DataFrame:
-    """`customer_id` (UUID text), `date`, `amount` per customer and purchase day up to as_of."""
+    """`customer_id` (UUID text), `date`, `amount`, `orders` per customer and purchase day up to as_of."""
     end = _day_bounds(as_of, tz)
     only = ""
     params: list = [tz, organization_id, list(COUNTED)[0], list(COUNTED)[1], end]
@@ -59,15 +60,16 @@ def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
         params += [customer_ids] if connection.vendor == "postgresql" else [c.hex for c in customer_ids]
     if connection.vendor == "postgresql":
         sql = (
-            "SELECT o.customer_id, (o.ordered_at AT TIME ZONE %s)::date AS day, SUM(o.total)::float8 "
+            "SELECT o.customer_id, (o.ordered_at AT TIME ZONE %s)::date AS day, SUM(o.total)::float8, COUNT(*) "
             "FROM orders_order o WHERE o.organization_id = %s AND o.status IN (%s, %s) "
             f"AND o.ordered_at < %s{only} GROUP BY 1, 2"
         )
-        return _copy_frame(sql, params, {"customer_id": pl.String, "date": pl.Date, "amount": pl.Float64})
+        return _copy_frame(sql, params, {"customer_id": pl.String, "date": pl.Date, "amount": pl.Float64,
+                                        "orders": pl.Int64})
     # SQLite: the time zone shift is done in Python on the (already day-summed-in-UTC) rows.
     offset_hours = _day_bounds(as_of, tz).utcoffset().total_seconds() / 3600
     sql = (
-        "SELECT o.customer_id, date(o.ordered_at, %s) AS day, SUM(CAST(o.total AS REAL)) "
+        "SELECT o.customer_id, date(o.ordered_at, %s) AS day, SUM(CAST(o.total AS REAL)), COUNT(*) "
         "FROM orders_order o WHERE o.organization_id = %s AND o.status IN (%s, %s) "
         f"AND o.ordered_at < %s{only} GROUP BY 1, 2"
     )
@@ -75,7 +77,8 @@ def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
     with connection.cursor() as cursor:
         cursor.execute(sql, sqlite_params)
         rows = cursor.fetchall()
-    frame = pl.DataFrame(rows, schema={"customer_id": pl.String, "date": pl.String, "amount": pl.Float64}, orient="row")
+    frame = pl.DataFrame(rows, schema={"customer_id": pl.String, "date": pl.String, "amount": pl.Float64,
+                                         "orders": pl.Int64}, orient="row")
     return frame.with_columns(_uuid_text("customer_id"), pl.col("date").str.to_date())
 
 
@@ -145,140 +148,29 @@ def read_order_lines(*, organization_id: uuid.UUID, since: dt.datetime, until: d
 
 
 # --- Rollups for the dashboards ---------------------------------------------------------------
-# Small aggregates computed in the database at each refresh and stored in run.report["rollups"],
-# so the dashboards read a few kilobytes of JSON instead of scanning a million customers.
+# Small aggregates computed at each refresh and stored in run.report["rollups"], so the
+# dashboards read a few kilobytes of JSON instead of scanning a million customers. Most come
+# from the frames the refresh already holds (analytics.rollups); only the earlier runs' scores
+# and the sales funnel are read here.
 
 ROLLUP_MONTHS = 24
 FUNNEL_DAYS = 365
 FORECAST_HORIZON_DAYS = 90  # CustomerScore.expected_purchases is over the next 90 days
-CLV_EDGES = (0, 100, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
 
 
-def _months_back(as_of: dt.date, months: int) -> dt.date:
-    """The first day of the month `months - 1` months before as_of's month."""
-    index = as_of.year * 12 + as_of.month - 1 - (months - 1)
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _month_expr(column: str, tz: str, as_of: dt.date) -> tuple[str, list]:
-    """SQL text of a timestamp column's month ("YYYY-MM") in the organisation's time zone."""
-    if connection.vendor == "postgresql":
-        return f"to_char({column} AT TIME ZONE %s, 'YYYY-MM')", [tz]
-    offset_hours = _day_bounds(as_of, tz).utcoffset().total_seconds() / 3600
-    return f"strftime('%%Y-%%m', {column}, %s)", [f"{offset_hours:+.0f} hours"]
-
-
-def _db_params(organization_id: uuid.UUID, start: dt.datetime, end: dt.datetime) -> list:
-    if connection.vendor == "postgresql":
-        return [organization_id, *COUNTED, start, end]
-    fmt = "%Y-%m-%d %H:%M:%S"
-    return [organization_id.hex, *COUNTED, start.astimezone(dt.UTC).strftime(fmt), end.astimezone(dt.UTC).strftime(fmt)]
-
-
-def _fetch(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def rollup_monthly(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, months: int = ROLLUP_MONTHS) -> list[dict]:
-    """Revenue, orders and active customers per month for the last `months` months (to as_of)."""
-    start = dt.datetime.combine(_months_back(as_of, months), dt.time(), tzinfo=zoneinfo.ZoneInfo(tz))
-    month, month_params = _month_expr("o.ordered_at", tz, as_of)
-    # Only our own month expression is interpolated; values travel as parameters.
-    sql = (f"SELECT {month} AS m, SUM(o.total), COUNT(*), COUNT(DISTINCT o.customer_id) FROM orders_order o "  # noqa: S608
-           "WHERE o.organization_id = %s AND o.status IN (%s, %s) AND o.ordered_at >= %s AND o.ordered_at < %s "
-           "GROUP BY 1 ORDER BY 1")
-    rows = {r[0]: r for r in _fetch(sql, month_params + _db_params(organization_id, start, _day_bounds(as_of, tz)))}
-    out = []
-    for i in range(months):
-        key = _months_back(as_of, months - i).strftime("%Y-%m")
-        row = rows.get(key)
-        out.append({"month": key, "revenue": round(float(row[1]), 2) if row else 0.0,
-                    "orders": int(row[2]) if row else 0, "active": int(row[3]) if row else 0})
-    return out
-
-
-def rollup_cohorts(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, months: int = ROLLUP_MONTHS) -> dict:
-    """Cohort retention: customers by month of first purchase, and how many bought k months later.
-
-    Returns {"cohorts": [{"month", "size", "active": [n at offset 0, 1, ...]}]}; offset 0 is the
-    cohort's own month, so active[0] == size.
-    """
-    end = _day_bounds(as_of, tz)
-    month, month_params = _month_expr("ordered_at", tz, as_of)
-    params = _db_params(organization_id, end, end)
-    # Customer-months first (one row per customer and month bought), then each customer's first
-    # month over all history: a customer who first bought before the window is no new cohort.
-    sql = (
-        f"WITH cm AS (SELECT DISTINCT customer_id, {month} AS m FROM orders_order "  # noqa: S608 (our expression)
-        "  WHERE organization_id = %s AND status IN (%s, %s) AND ordered_at < %s), "
-        "f AS (SELECT customer_id, MIN(m) AS cohort FROM cm GROUP BY customer_id) "
-        "SELECT f.cohort, cm.m, COUNT(*) FROM cm JOIN f ON f.customer_id = cm.customer_id "
-        "WHERE f.cohort >= %s GROUP BY 1, 2"
-    )
-    params = [*month_params, *params[:3], params[4], _months_back(as_of, months).strftime("%Y-%m")]
-    counts: dict[str, dict[str, int]] = {}
-    for cohort, bought, n in _fetch(sql, params):
-        counts.setdefault(cohort, {})[bought] = int(n)
-    keys = [_months_back(as_of, months - i).strftime("%Y-%m") for i in range(months)]
-    cohorts = []
-    for i, key in enumerate(keys):
-        row = counts.get(key, {})
-        active = [row.get(m, 0) for m in keys[i:]]
-        cohorts.append({"month": key, "size": active[0], "active": active})
-    return {"cohorts": cohorts}
-
-
-def rollup_scores(*, threshold: float) -> dict:
-    """Counts and value of the current snapshots by segment, class, lifecycle and CLV band."""
-    from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
-
+def read_run_scores(*, organization_id: uuid.UUID, run_id: uuid.UUID, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """`customer_id` and the given score columns of one refresh's snapshots."""
     from patron.insights.models import CustomerScore
 
-    current = CustomerScore.objects.filter(is_current=True)
-
-    def by(field: str) -> list[dict]:
-        rows = current.values(field).annotate(n=Count("id"), clv=Sum("clv"), spend=Sum("total_spend")).order_by(field)
-        return [{"key": r[field] or "", "n": r["n"], "clv": round(r["clv"] or 0.0, 2),
-                 "spend": round(r["spend"] or 0.0, 2)} for r in rows]
-
-    whens = [When(clv__lt=edge, then=Value(i)) for i, edge in enumerate(CLV_EDGES[1:])]
-    band = Case(*whens, default=Value(len(CLV_EDGES) - 1), output_field=IntegerField())
-    bands = dict(current.filter(clv__isnull=False).annotate(band=band).values("band").annotate(n=Count("id"))
-                 .order_by("band").values_list("band", "n"))
-    risk = F("clv") * F("churn_risk")
-    totals = current.aggregate(
-        customers=Count("id"), total_clv=Sum("clv"),
-        at_risk_n=Count("id", filter=Q(churn_risk__gte=threshold)),
-        at_risk_clv=Sum("clv", filter=Q(churn_risk__gte=threshold)),
-        expected_loss=Sum(risk, output_field=FloatField()),
-    )
-    return {
-        "rfm_segment": by("rfm_segment"), "class8": by("class8"), "lifecycle": by("lifecycle"),
-        "value_tier": by("value_tier"),
-        "clv_bands": [{"low": CLV_EDGES[i], "high": CLV_EDGES[i + 1] if i + 1 < len(CLV_EDGES) else None,
-                       "n": int(bands.get(i, 0))} for i in range(len(CLV_EDGES))],
-        "totals": {k: (round(v, 2) if isinstance(v, float) else (v or 0)) for k, v in totals.items()},
-        "risk_threshold": threshold,
-    }
-
-
-def rollup_movement(*, run_id: uuid.UUID, previous_run_id: uuid.UUID | None) -> dict:
-    """How many customers moved from each RFM segment (previous run) to each (this run)."""
-    from django.db.models import Count, OuterRef, Subquery
-
-    from patron.insights.models import CustomerScore
-
-    if previous_run_id is None:
-        return {"previous_run": None, "cells": []}
-    before = CustomerScore.objects.filter(run_id=previous_run_id, customer=OuterRef("customer"))
-    before = before.values("rfm_segment")[:1]
-    rows = (CustomerScore.objects.filter(is_current=True).annotate(before=Subquery(before))
-            .values("before", "rfm_segment").annotate(n=Count("id")).order_by())
-    cells = [{"from": r["before"] or "", "to": r["rfm_segment"] or "", "n": r["n"]}
-             for r in rows if r["before"] is not None]
-    return {"previous_run": str(previous_run_id), "cells": cells}
+    schema = {"customer_id": pl.String, **columns}
+    if connection.vendor == "postgresql":
+        qn = connection.ops.quote_name
+        # Only column names of the schema the caller wrote are interpolated.
+        sql = (f"SELECT {', '.join(qn(c) for c in schema)} FROM insights_customerscore "  # noqa: S608
+               "WHERE organization_id = %s AND run_id = %s")
+        return _copy_frame(sql, [organization_id, run_id], schema)
+    rows = CustomerScore.objects.filter(run_id=run_id).values_list(*schema)
+    return pl.DataFrame([(str(r[0]), *r[1:]) for r in rows], schema=schema, orient="row")
 
 
 def rollup_funnel(*, as_of: dt.date, tz: str, days: int = FUNNEL_DAYS) -> dict:
@@ -307,53 +199,52 @@ def rollup_funnel(*, as_of: dt.date, tz: str, days: int = FUNNEL_DAYS) -> dict:
     return {"days": days, "by_source": grouped("source"), "by_rep": grouped("owner_id")}
 
 
-def rollup_forecast(*, as_of: dt.date, tz: str, run_id: uuid.UUID) -> dict:
+def rollup_forecast(*, organization_id: uuid.UUID, as_of: dt.date, run_id: uuid.UUID,
+                    purchases: pl.DataFrame) -> dict:
     """Last period's forecast against what happened, by the RFM segment of that forecast.
 
     The forecast is the earlier run whose date is at least the horizon (90 days) before as_of,
     else the latest earlier run with an earlier date; its 90-day expected purchases and spend
     are scaled to the days that have elapsed and compared with the orders placed since.
     """
-    from django.db.models import Count, F, FloatField, OuterRef, Subquery, Sum
-
-    from patron.insights.models import CustomerScore, ScoreRun
-    from patron.orders.models import Order
+    from patron.insights.models import ScoreRun
 
     earlier = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, as_of__lt=as_of).exclude(pk=run_id)
     horizon_ago = as_of - dt.timedelta(days=FORECAST_HORIZON_DAYS)
     run = (earlier.filter(as_of__lte=horizon_ago).order_by("-as_of", "-created_at").first()
            or earlier.order_by("-as_of", "-created_at").first())
-    if run is None or not CustomerScore.objects.filter(run_id=run.pk).exists():
+    if run is None:
+        return {"run": None}
+    forecast = read_run_scores(organization_id=organization_id, run_id=run.pk, columns={
+        "rfm_segment": pl.String, "expected_purchases": pl.Float64, "expected_spend": pl.Float64})
+    if forecast.height == 0:
         return {"run": None}
     days = min((as_of - run.as_of).days, FORECAST_HORIZON_DAYS)
-    scale = days / FORECAST_HORIZON_DAYS
-    start = _day_bounds(run.as_of, tz)
-    end = start + dt.timedelta(days=days)
-    predicted = (CustomerScore.objects.filter(run_id=run.pk).values("rfm_segment").order_by()
-                 .annotate(purchases=Sum("expected_purchases"),
-                           spend=Sum(F("expected_purchases") * F("expected_spend"), output_field=FloatField())))
-    segment = CustomerScore.objects.filter(run_id=run.pk, customer=OuterRef("customer")).values("rfm_segment")[:1]
-    actual = {r["seg"]: r for r in Order.objects.filter(status__in=COUNTED, ordered_at__gte=start, ordered_at__lt=end)
-              .annotate(seg=Subquery(segment)).exclude(seg=None).values("seg").order_by()
-              .annotate(orders=Count("id"), revenue=Sum("total"))}
-    rows = []
-    for r in predicted:
-        done = actual.get(r["rfm_segment"], {})
-        rows.append({"key": r["rfm_segment"], "predicted_purchases": round((r["purchases"] or 0) * scale, 1),
-                     "actual_orders": int(done.get("orders", 0)),
-                     "predicted_spend": round((r["spend"] or 0) * scale, 2),
-                     "actual_revenue": round(float(done.get("revenue") or 0), 2)})
+    rows = analytics_rollups.forecast_against_actual(forecast, purchases, made_on=run.as_of, days=days,
+                                                     horizon_days=FORECAST_HORIZON_DAYS)
     return {"run": str(run.pk), "as_of": run.as_of.isoformat(), "days": days, "rows": rows}
 
 
 def rollups(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, run_id: uuid.UUID,
-            previous_run_id: uuid.UUID | None, threshold: float) -> dict:
-    """Every dashboard rollup of one refresh (call inside the organisation's scope)."""
+            previous_run_id: uuid.UUID | None, threshold: float, purchases: pl.DataFrame,
+            snapshots: pl.DataFrame) -> dict:
+    """Every dashboard rollup of one refresh (call inside the organisation's scope).
+
+    `purchases` is what the refresh read (read_purchases), `snapshots` what it wrote.
+    """
+    if previous_run_id is None:
+        movement = {"previous_run": None, "cells": []}
+    else:
+        before = read_run_scores(organization_id=organization_id, run_id=previous_run_id,
+                                 columns={"rfm_segment": pl.String})
+        movement = {"previous_run": str(previous_run_id),
+                    "cells": analytics_rollups.movement(before, snapshots)}
     return {
-        "monthly": rollup_monthly(organization_id=organization_id, as_of=as_of, tz=tz),
-        "cohorts": rollup_cohorts(organization_id=organization_id, as_of=as_of, tz=tz),
-        "scores": rollup_scores(threshold=threshold),
-        "movement": rollup_movement(run_id=run_id, previous_run_id=previous_run_id),
+        "monthly": analytics_rollups.monthly(purchases, as_of=as_of, months=ROLLUP_MONTHS),
+        "cohorts": analytics_rollups.cohorts(purchases, as_of=as_of, months=ROLLUP_MONTHS),
+        "scores": analytics_rollups.scores(snapshots, threshold=threshold),
+        "movement": movement,
         "funnel": rollup_funnel(as_of=as_of, tz=tz),
-        "forecast": rollup_forecast(as_of=as_of, tz=tz, run_id=run_id),
+        "forecast": rollup_forecast(organization_id=organization_id, as_of=as_of, run_id=run_id,
+                                    purchases=purchases),
     }

@@ -9,7 +9,6 @@ import logging
 import pickle
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ from django.utils import timezone
 
 from patron.analytics import pipeline
 from patron.analytics import signals as service_signals
+from patron.analytics.churn import REASON_SCHEMA
 from patron.analytics.errors import AnalyticsError
 from patron.audit import services as audit
 from patron.common import bulk
@@ -33,56 +33,62 @@ HISTORY_RUNS = 12
 BASKET_DAYS = 365
 SIGNAL_EFFECTS = service_signals.SignalEffects()  # complaints and lost contact (analytics.signals)
 
-_SCORE_FIELDS = [
-    "n_purchases", "total_spend", "days_since_last", "r_score", "f_score", "m_score",
-    "rfm_segment", "class8", "frequency_tier", "value_tier", "lifecycle", "classes", "cluster",
-    "cluster_label", "p_alive", "expected_purchases", "expected_spend", "clv", "churn_risk",
-    "churn_reasons", "recommendations",
-]
+_TEXT_FIELDS = ("rfm_segment", "class8", "frequency_tier", "value_tier", "lifecycle", "cluster_label")
+_FLOAT_FIELDS = ("p_alive", "expected_purchases", "expected_spend", "clv", "churn_risk")
+# A JSON null inside a reason ("days": null): dropped, as the reason texts only use what is set.
+_NULL_MEMBER = r'"[a-z_]+":null,?'
 
 
-def _jsonable_reasons(reasons: Any) -> list:
-    """Churn reasons as small dicts without nulls, rounded for display."""
-    out = []
-    for reason in reasons or []:
-        out.append({k: (round(v, 3) if isinstance(v, float) else v) for k, v in reason.items() if v is not None})
-    return out
+def _json_list(column: str) -> pl.Expr:
+    """A list of identifier-like strings (class keys, product UUIDs) as JSON array text."""
+    inner = pl.col(column).list.eval(pl.element().cast(pl.String)).list.join('","')
+    return pl.when(pl.col(column).list.len() > 0).then('["' + inner + '"]').otherwise(pl.lit("[]"))
 
 
-def _rows(frame: pl.DataFrame) -> list[dict]:
-    renamed = frame.rename({"segment": "rfm_segment"}).with_columns(
-        pl.col("total_spend").round(2), pl.col("days_since_last").round(1)
+def _json_reasons() -> pl.Expr:
+    """The churn reasons as JSON text: small objects without nulls, floats rounded for display."""
+    floats = [name for name, dtype in REASON_SCHEMA.to_schema().items() if dtype == pl.Float64]
+    encoded = pl.col("churn_reasons").list.eval(
+        pl.element().struct.with_fields(pl.field(floats).round(3)).struct.json_encode()
+        .str.replace_all(_NULL_MEMBER, "").str.replace(",}", "}", literal=True)
     )
-    keep = ["customer_id", *[c for c in _SCORE_FIELDS if c in renamed.columns]]
-    return renamed.select(keep).to_dicts()
+    return pl.when(pl.col("churn_reasons").list.len() > 0).then("[" + encoded.list.join(",") + "]").otherwise(
+        pl.lit("[]"))
 
 
-def _score_rows(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, frame: pl.DataFrame) -> Iterator[dict]:
-    """The snapshot rows of `frame`, as CustomerScore column values by attname."""
-    run_id = run.pk if run is not None else None
-    for row in _rows(frame):
-        values = {k: row.get(k) for k in _SCORE_FIELDS}
-        for text in ("rfm_segment", "class8", "frequency_tier", "value_tier", "lifecycle", "cluster_label"):
-            values[text] = values[text] or ""
-        values["classes"] = list(values["classes"] or [])
-        values["recommendations"] = [str(p) for p in values["recommendations"] or []]
-        values["churn_reasons"] = _jsonable_reasons(values["churn_reasons"])
-        for number in ("p_alive", "expected_purchases", "expected_spend", "clv", "churn_risk"):
-            v = values[number]
-            values[number] = None if v is None or not np.isfinite(v) else round(float(v), 6)
-        yield {"organization_id": org_id, "run_id": run_id, "as_of": as_of, "is_current": True,
-               "customer_id": uuid.UUID(row["customer_id"]), **values}
+def _snapshot_frame(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, frame: pl.DataFrame) -> pl.DataFrame:
+    """The CustomerScore rows of `frame`, column by attname, as the database stores them.
+
+    Built in polars (JSON columns as JSON text, non-finite numbers as null): a Python dict
+    per customer was most of the write time of a million-customer refresh. The dashboard
+    rollups are computed from this same frame, so they match the stored snapshots.
+    """
+    frame = frame.rename({"segment": "rfm_segment"})
+    missing = [pl.lit(None, pl.List(pl.String)).alias(c) for c in ("classes", "recommendations")
+               if c not in frame.columns]
+    if "churn_reasons" not in frame.columns:
+        missing.append(pl.lit(None, pl.List(REASON_SCHEMA)).alias("churn_reasons"))
+    frame = frame.with_columns(missing)
+    finite = {c: pl.when(pl.col(c).is_finite()).then(pl.col(c).cast(pl.Float64).round(6)) for c in _FLOAT_FIELDS}
+    return frame.select(
+        "customer_id",
+        organization_id=pl.lit(str(org_id)), run_id=pl.lit(str(run.pk) if run else None, pl.String),
+        as_of=pl.lit(as_of), is_current=pl.lit(True),
+        n_purchases=pl.col("n_purchases"), total_spend=pl.col("total_spend").round(2),
+        days_since_last=pl.col("days_since_last").round(1),
+        r_score=pl.col("r_score"), f_score=pl.col("f_score"), m_score=pl.col("m_score"),
+        **{c: pl.col(c).fill_null("") for c in _TEXT_FIELDS},
+        cluster=pl.col("cluster"), **finite,
+        classes=_json_list("classes"), recommendations=_json_list("recommendations"),
+        churn_reasons=_json_reasons(),
+    )
 
 
 @transaction.atomic
-def _write_snapshots(org_id: uuid.UUID, run: ScoreRun, as_of: dt.date, frame: pl.DataFrame) -> None:
-    """Swap the current snapshots in one transaction: readers never see a half-written set.
-
-    The rows go in through the lean bulk insert (COPY on PostgreSQL): a million model
-    instances through bulk_create took most of a refresh's database time.
-    """
+def _write_snapshots(org_id: uuid.UUID, run: ScoreRun, snapshots: pl.DataFrame) -> None:
+    """Swap the current snapshots in one transaction: readers never see a half-written set."""
     CustomerScore.objects.filter(is_current=True).update(is_current=False)
-    bulk.insert_rows(CustomerScore, _score_rows(org_id, run, as_of, frame))
+    bulk.insert_frame(CustomerScore, snapshots)
     old_runs = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).order_by("-as_of", "-created_at")[HISTORY_RUNS:]
     CustomerScore.objects.filter(run__in=list(old_runs.values_list("pk", flat=True))).delete()
 
@@ -119,12 +125,14 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         t1 = time.perf_counter()
         previous = (ScoreRun.objects.filter(status=ScoreRun.Status.DONE).exclude(pk=run.pk)
                     .order_by("-as_of", "-created_at").values_list("pk", flat=True).first())
-        _write_snapshots(organization.pk, run, as_of, result.customers)
+        snapshots = _snapshot_frame(organization.pk, run, as_of, result.customers)
+        _write_snapshots(organization.pk, run, snapshots)
         _analyze_snapshots()
         write_s = time.perf_counter() - t1
         ScoreRun.objects.filter(pk=run.pk).update(progress=90)
         rollups = readers.rollups(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
-                                  run_id=run.pk, previous_run_id=previous, threshold=CHURN_RISK_THRESHOLD)
+                                  run_id=run.pk, previous_run_id=previous, threshold=CHURN_RISK_THRESHOLD,
+                                  purchases=purchases, snapshots=snapshots)
         rollups_s = time.perf_counter() - t1 - write_s
     except AnalyticsError as exc:
         ScoreRun.objects.filter(pk=run.pk).update(status=ScoreRun.Status.FAILED, error=str(exc), finished_at=timezone.now())
@@ -186,10 +194,8 @@ def customer_rescore(*, customer_id: uuid.UUID, organization: Organization, as_o
     frame = service_signals.with_service_signals(frame, signals, effects=SIGNAL_EFFECTS)
     with transaction.atomic():
         CustomerScore.objects.filter(customer_id=customer_id, is_current=True).update(is_current=False)
-        (score,) = CustomerScore.objects.bulk_create(
-            [CustomerScore(**row) for row in _score_rows(organization.pk, None, as_of, frame)]
-        )
-    return score
+        bulk.insert_frame(CustomerScore, _snapshot_frame(organization.pk, None, as_of, frame))
+    return CustomerScore.objects.get(customer_id=customer_id, is_current=True)
 
 
 # --- Writes of the insight pages (segments, playbooks, refresh requests) ----------------------
