@@ -79,6 +79,8 @@ def main() -> None:
         f"read {db.get('read', 0):.1f} s, models {models:.1f} s, write {db.get('write', 0):.1f} s, "
         f"rollups {db.get('rollups', 0):.1f} s"
     )
+    for part in ("read_steps", "write_steps"):
+        print(f"  {part}: " + ", ".join(f"{k} {v:.1f}s" for k, v in db.get(part, {}).items()))
     print(f"peak memory (max RSS): {_peak_mb():,.0f} MB (before the refresh: {before_mb:,.0f} MB)")
     core = _core_from_files(org, run.as_of)
     print(f"analytics core on the same data from Parquet files: {core:,.1f} s; "

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from patron.accounts import permissions
@@ -156,3 +157,40 @@ def test_the_full_refresh_keeps_the_service_signals(refreshed, demo_org, django_
     services.value_refresh(organization=demo_org)
     again = CustomerScore.objects.get(customer=score.customer, is_current=True)
     assert again.run_id is not None and again.churn_reasons[0]["key"] == "lost_contact"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the lines are read beside the models on PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_lines_read_on_a_second_connection_give_the_same_recommendations(monkeypatch):
+    import functools
+    import threading
+
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from patron.common import tenancy
+    from patron.insights import readers
+    from patron.organizations.models import Organization
+
+    threads = []
+    original = readers.read_order_lines
+
+    @functools.wraps(original)
+    def spy(**kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return original(**kwargs)
+
+    monkeypatch.setattr(readers, "read_order_lines", spy)
+
+    with tenancy.unscoped():
+        call_command("demo_data", customers=150, seed=5, verbosity=0)
+        org = Organization.objects.get(slug="demo")
+    with tenancy.scope(org):
+        beside = services.value_refresh(organization=org)  # autocommit: the lines come from a thread
+        assert beside.status == ScoreRun.Status.DONE, beside.error
+        first = dict(CustomerScore.objects.filter(run=beside).values_list("customer_id", "recommendations"))
+        with transaction.atomic():  # inside a transaction: read in place
+            in_place = services.value_refresh(organization=org)
+        second = dict(CustomerScore.objects.filter(run=in_place).values_list("customer_id", "recommendations"))
+    assert threads == [False, True]  # beside the models, then in place
+    assert first == second and any(first.values())

@@ -259,7 +259,7 @@ def score_customers(
     transactions: pl.DataFrame,
     *,
     as_of: date,
-    lines: pl.DataFrame | None = None,
+    lines: pl.DataFrame | Callable[[], pl.DataFrame] | None = None,
     options: PipelineOptions | None = None,
     progress: Progress | None = None,
 ) -> PipelineResult:
@@ -269,8 +269,10 @@ def score_customers(
     ----------
     transactions : polars.DataFrame
         ``customer_id``, ``date``, ``amount`` (see `summary.customer_summary`).
-    lines : polars.DataFrame, optional
-        Order lines ``order_id``, ``customer_id``, ``product_id`` for cross-sell rules.
+    lines : polars.DataFrame or callable, optional
+        Order lines ``order_id``, ``customer_id``, ``product_id`` for cross-sell rules; or a
+        function returning them, called when the recommendations step starts (so that a caller
+        can still be reading them while the other steps run).
     options : PipelineOptions, optional
     progress : callable, optional
         Called with each step's name (see `STEPS`) as it ends, e.g. to move a progress bar.
@@ -304,6 +306,8 @@ def score_customers(
     )
     t = _timed(report, "churn", t, progress)
 
+    if callable(lines):
+        lines = lines()
     has_lines = lines is not None and lines.height > 0
     recs = _recommendation_columns(lines, opts, report) if has_lines else None
     if recs is not None:

@@ -52,8 +52,15 @@ class CustomerScore(TenantModel):
     permission_resource = "customers"
     visibility_paths = ("customer",)
 
+    # A refresh inserts a million rows here, and every index costs time on each of them: the
+    # organisation and the customer need no index of their own, since every query names the
+    # organisation and the indexes below all begin with it (score_customer_idx serves customers).
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+", editable=False, db_index=False
+    )
     run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="scores", null=True, blank=True)
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="scores")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="scores",
+                                 db_index=False)
     as_of = models.DateField(_("as of"))
     is_current = models.BooleanField(default=True)
     n_purchases = models.PositiveIntegerField(_("purchases"), default=0)
