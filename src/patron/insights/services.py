@@ -88,7 +88,7 @@ def _snapshot_frame(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, fra
     )
 
 
-def _write_snapshots(org_id: uuid.UUID, run: ScoreRun, snapshots: pl.DataFrame) -> dict[str, float]:
+def _write_snapshots(snapshots: pl.DataFrame) -> dict[str, float]:
     """Swap the current snapshots in one transaction: readers never see a half-written set.
 
     Returns the seconds of each step (retire the current rows, insert, drop old runs, commit)."""
@@ -107,7 +107,8 @@ def _write_snapshots(org_id: uuid.UUID, run: ScoreRun, snapshots: pl.DataFrame) 
 
 
 @contextlib.contextmanager
-def _beside(read: Callable[..., pl.DataFrame], seconds: dict[str, float], **kwargs: Any) -> Iterator[Callable[[], pl.DataFrame]]:
+def _beside(read: Callable[..., pl.DataFrame], seconds: dict[str, float],
+            **kwargs: Any) -> Iterator[Callable[[], pl.DataFrame]]:
     """Run a reader on a second database connection while the caller goes on; yields the
     function that waits for its frame. The basket lines are needed only by the last model, so
     on PostgreSQL the server joins them while the models run (the machine's other core).
@@ -176,7 +177,7 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
                     .order_by("-as_of", "-created_at").values_list("pk", flat=True).first())
         snapshots = _snapshot_frame(organization.pk, run, as_of, result.customers)
         prepared_s = time.perf_counter() - t1
-        write_steps = {"prepare": prepared_s, **_write_snapshots(organization.pk, run, snapshots)}
+        write_steps = {"prepare": prepared_s, **_write_snapshots(snapshots)}
         t2 = time.perf_counter()
         _analyze_snapshots()
         write_steps["analyze"] = time.perf_counter() - t2
