@@ -289,20 +289,12 @@ def test_it_writes_one_summary_audit_entry_and_nothing_outside_the_org(demo, oth
 def _index_definitions() -> set[str]:
     from django.db import connection
 
-    tables = [model._meta.db_table for _, model in services.TABLES]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
-                "WHERE t.relname = ANY(%s)",
-                [tables],
-            )
-        else:  # the indexes of primary keys and UNIQUE constraints have no SQL and stay anyway
-            cursor.execute(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                f"AND tbl_name IN ({', '.join(['%s'] * len(tables))})",
-                tables,
-            )
+        cursor.execute(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+            "WHERE t.relname = ANY(%s)",
+            [[model._meta.db_table for _, model in services.TABLES]],
+        )
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -311,11 +303,11 @@ def test_it_builds_the_indexes_it_deferred_during_the_bulk_load(db):
 
     from patron.demo import loader
 
+    if connection.vendor != "postgresql":
+        pytest.skip("indexes are deferred on PostgreSQL only")
     tables = [model for _, model in services.TABLES]
     before = _index_definitions()
-    if connection.vendor == "postgresql":
-        assert any("gin_trgm_ops" in d for d in before)  # the search index is among them
-    assert any("order_recent_idx" in d for d in before)
+    assert any("gin_trgm_ops" in d for d in before)  # the search index is among them
     # Inside the load's block the secondary indexes are gone, the unique ones stay.
     with loader.secondary_indexes_deferred(tables) as deferred:
         during = _index_definitions()

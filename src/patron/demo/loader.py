@@ -84,8 +84,8 @@ def reference_triggers_off() -> Iterator[bool]:
 
 @contextmanager
 def secondary_indexes_deferred(models_: list[type[models.Model]]) -> Iterator[bool]:
-    """When every table is empty, drop their secondary indexes for the block and build them
-    again at its end; yield whether it did.
+    """On PostgreSQL, when every table is empty, drop their secondary indexes for the block and
+    build them again at its end; yield whether it did.
 
     Keeping a dozen B-tree and trigram indexes up to date row by row costs a large load more
     than writing the rows; one sorted build per index at the end is far cheaper. Only for
@@ -95,50 +95,37 @@ def secondary_indexes_deferred(models_: list[type[models.Model]]) -> Iterator[bo
     indexes back if the load fails.
     """
     definitions: list[str] = []
-    quote = connection.ops.quote_name
-    tables = [m._meta.db_table for m in models_]
-    with connection.cursor() as cursor:
-        empty = True
-        for table in tables:
-            # Rows of any organisation count: the drop would stall every tenant's work.
-            cursor.execute(
-                f"SELECT NOT EXISTS (SELECT 1 FROM {quote(table)} "  # noqa: S608
-                "WHERE organization_id IS NOT NULL)"
-            )
-            empty = empty and bool(cursor.fetchone()[0])
-        if empty:
-            for name, definition in _secondary_indexes(cursor, tables):
-                cursor.execute(f"DROP INDEX {quote(name)}")  # a name the database just gave us
-                definitions.append(definition)
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            tables = [m._meta.db_table for m in models_]
+            empty = True
+            for table in tables:
+                # Rows of any organisation count: the drop would stall every tenant's work.
+                cursor.execute(
+                    f"SELECT NOT EXISTS (SELECT 1 FROM {quote(table)} "  # noqa: S608
+                    "WHERE organization_id IS NOT NULL)"
+                )
+                empty = empty and cursor.fetchone()[0]
+            if empty:
+                cursor.execute(
+                    "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+                    "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+                    "WHERE t.relname = ANY(%s) AND NOT i.indisprimary AND NOT i.indisunique "
+                    "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+                    [tables],
+                )
+                for name, definition in cursor.fetchall():
+                    cursor.execute(f"DROP INDEX {name}")  # a name PostgreSQL just gave us
+                    definitions.append(definition)
     # Not in a `finally`: after a failure the transaction is aborted, and rolling it back
     # restores the dropped indexes anyway.
     yield bool(definitions)
     if definitions:
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
             for definition in definitions:
                 cursor.execute(definition)
-
-
-def _secondary_indexes(cursor: Any, tables: list[str]) -> list[tuple[str, str]]:
-    """(name, CREATE statement) of the indexes on `tables` that are neither primary nor unique."""
-    if connection.vendor == "postgresql":
-        cursor.execute(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
-            "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
-            "WHERE t.relname = ANY(%s) AND NOT i.indisprimary AND NOT i.indisunique "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-            [tables],
-        )
-        return [(name.strip('"'), definition) for name, definition in cursor.fetchall()]
-    # SQLite: the indexes behind primary keys and UNIQUE constraints have no SQL of their own.
-    cursor.execute(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "  # noqa: S608
-        f"AND tbl_name IN ({', '.join(['%s'] * len(tables))})",
-        tables,
-    )
-    return [(name, sql) for name, sql in cursor.fetchall() if not sql.upper().startswith("CREATE UNIQUE")]
 
 
 def verify_references(model: type[models.Model], *, organization_id: Any) -> None:
