@@ -3,6 +3,7 @@ chart numbers open in one click."""
 
 import datetime as dt
 
+import polars as pl
 import pytest
 from playwright.sync_api import expect
 
@@ -38,6 +39,9 @@ def scored(org, owner):
             run_id=run.pk,
             previous_run_id=None,
             threshold=0.6,
+            purchases=readers.read_purchases(organization_id=org.pk, as_of=run.as_of, tz=org.time_zone),
+            snapshots=pl.DataFrame(list(CustomerScore.objects.values(
+                "rfm_segment", "class8", "lifecycle", "value_tier", "clv", "churn_risk", "total_spend"))),
         )
     }
     run.save()
