@@ -89,7 +89,35 @@ def _patron(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
                           text=True, timeout=600, check=False)
 
 
-def test_a_killed_import_resumes_with_exactly_the_files_rows(scratch, tmp_path):
+# `patron import` with the file cleaned by the read-ahead process from the first batch on,
+# whatever its size (the importer waits for the process rather than cleaning batches itself).
+IMPORT_WITH_READ_AHEAD = """
+import sys
+import django
+django.setup()
+from patron.cli import main
+from patron.imports import readahead, services
+services.READ_AHEAD_MIN_BYTES = 0
+real_ready = readahead.ReadAhead.ready
+readahead.ReadAhead.ready = lambda self: real_ready(self, timeout=120)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # the parent's pid
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("read_ahead", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_a_killed_import_resumes_with_exactly_the_files_rows(read_ahead, scratch, tmp_path):
     env = _env(scratch, tmp_path)
     assert _patron("manage", "migrate", "-v", "0", env=env).returncode == 0
     done = subprocess.run([sys.executable, "-c", SETUP], env=env, capture_output=True, text=True, check=False)
@@ -100,7 +128,8 @@ def test_a_killed_import_resumes_with_exactly_the_files_rows(scratch, tmp_path):
         writer.writerow(["客户名称", "手机"])
         writer.writerows([f"客户{i}", f"139{i:08d}"] for i in range(ROWS))
 
-    command = [sys.executable, "-m", "patron.cli", "import", str(path), "--org", "killtest",
+    runner = ["-c", IMPORT_WITH_READ_AHEAD] if read_ahead else ["-m", "patron.cli"]
+    command = [sys.executable, *runner, "import", str(path), "--org", "killtest",
                "--user", "importer", "--batch-size", str(BATCH)]
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -112,8 +141,14 @@ def test_a_killed_import_resumes_with_exactly_the_files_rows(scratch, tmp_path):
             break
         time.sleep(0.02)
     assert child.poll() is None, "the import finished before it could be killed; make the file larger"
+    helpers = _children(child.pid)
+    assert len(helpers) >= read_ahead  # the read-ahead process (with spawn's resource tracker)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
+    deadline = time.monotonic() + 60
+    while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in helpers), "a helper outlived the import"
 
     (job_id, status, done_rows, checkpoint), = scratch.query(
         "SELECT id, status, rows_done, checkpoint FROM imports_importjob")

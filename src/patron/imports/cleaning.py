@@ -175,3 +175,19 @@ def clean_row(
         except ValidationError as exc:
             problems.append((name, " ".join(exc.messages)))
     return data, problems
+
+
+class RowCleaner:
+    """Cleans the rows of one file: picks each mapped column's value and applies its cleaner.
+
+    Holds no database state, so a large import runs it in its read-ahead process.
+    """
+
+    def __init__(self, columns: list[str], cleaners: dict[str, Callable[[str], Any]]) -> None:
+        self.positions = [(i, name) for i, name in enumerate(columns) if name]
+        self.cleaners = cleaners
+
+    def __call__(self, values: list[str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        width = len(values)
+        mapped = {name: values[i] for i, name in self.positions if i < width}
+        return clean_row(mapped, self.cleaners)

@@ -1,0 +1,42 @@
+"""What the batch writer does for speed keeps what it writes the same."""
+
+import gc
+
+import pytest
+
+from patron.common.models import search_text_of
+from patron.customers.models import Customer
+from patron.imports import kinds, services
+from patron.imports.kinds import KINDS
+from patron.imports.models import ImportJob
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"number": "C000001", "name": "张伟", "phone": "+8613800138000", "email": "zw@example.com"},
+        {"number": "C000002", "name": "Acme", "company_name": "ACME Ltd", "phone": "12-34 (5)"},
+        {"number": "C000003", "name": "Ｊｏｈｎ", "phone": "+٣٤٥", "email": ""},
+        {"number": "C000004", "name": "Li", "phone": ""},
+        {"number": "C000005", "name": "Wang"},
+    ],
+)
+def test_it_builds_the_search_text_the_model_would(row):
+    assert kinds._search_text(row) == search_text_of(kinds._Fields(row))["search_text"]
+    assert Customer.build_search_text is search_text_of  # else the import uses the model's own
+
+
+def test_it_hands_the_heap_back_to_the_collector_when_an_import_fails(
+    owner, tmp_path, write_csv, make_job, monkeypatch
+):
+    path = write_csv(tmp_path / "f.csv", [["name", "phone"]] + [[f"c{i}", f"1380000{i:04d}"] for i in range(9)])
+
+    def lost_connection(creates, updates, ctx):
+        raise ConnectionError("lost the database")
+
+    job = services.import_run(job=make_job(owner, path), batch_size=3)
+    assert job.status == ImportJob.Status.DONE and gc.get_freeze_count() == 0
+    monkeypatch.setattr(KINDS["customers"], "write", lost_connection)
+    with pytest.raises(ConnectionError):
+        services.import_run(job=make_job(owner, path), batch_size=3)
+    assert gc.get_freeze_count() == 0
