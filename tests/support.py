@@ -31,3 +31,14 @@ def unscoped_tenant_query(sql: str) -> str | None:
     if tables and "organization_id" not in sql:
         return tables[0]
     return None
+
+
+def current_run(organization_id):
+    """The organisation's current value refresh, made (finished and current) if there is none:
+    a score row a test writes is current only as part of it."""
+    import datetime as dt
+
+    from patron.insights.models import ScoreRun
+
+    return ScoreRun.objects.filter(is_current=True).first() or ScoreRun.objects.create(
+        organization_id=organization_id, as_of=dt.date(2026, 1, 1), status=ScoreRun.Status.DONE, is_current=True)

@@ -17,10 +17,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def scored(org, owner):
     """Three of the owner's customers with current scores of CLV 1,000, 6,000 and 9,000."""
+    run = ScoreRun.objects.create(organization=org, as_of=dt.date(2026, 2, 1), status=ScoreRun.Status.DONE,
+                                  is_current=True)
     for name, clv, segment in [("甲", 1000.0, "hibernating"), ("乙", 6000.0, "at_risk"), ("丙", 9000.0, "champions")]:
         c = customers.customer_create(user=owner, data={"name": name, "region": "Shanghai"})
         CustomerScore.objects.create(
             organization=org,
+            run=run,
             customer=c,
             as_of=dt.date(2026, 2, 1),
             rfm_segment=segment,
@@ -30,7 +33,6 @@ def scored(org, owner):
             clv=clv,
             churn_risk=0.7,
         )
-    run = ScoreRun.objects.create(organization=org, as_of=dt.date(2026, 2, 1), status=ScoreRun.Status.DONE)
     run.report = {
         "rollups": readers.rollups(
             organization_id=org.pk,

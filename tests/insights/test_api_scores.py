@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from patron.customers import services as customers
 from patron.insights.models import CustomerScore
+from tests.support import current_run
 
 
 @pytest.fixture
@@ -26,6 +27,7 @@ def three(owner):
     for c, seg, clv, risk in [(made[0], "champions", 9000.0, 0.1), (made[1], "at_risk", 3000.0, 0.9)]:
         CustomerScore.objects.create(
             organization_id=c.organization_id,
+            run=current_run(c.organization_id),
             customer=c,
             as_of=dt.date(2026, 2, 1),
             rfm_segment=seg,

@@ -35,11 +35,14 @@ def scored(org, customer):
         "total_spend": 1800.0,
         "days_since_last": 80.0,
     }
-    CustomerScore.objects.create(**common, as_of=dt.date(2026, 1, 1), is_current=False, clv=7000.0, churn_risk=0.4)
+    january = ScoreRun.objects.create(organization=org, as_of=dt.date(2026, 1, 1), status=ScoreRun.Status.DONE)
+    CustomerScore.objects.create(**common, as_of=january.as_of, run=january, clv=7000.0, churn_risk=0.4)
+    february = ScoreRun.objects.create(organization=org, as_of=dt.date(2026, 2, 1), status=ScoreRun.Status.DONE,
+                                       is_current=True)
     return CustomerScore.objects.create(
         **common,
-        as_of=dt.date(2026, 2, 1),
-        is_current=True,
+        as_of=february.as_of,
+        run=february,
         clv=6500.0,
         churn_risk=0.82,
         p_alive=0.2,
@@ -52,8 +55,8 @@ _SNAPSHOT_COLUMNS = ("rfm_segment", "class8", "lifecycle", "value_tier", "clv", 
 
 @pytest.fixture
 def run(org, scored):
-    as_of = dt.date(2026, 2, 1)
-    made = ScoreRun.objects.create(organization=org, as_of=as_of, status=ScoreRun.Status.DONE, n_customers=1)
+    made, as_of = scored.run, scored.run.as_of
+    made.n_customers = 1
     made.report = {
         "rollups": readers.rollups(
             organization_id=org.pk, as_of=as_of, tz=org.time_zone, run_id=made.pk, previous_run_id=None, threshold=0.6,

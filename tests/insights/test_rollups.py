@@ -65,7 +65,7 @@ def test_it_builds_the_cohort_matrix_from_first_purchases(two_runs, demo_org):
 def test_it_counts_and_values_the_current_segments(two_runs):
     _first, run = two_runs
     scores = run.report["rollups"]["scores"]
-    current = CustomerScore.objects.filter(is_current=True)
+    current = CustomerScore.objects.current()
     by_segment = {r["key"]: r for r in scores["rfm_segment"]}
     for key, n in Counter(current.values_list("rfm_segment", flat=True)).items():
         assert by_segment[key]["n"] == n
@@ -81,7 +81,7 @@ def test_it_records_the_movement_between_segments(two_runs):
     movement = run.report["rollups"]["movement"]
     assert movement["previous_run"] == str(first.pk)
     before = dict(CustomerScore.objects.filter(run=first).values_list("customer_id", "rfm_segment"))
-    now = CustomerScore.objects.filter(is_current=True, customer_id__in=list(before))
+    now = CustomerScore.objects.current().filter(customer_id__in=list(before))
     expected = Counter((before[s.customer_id], s.rfm_segment) for s in now)
     assert {(c["from"], c["to"]): c["n"] for c in movement["cells"]} == dict(expected)
     assert first.report["rollups"]["movement"]["previous_run"] is None

@@ -8,6 +8,7 @@ from django.utils import timezone
 from patron.customers import services as customers
 from patron.insights import selectors
 from patron.insights.models import CustomerScore
+from tests.support import current_run
 
 
 def _score(customer, **values):
@@ -23,10 +24,10 @@ def _score(customer, **values):
         "n_purchases": 5,
         "total_spend": 900.0,
         "as_of": dt.date(2026, 1, 1),
-        "is_current": True,
     }
     return CustomerScore.objects.create(
-        organization_id=customer.organization_id, customer=customer, **{**defaults, **values}
+        organization_id=customer.organization_id, customer=customer, run=current_run(customer.organization_id),
+        **{**defaults, **values}
     )
 
 
@@ -60,7 +61,7 @@ def test_it_combines_customer_fields_and_current_scores(owner, shanghai):
 
 def test_it_reads_only_the_current_snapshot(owner, shanghai):
     old = CustomerScore.objects.get(customer=shanghai["乙"])
-    old.is_current = False
+    old.replaced = True  # as a triggered rescore leaves it
     old.save()
     _score(shanghai["乙"], clv=9000.0, as_of=dt.date(2026, 2, 1))
     assert _names(owner, [_cond("clv", "gt", "5000")]) == ["丙", "乙", "甲"]

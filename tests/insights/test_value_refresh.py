@@ -22,7 +22,7 @@ def refreshed(demo_org):
 
 def test_it_gives_every_buyer_one_consistent_current_score(refreshed, demo_org):
     buyers = Customer.objects.filter(orders__status__in=["placed", "paid"]).distinct().count()
-    current = CustomerScore.objects.filter(is_current=True)
+    current = CustomerScore.objects.current()
     assert current.count() == buyers == refreshed.n_customers
     for score in current.select_related("customer")[:200]:
         assert 1 <= score.r_score <= 5 and 1 <= score.f_score <= 5 and 1 <= score.m_score <= 5
@@ -37,9 +37,12 @@ def test_it_gives_every_buyer_one_consistent_current_score(refreshed, demo_org):
 def test_it_keeps_history_and_one_current_snapshot(refreshed, demo_org):
     second = services.value_refresh(organization=demo_org)
     assert second.status == ScoreRun.Status.DONE
-    customer_id = CustomerScore.objects.filter(is_current=True).values_list("customer_id", flat=True).first()
+    customer_id = CustomerScore.objects.current().values_list("customer_id", flat=True).first()
     history = CustomerScore.objects.filter(customer_id=customer_id).order_by("created_at")
-    assert history.count() == 2 and [s.is_current for s in history] == [False, True]
+    assert history.count() == 2 and [s.run_id for s in history] == [refreshed.pk, second.pk]
+    refreshed.refresh_from_db()
+    assert second.is_current and not refreshed.is_current
+    assert CustomerScore.objects.current().count() == CustomerScore.objects.filter(run=second).count()
     assert history[0].r_score == history[1].r_score  # same data, same date: same result
 
 
@@ -53,25 +56,25 @@ def test_a_new_order_rescores_only_that_customer(refreshed, demo_org, django_cap
     from patron.catalog.models import Product
     from patron.orders import services as orders
 
-    score = CustomerScore.objects.filter(is_current=True).order_by("-days_since_last").select_related("customer").first()
-    others_before = dict(CustomerScore.objects.filter(is_current=True).exclude(pk=score.pk).values_list("pk", "customer_id"))
+    score = CustomerScore.objects.current().order_by("-days_since_last").select_related("customer").first()
+    others_before = dict(CustomerScore.objects.current().exclude(pk=score.pk).values_list("pk", "customer_id"))
     owner = score.customer.owner
     with django_capture_on_commit_callbacks(execute=True):
         orders.order_create(user=owner, customer=score.customer, ordered_at=timezone.now(),
                             lines=[{"product": Product.objects.first(), "quantity": 1}])
-    new = CustomerScore.objects.get(customer=score.customer, is_current=True)
+    new = CustomerScore.objects.current().get(customer=score.customer)
     assert new.pk != score.pk
     assert new.days_since_last < score.days_since_last and new.n_purchases == score.n_purchases + 1
-    assert dict(CustomerScore.objects.filter(is_current=True).exclude(pk=new.pk).values_list("pk", "customer_id")) == others_before
+    assert dict(CustomerScore.objects.current().exclude(pk=new.pk).values_list("pk", "customer_id")) == others_before
 
 
 def test_applying_a_playbook_twice_creates_no_duplicate_tasks(refreshed, demo_org):
-    segment = CustomerScore.objects.filter(is_current=True).values_list("rfm_segment", flat=True).first()
+    segment = CustomerScore.objects.current().values_list("rfm_segment", flat=True).first()
     playbook = Playbook.objects.create(organization=demo_org, name="Call back", class_kind="rfm_segment",
                                        class_key=segment, action=Playbook.Action.CALL_BACK, cadence_days=30)
     admin = User.objects.get(username="admin")
     first = actions.playbook_apply(playbook=playbook, user=admin)
-    members = CustomerScore.objects.filter(is_current=True, rfm_segment=segment, customer__owner__isnull=False).count()
+    members = CustomerScore.objects.current().filter(rfm_segment=segment, customer__owner__isnull=False).count()
     assert first == members > 0
     assert actions.playbook_apply(playbook=playbook, user=admin) == 0
     assert Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:").count() == members
@@ -101,7 +104,7 @@ def test_a_team_managers_playbook_reaches_only_their_teams_customers(refreshed, 
     tasks = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
     assert created == tasks.count() > 0
     assert set(tasks.values_list("owner_team_id", flat=True)) <= set(manager.subtree_team_ids)
-    north = CustomerScore.objects.filter(is_current=True, lifecycle="churned",
+    north = CustomerScore.objects.current().filter(lifecycle="churned",
                                          customer__owner__username__in=["chen.jie", "liu.yang"])
     assert north.exists()  # there were North customers in the class, and they got no task
 
@@ -117,24 +120,24 @@ def test_a_complaint_and_lost_contact_rescore_the_customer_and_alert_the_owner(
     refreshed, demo_org, django_capture_on_commit_callbacks
 ):
     # A valuable customer the purchase history does not flag yet.
-    score = (CustomerScore.objects.filter(is_current=True, value_tier="high", churn_risk__lt=actions.CHURN_RISK_THRESHOLD,
+    score = (CustomerScore.objects.current().filter(value_tier="high", churn_risk__lt=actions.CHURN_RISK_THRESHOLD,
                                           customer__owner__isnull=False)
              .exclude(lifecycle="churned").order_by("-churn_risk").select_related("customer__owner").first())
     customer, owner = score.customer, score.customer.owner
-    others_before = dict(CustomerScore.objects.filter(is_current=True).exclude(pk=score.pk).values_list("pk", "churn_risk"))
+    others_before = dict(CustomerScore.objects.current().exclude(pk=score.pk).values_list("pk", "churn_risk"))
     with django_capture_on_commit_callbacks(execute=True):
         _log(customer, owner, "complaint")
-    after_complaint = CustomerScore.objects.get(customer=customer, is_current=True)
+    after_complaint = CustomerScore.objects.current().get(customer=customer)
     assert after_complaint.pk != score.pk
     assert after_complaint.churn_risk > score.churn_risk
     assert after_complaint.churn_reasons[0]["key"] == "complaint"
     with django_capture_on_commit_callbacks(execute=True):
         _log(customer, owner, "lost_contact")
-    lost = CustomerScore.objects.get(customer=customer, is_current=True)
+    lost = CustomerScore.objects.current().get(customer=customer)
     assert [r["key"] for r in lost.churn_reasons[:2]] == ["lost_contact", "complaint"]
     assert lost.churn_risk > after_complaint.churn_risk
     # Only this customer changed; crossing the threshold put a task on the owner's list.
-    assert dict(CustomerScore.objects.filter(is_current=True).exclude(customer=customer)
+    assert dict(CustomerScore.objects.current().exclude(customer=customer)
                 .values_list("pk", "churn_risk")) == others_before
     # (Here the complaint alone crossed it: one alert, naming the complaint first.)
     assert after_complaint.churn_risk >= actions.CHURN_RISK_THRESHOLD
@@ -145,17 +148,17 @@ def test_a_complaint_and_lost_contact_rescore_the_customer_and_alert_the_owner(
         _log(customer, owner, "reached", direction="in")
     assert Task.objects.filter(customer=customer).count() <= 1
     services.customer_rescore(customer_id=customer.pk, organization=demo_org)
-    reached = CustomerScore.objects.get(customer=customer, is_current=True)
+    reached = CustomerScore.objects.current().get(customer=customer)
     assert [r["key"] for r in reached.churn_reasons][:1] == ["complaint"]
     assert reached.churn_risk == pytest.approx(after_complaint.churn_risk)
 
 
 def test_the_full_refresh_keeps_the_service_signals(refreshed, demo_org, django_capture_on_commit_callbacks):
-    score = CustomerScore.objects.filter(is_current=True, customer__owner__isnull=False).select_related("customer__owner").first()
+    score = CustomerScore.objects.current().filter(customer__owner__isnull=False).select_related("customer__owner").first()
     with django_capture_on_commit_callbacks(execute=True):
         _log(score.customer, score.customer.owner, "lost_contact")
     services.value_refresh(organization=demo_org)
-    again = CustomerScore.objects.get(customer=score.customer, is_current=True)
+    again = CustomerScore.objects.current().get(customer=score.customer)
     assert again.run_id is not None and again.churn_reasons[0]["key"] == "lost_contact"
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from patron.activities import services as activities
 from patron.sales import services as sales
+from tests.support import current_run
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +82,8 @@ def test_it_lists_my_customers_at_risk_with_the_reason_and_not_others(client, ow
     from patron.insights.models import CustomerScore
 
     CustomerScore.objects.create(
-        organization_id=customer.organization_id, customer=customer, as_of="2026-11-01", is_current=True,
+        organization_id=customer.organization_id, customer=customer, as_of="2026-11-01",
+        run=current_run(customer.organization_id),
         churn_risk=0.8, clv=1200.0, lifecycle="loyal",
         churn_reasons=[{"key": "gap_vs_usual", "ratio": 3.1}],
     )

@@ -36,12 +36,15 @@ def _copy_out(sql: str, params: list, options: str = "") -> memoryview:
 
 
 def copy_text(sql: str, params: list, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Run a query and read its rows into a frame through COPY's text format (any types)."""
+    """Run a query and read its rows into a frame through COPY's text format.
+
+    For numbers, dates, UUIDs and identifier-like text: NULL (\\N) becomes null, but the
+    format's backslash escapes inside text (a tab, a newline) are left as they are."""
     data = _copy_out(sql, params)
     if data.nbytes == 0:
         return pl.DataFrame(schema=schema)
     return pl.read_csv(io.BytesIO(data), separator="\t", has_header=False, new_columns=list(schema),
-                       schema_overrides=schema)
+                       schema_overrides=schema, null_values="\\N", quote_char=None)
 
 
 def copy_binary(sql: str, params: list, columns: dict[str, str]) -> pl.DataFrame:

@@ -68,7 +68,7 @@ class CustomerOut(serializers.ModelSerializer):
     def get_scores(self, customer: Customer) -> dict | None:
         current = getattr(customer, "current_scores", None)
         if current is None:  # not attached (a single object): one query
-            current = list(CustomerScore.objects.filter(customer=customer, is_current=True)[:1])
+            current = list(CustomerScore.objects.current().filter(customer=customer)[:1])
         if not current:
             return None
         # One nested serializer for the whole page: building a ModelSerializer's fields costs
@@ -107,7 +107,7 @@ SCORE_ORDERING = {"clv": "score_clv", "-clv": "-score_clv", "churn_risk": "score
 
 
 def _score_value(field: str) -> Any:
-    current = CustomerScore.objects.filter(customer=OuterRef("pk"), is_current=True).values(field)[:1]
+    current = CustomerScore.objects.current().filter(customer=OuterRef("pk")).values(field)[:1]
     return Coalesce(Subquery(current), Value(-1.0), output_field=FloatField())
 
 
@@ -157,8 +157,8 @@ class CustomerFilter(django_filters.FilterSet):
     def by_score(self, queryset: Any, name: str, value: Any) -> Any:
         if value in (None, ""):
             return queryset
-        current = CustomerScore.objects.filter(customer=OuterRef("pk"), is_current=True,
-                                               **{self.SCORE_LOOKUPS[name]: value})
+        current = CustomerScore.objects.current().filter(customer=OuterRef("pk"),
+                                                         **{self.SCORE_LOOKUPS[name]: value})
         return queryset.filter(Exists(current))
 
     def search(self, queryset: Any, name: str, value: str) -> Any:
@@ -175,7 +175,7 @@ def attach_tags_and_scores(customers: list[Customer]) -> list[Customer]:
     tags: dict[Any, list[str]] = {pk: [] for pk in ids}
     for customer_id, name in Tag.objects.filter(customers__in=ids).values_list("customers", "name"):
         tags[customer_id].append(name)
-    scores = {s.customer_id: s for s in CustomerScore.objects.filter(customer_id__in=ids, is_current=True)}
+    scores = {s.customer_id: s for s in CustomerScore.objects.current().filter(customer_id__in=ids)}
     for customer in customers:
         customer.tag_names = sorted(tags[customer.pk])
         current = scores.get(customer.pk)

@@ -68,7 +68,7 @@ def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = Non
     period = _period(playbook.cadence_days, today)
     # Only the customers the person applying the playbook may work on: a team manager's
     # playbook never creates tasks for another team's owners.
-    scores = (CustomerScore.objects.filter(is_current=True, customer__in=Customer.objects.visible_to(user, "change"))
+    scores = (CustomerScore.objects.current().filter(customer__in=Customer.objects.visible_to(user, "change"))
               .select_related("customer", "customer__owner"))
     scores = scores.filter(**({"classes__contains": [playbook.class_key]} if playbook.class_kind == "classes"
                               else {playbook.class_kind: playbook.class_key}))
@@ -102,12 +102,12 @@ def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, mi
     """
     today = today or timezone.localdate()
     period = _period(30, today)
-    at_risk = (CustomerScore.objects.filter(is_current=True, churn_risk__gte=threshold, clv__gte=min_clv,
-                                            value_tier="high")
+    at_risk = (CustomerScore.objects.current().filter(churn_risk__gte=threshold, clv__gte=min_clv,
+                                                      value_tier="high")
                .exclude(lifecycle="churned")
                .exclude(Exists(CustomerScore.objects.filter(
-                   customer=OuterRef("customer"), is_current=False, churn_risk__gte=threshold,
-                   as_of__gte=today - dt.timedelta(days=30))))
+                   customer=OuterRef("customer"), churn_risk__gte=threshold,
+                   as_of__gte=today - dt.timedelta(days=30)).exclude(pk=OuterRef("pk"))))
                .select_related("customer", "customer__owner").order_by("-clv"))
     if customer_ids is not None:
         at_risk = at_risk.filter(customer_id__in=customer_ids)

@@ -153,7 +153,8 @@ FORECAST_HORIZON_DAYS = 90  # CustomerScore.expected_purchases is over the next 
 
 
 def read_run_scores(*, organization_id: uuid.UUID, run_id: uuid.UUID, columns: dict[str, pl.DataType]) -> pl.DataFrame:
-    """`customer_id` and the given score columns of one refresh's snapshots."""
+    """`customer_id` and the given score columns of one refresh's snapshots, as triggered
+    rescores last left them (one row a customer)."""
     from patron.insights.models import CustomerScore
 
     schema = {"customer_id": pl.String, **columns}
@@ -161,9 +162,9 @@ def read_run_scores(*, organization_id: uuid.UUID, run_id: uuid.UUID, columns: d
         qn = connection.ops.quote_name
         # Only column names of the schema the caller wrote are interpolated.
         sql = (f"SELECT {', '.join(qn(c) for c in schema)} FROM insights_customerscore "  # noqa: S608
-               "WHERE organization_id = %s AND run_id = %s")
+               "WHERE organization_id = %s AND run_id = %s AND NOT replaced")
         return copy_out.copy_text(sql, [organization_id, run_id], schema)
-    rows = CustomerScore.objects.filter(run_id=run_id).values_list(*schema)
+    rows = CustomerScore.objects.filter(run_id=run_id, replaced=False).values_list(*schema)
     return pl.DataFrame([(str(r[0]), *r[1:]) for r in rows], schema=schema, orient="row")
 
 

@@ -158,7 +158,7 @@ def conditions_q(conditions: list[Condition], now: dt.datetime | None = None) ->
             score_q &= _one_q(cond, now)
             has_score = True
     if has_score:
-        scores = CustomerScore.objects.filter(score_q, customer=OuterRef("pk"), is_current=True)
+        scores = CustomerScore.objects.current().filter(score_q, customer=OuterRef("pk"))
         customer_q &= Q(Exists(scores))
     return customer_q
 
@@ -170,7 +170,7 @@ def segment_customers(*, user: Any, conditions: list[Condition], action: str = "
 
 def with_current_score(queryset: QuerySet) -> QuerySet:
     """Annotate customers with their current CLV, churn risk, segment and class, for lists."""
-    current = CustomerScore.objects.filter(customer=OuterRef("pk"), is_current=True)
+    current = CustomerScore.objects.current().filter(customer=OuterRef("pk"))
     return queryset.annotate(
         score_clv=Subquery(current.values("clv")[:1]),
         score_churn_risk=Subquery(current.values("churn_risk")[:1]),
@@ -186,7 +186,7 @@ def segment_list(*, user: Any) -> QuerySet:
 
 
 def current_score(*, user: Any, customer: Customer) -> CustomerScore | None:
-    return CustomerScore.objects.visible_to(user).filter(customer=customer, is_current=True).first()
+    return CustomerScore.objects.visible_to(user).current().filter(customer=customer).first()
 
 
 def score_history(*, user: Any, customer: Customer, limit: int = 12) -> list[CustomerScore]:
@@ -222,7 +222,8 @@ def at_risk(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, limit: int = 
     # Visibility through the customer (CustomerScore.visibility_paths): a join, no IN list.
     candidates = (
         CustomerScore.objects.visible_to(user)
-        .filter(is_current=True, churn_risk__gte=threshold, clv__isnull=False, customer__is_archived=False)
+        .current()
+        .filter(churn_risk__gte=threshold, clv__isnull=False, customer__is_archived=False)
         .exclude(lifecycle="churned")
         .order_by("-clv", "pk")
         .values_list("pk", "clv", "churn_risk")
@@ -255,9 +256,8 @@ def at_risk(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, limit: int = 
 def latest_done_run() -> ScoreRun | None:
     return (
         # The pickled models can weigh megabytes; the dashboard needs only the report.
-        ScoreRun.objects.filter(status=ScoreRun.Status.DONE)
+        ScoreRun.objects.filter(is_current=True)
         .defer("fitted_models")
-        .order_by("-as_of", "-created_at")
         .first()
     )
 

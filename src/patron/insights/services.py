@@ -26,6 +26,7 @@ from patron.analytics.churn import REASON_SCHEMA
 from patron.analytics.errors import AnalyticsError
 from patron.audit import services as audit
 from patron.common import bulk
+from patron.customers.models import Customer
 from patron.insights import readers
 from patron.insights.actions import CHURN_RISK_THRESHOLD
 from patron.insights.models import CustomerScore, ScoreRun
@@ -77,7 +78,7 @@ def _snapshot_frame(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, fra
     return frame.select(
         "customer_id",
         organization_id=pl.lit(str(org_id)), run_id=pl.lit(str(run.pk) if run else None, pl.String),
-        as_of=pl.lit(as_of), is_current=pl.lit(True),
+        as_of=pl.lit(as_of), replaced=pl.lit(False),
         n_purchases=pl.col("n_purchases"), total_spend=pl.col("total_spend").round(2),
         days_since_last=pl.col("days_since_last").round(1),
         r_score=pl.col("r_score"), f_score=pl.col("f_score"), m_score=pl.col("m_score"),
@@ -89,21 +90,28 @@ def _snapshot_frame(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, fra
 
 
 def _write_snapshots(snapshots: pl.DataFrame) -> dict[str, float]:
-    """Swap the current snapshots in one transaction: readers never see a half-written set.
+    """Insert the run's snapshots and drop the oldest runs' in one transaction.
 
-    Returns the seconds of each step (retire the current rows, insert, drop old runs, commit)."""
+    Nobody reads the new rows until the run is made current (`_make_current`), so nothing is
+    retired here. Returns the seconds of each step (insert, drop old runs, commit)."""
     seconds, t = {}, time.perf_counter()
     with transaction.atomic():
-        CustomerScore.objects.filter(is_current=True).update(is_current=False)
-        seconds["retire"], t = time.perf_counter() - t, time.perf_counter()
-        # In customer order, the per-customer indexes fill page by page instead of at random.
+        # In customer order, the per-customer index fills page by page instead of at random.
         bulk.insert_frame(CustomerScore, snapshots.sort("customer_id"))
         seconds["insert"], t = time.perf_counter() - t, time.perf_counter()
-        old_runs = ScoreRun.objects.filter(status=ScoreRun.Status.DONE).order_by("-as_of", "-created_at")[HISTORY_RUNS:]
+        old_runs = (ScoreRun.objects.filter(status=ScoreRun.Status.DONE, is_current=False)
+                    .order_by("-as_of", "-created_at")[HISTORY_RUNS:])
         CustomerScore.objects.filter(run__in=list(old_runs.values_list("pk", flat=True))).delete()
         seconds["prune"], t = time.perf_counter() - t, time.perf_counter()
     seconds["commit"] = time.perf_counter() - t
     return seconds
+
+
+def _make_current(run: ScoreRun, **fields: Any) -> None:
+    """Finish the run and make its snapshots the current ones, in one step for readers."""
+    with transaction.atomic():
+        ScoreRun.objects.filter(is_current=True).exclude(pk=run.pk).update(is_current=False)
+        ScoreRun.objects.filter(pk=run.pk).update(is_current=True, **fields)
 
 
 @contextlib.contextmanager
@@ -173,8 +181,7 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
             result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
         result.customers = service_signals.with_service_signals(result.customers, signals, effects=SIGNAL_EFFECTS)
         t1 = time.perf_counter()
-        previous = (ScoreRun.objects.filter(status=ScoreRun.Status.DONE).exclude(pk=run.pk)
-                    .order_by("-as_of", "-created_at").values_list("pk", flat=True).first())
+        previous = ScoreRun.objects.filter(is_current=True).exclude(pk=run.pk).values_list("pk", flat=True).first()
         snapshots = _snapshot_frame(organization.pk, run, as_of, result.customers)
         prepared_s = time.perf_counter() - t1
         write_steps = {"prepare": prepared_s, **_write_snapshots(snapshots)}
@@ -188,6 +195,7 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
                                   purchases=purchases, snapshots=snapshots)
         rollups_s = time.perf_counter() - t1 - write_s
     except AnalyticsError as exc:
+        CustomerScore.objects.filter(run=run).delete()  # never current: they would only take room
         ScoreRun.objects.filter(pk=run.pk).update(status=ScoreRun.Status.FAILED, error=str(exc), finished_at=timezone.now())
         run.refresh_from_db()
         return run
@@ -195,8 +203,8 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
               "database_s": {"read": round(read_s, 3), "write": round(write_s, 3), "rollups": round(rollups_s, 3),
                                  "read_steps": {k: round(v, 3) for k, v in read_steps.items()},
                                  "write_steps": {k: round(v, 3) for k, v in write_steps.items()}}}
-    ScoreRun.objects.filter(pk=run.pk).update(
-        status=ScoreRun.Status.DONE, progress=100, finished_at=timezone.now(), n_customers=result.customers.height,
+    _make_current(
+        run, status=ScoreRun.Status.DONE, progress=100, finished_at=timezone.now(), n_customers=result.customers.height,
         report=_jsonable(report), fitted_models=pickle.dumps(result.models),
     )
     run.refresh_from_db()
@@ -227,7 +235,8 @@ def _read_signals(organization: Organization, as_of: dt.date,
 
 
 def latest_run(*, organization_id: uuid.UUID) -> ScoreRun | None:
-    return ScoreRun.objects.filter(status=ScoreRun.Status.DONE).exclude(fitted_models=b"").order_by("-as_of", "-created_at").first()
+    """The current run, if it has fitted models to rescore with."""
+    return ScoreRun.objects.filter(is_current=True).exclude(fitted_models=b"").first()
 
 
 def customer_rescore(*, customer_id: uuid.UUID, organization: Organization, as_of: dt.date | None = None) -> CustomerScore | None:
@@ -248,9 +257,11 @@ def customer_rescore(*, customer_id: uuid.UUID, organization: Organization, as_o
     signals = _read_signals(organization, as_of, customer_ids=[customer_id])
     frame = service_signals.with_service_signals(frame, signals, effects=SIGNAL_EFFECTS)
     with transaction.atomic():
-        CustomerScore.objects.filter(customer_id=customer_id, is_current=True).update(is_current=False)
-        bulk.insert_frame(CustomerScore, _snapshot_frame(organization.pk, None, as_of, frame))
-    return CustomerScore.objects.get(customer_id=customer_id, is_current=True)
+        # Two rescores of one customer at once would each keep their row current: take turns.
+        list(Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk"))
+        CustomerScore.objects.current().filter(customer_id=customer_id).update(replaced=True)
+        bulk.insert_frame(CustomerScore, _snapshot_frame(organization.pk, run, as_of, frame))
+    return CustomerScore.objects.current().get(customer_id=customer_id)
 
 
 # --- Writes of the insight pages (segments, playbooks, refresh requests) ----------------------
