@@ -164,7 +164,9 @@ def test_the_full_refresh_keeps_the_service_signals(refreshed, demo_org, django_
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the lines are read beside the models on PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_lines_read_on_a_second_connection_give_the_same_recommendations(monkeypatch):
+def test_work_beside_on_a_second_connection_gives_the_same_results(monkeypatch):
+    """Lines read while the models run and rollups computed while the insert runs (each on
+    its own connection, in autocommit) give what the same steps give in place."""
     import functools
     import threading
 
@@ -176,14 +178,19 @@ def test_lines_read_on_a_second_connection_give_the_same_recommendations(monkeyp
     from patron.organizations.models import Organization
 
     threads = []
-    original = readers.read_order_lines
 
-    @functools.wraps(original)
-    def spy(**kwargs):
-        threads.append(threading.current_thread() is threading.main_thread())
-        return original(**kwargs)
+    def spying(name):
+        original = getattr(readers, name)
 
-    monkeypatch.setattr(readers, "read_order_lines", spy)
+        @functools.wraps(original)
+        def spy(**kwargs):
+            threads.append((name, threading.current_thread() is threading.main_thread()))
+            return original(**kwargs)
+
+        monkeypatch.setattr(readers, name, spy)
+
+    spying("read_order_lines")
+    spying("rollups")
 
     with tenancy.unscoped():
         call_command("demo_data", customers=150, seed=5, verbosity=0)
@@ -195,5 +202,9 @@ def test_lines_read_on_a_second_connection_give_the_same_recommendations(monkeyp
         with transaction.atomic():  # inside a transaction: read in place
             in_place = services.value_refresh(organization=org)
         second = dict(CustomerScore.objects.filter(run=in_place).values_list("customer_id", "recommendations"))
-    assert threads == [False, True]  # beside the models, then in place
+    # Beside the models and the insert, then in place.
+    assert threads == [("read_order_lines", False), ("rollups", False), ("read_order_lines", True), ("rollups", True)]
     assert first == second and any(first.values())
+    # The same figures, but for the movement since the previous refresh (the first had none).
+    rolled = [{k: v for k, v in run.report["rollups"].items() if k != "movement"} for run in (beside, in_place)]
+    assert rolled[0] == rolled[1] and rolled[0]["scores"]

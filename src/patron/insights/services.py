@@ -115,18 +115,18 @@ def _make_current(run: ScoreRun, **fields: Any) -> None:
 
 
 @contextlib.contextmanager
-def _beside(read: Callable[..., pl.DataFrame], seconds: dict[str, float],
-            **kwargs: Any) -> Iterator[Callable[[], pl.DataFrame]]:
+def _beside(read: Callable[..., Any], seconds: dict[str, float], **kwargs: Any) -> Iterator[Callable[[], Any]]:
     """Run a reader on a second database connection while the caller goes on; yields the
-    function that waits for its frame. The basket lines are needed only by the last model, so
-    on PostgreSQL the server joins them while the models run (the machine's other core).
+    function that waits for its result. The basket lines are needed only by the last model, so
+    on PostgreSQL the server joins them while the models run (the machine's other core); the
+    dashboard rollups are computed while the server takes the snapshot insert.
 
     Inside a transaction (the tests) another connection would not see its rows: the reader
     then runs in place, when its frame is asked for.
     """
     name = read.__name__.removeprefix("read_")
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        def in_place() -> pl.DataFrame:
+        def in_place() -> Any:
             began = time.perf_counter()
             frame = read(**kwargs)
             seconds[name] = time.perf_counter() - began
@@ -134,7 +134,7 @@ def _beside(read: Callable[..., pl.DataFrame], seconds: dict[str, float],
         yield in_place
         return
 
-    def in_thread() -> pl.DataFrame:
+    def in_thread() -> Any:
         began = time.perf_counter()
         try:
             return read(**kwargs)
@@ -184,16 +184,20 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         previous = ScoreRun.objects.filter(is_current=True).exclude(pk=run.pk).values_list("pk", flat=True).first()
         snapshots = _snapshot_frame(organization.pk, run, as_of, result.customers)
         prepared_s = time.perf_counter() - t1
-        write_steps = {"prepare": prepared_s, **_write_snapshots(snapshots)}
-        t2 = time.perf_counter()
-        _analyze_snapshots()
-        write_steps["analyze"] = time.perf_counter() - t2
-        write_s = time.perf_counter() - t1
-        ScoreRun.objects.filter(pk=run.pk).update(progress=90)
-        rollups = readers.rollups(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
-                                  run_id=run.pk, previous_run_id=previous, threshold=CHURN_RISK_THRESHOLD,
-                                  purchases=purchases, snapshots=snapshots)
-        rollups_s = time.perf_counter() - t1 - write_s
+        # The rollups need the frames and earlier runs, not the rows being written: on
+        # PostgreSQL they are computed while the server takes the insert.
+        rollup_steps: dict[str, float] = {}
+        with _beside(readers.rollups, rollup_steps, organization_id=organization.pk, as_of=as_of,
+                     tz=organization.time_zone, run_id=run.pk, previous_run_id=previous,
+                     threshold=CHURN_RISK_THRESHOLD, purchases=purchases, snapshots=snapshots) as rolled_up:
+            write_steps = {"prepare": prepared_s, **_write_snapshots(snapshots)}
+            t2 = time.perf_counter()
+            _analyze_snapshots()
+            write_steps["analyze"] = time.perf_counter() - t2
+            write_s = time.perf_counter() - t1
+            ScoreRun.objects.filter(pk=run.pk).update(progress=90)
+            rollups = rolled_up()
+        rollups_s = rollup_steps["rollups"]
     except AnalyticsError as exc:
         CustomerScore.objects.filter(run=run).delete()  # never current: they would only take room
         ScoreRun.objects.filter(pk=run.pk).update(status=ScoreRun.Status.FAILED, error=str(exc), finished_at=timezone.now())
