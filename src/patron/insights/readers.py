@@ -132,8 +132,10 @@ def read_order_lines(*, organization_id: uuid.UUID, since: dt.datetime, until: d
             return copy_out.copy_binary(typed, [organization_id, organization_id, since, until],
                                         dict.fromkeys(schema, "uuid_text"))
     key = organization_id.hex
+    # SQLite keeps times as UTC text: bounds with an offset would compare as text, hours off.
+    bounds = [b.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") for b in (since, until)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [key, key, since, until])
+        cursor.execute(sql, [key, key, *bounds])
         rows = cursor.fetchall()
     frame = pl.DataFrame(rows, schema=schema, orient="row")
     if frame.height:

@@ -1,0 +1,25 @@
+"""The bulk readers count the organisation's local days on every database: an order just past
+local midnight belongs to the next day, whatever the database stores (UTC)."""
+
+import datetime as dt
+import zoneinfo
+
+from patron.insights import readers
+from patron.orders import services as orders
+
+
+def test_order_lines_are_read_between_local_midnights(org, owner, customer, product):
+    tz = zoneinfo.ZoneInfo(org.time_zone)  # Asia/Shanghai: UTC+8, so the UTC date differs
+
+    def ordered(*when: int):
+        return orders.order_create(user=owner, customer=customer, ordered_at=dt.datetime(*when, tzinfo=tz),
+                                   lines=[{"product": product}])
+
+    until = readers._day_bounds(dt.date(2026, 3, 1), org.time_zone)  # 2026-03-02 00:00 local
+    since = until - dt.timedelta(days=365)  # 2025-03-02 00:00 local
+    ordered(2025, 3, 1, 23, 30)  # before the window
+    first = ordered(2025, 3, 2, 1, 0)  # its first local hours: 2025-03-01 17:00 UTC
+    last = ordered(2026, 3, 1, 23, 30)
+    ordered(2026, 3, 2, 2, 0)  # after as_of: the future for this refresh
+    frame = readers.read_order_lines(organization_id=org.pk, since=since, until=until)
+    assert sorted(frame["order_id"].to_list()) == sorted([str(first.pk), str(last.pk)])
