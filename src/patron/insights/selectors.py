@@ -253,7 +253,7 @@ def at_risk(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, limit: int = 
     ]
 
 
-def latest_done_run() -> ScoreRun | None:
+def current_run() -> ScoreRun | None:
     return (
         # The pickled models can weigh megabytes; the dashboard needs only the report.
         ScoreRun.objects.filter(is_current=True)

@@ -53,7 +53,7 @@ def _get(queryset: Any, pk: Any) -> Any:
 @vary_on_headers("HX-Request")
 def dashboard(request: HttpRequest) -> HttpResponse:
     _require(selectors.is_manager(request.user))
-    context = selectors.dashboard(run=selectors.latest_done_run())
+    context = selectors.dashboard(run=selectors.current_run())
     context.update(
         active=selectors.active_run(),
         may_manage=selectors.may_manage(request.user),
