@@ -15,7 +15,7 @@ from django.db.models import Count, Max, Q
 
 from patron.activities.models import Interaction
 from patron.analytics import rollups as analytics_rollups
-from patron.common import copy_out
+from patron.common import copy_out, sqlite_out
 from patron.orders.models import Order
 
 COUNTED = (Order.Status.PLACED, Order.Status.PAID)
@@ -35,41 +35,55 @@ def _uuid_text(column: str) -> pl.Expr:
 
 def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
                    customer_ids: list[uuid.UUID] | None = None) -> pl.DataFrame:
-    """`customer_id` (UUID text), `date`, `amount`, `orders` per customer and purchase day up to as_of."""
+    """`customer_id` (UUID text), `date`, `amount`, `orders` per customer and purchase day up to as_of.
+
+    The orders are read as they are and summed per local day here, on both databases: as fast
+    as the server's GROUP BY alone on PostgreSQL (10M orders: 11 s against 17 s), and on SQLite
+    minutes faster (its GROUP BY walked the date index and sorted in a temp B-tree).
+    """
     end = _day_bounds(as_of, tz)
-    only = ""
-    params: list = [organization_id, *COUNTED, end]
-    if customer_ids is not None:
-        only = " AND o.customer_id = ANY(%s)" if connection.vendor == "postgresql" else (
-            " AND o.customer_id IN (" + ",".join(["%s"] * len(customer_ids)) + ")")
-        params += [customer_ids] if connection.vendor == "postgresql" else [c.hex for c in customer_ids]
     if connection.vendor == "postgresql":
-        # The orders themselves, through binary COPY, summed per local day here: as fast as
-        # the server's GROUP BY alone (10M orders: 11 s against 17 s), and no text to parse.
         # Only our own `only` fragment is interpolated; values are parameters.
+        only = "" if customer_ids is None else " AND o.customer_id = ANY(%s)"
         sql = (
             "SELECT o.customer_id::text, o.ordered_at, o.total::float8 FROM orders_order o "  # noqa: S608
             f"WHERE o.organization_id = %s AND o.status IN (%s, %s) AND o.ordered_at < %s{only}"
         )
+        params = [organization_id, *COUNTED, end, *([customer_ids] if customer_ids is not None else [])]
         orders = copy_out.copy_binary(sql, params, {"customer_id": "uuid_text", "ordered_at": "timestamptz",
-                                                         "amount": "float8"})
-        return (orders.lazy().group_by("customer_id", date=pl.col("ordered_at").dt.convert_time_zone(tz).dt.date())
-                .agg(pl.col("amount").sum(), orders=pl.len()).collect())
-    # SQLite: the time zone shift is done in Python on the (already day-summed-in-UTC) rows.
-    offset_hours = _day_bounds(as_of, tz).utcoffset().total_seconds() / 3600
-    sql = (
-        "SELECT o.customer_id, date(o.ordered_at, %s) AS day, SUM(CAST(o.total AS REAL)), COUNT(*) "
-        "FROM orders_order o WHERE o.organization_id = %s AND o.status IN (%s, %s) "
-        f"AND o.ordered_at < %s{only} GROUP BY 1, 2"
-    )
-    sqlite_params = [f"{offset_hours:+.0f} hours", organization_id.hex, *COUNTED,
-                     end.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"), *params[4:]]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, sqlite_params)
-        rows = cursor.fetchall()
-    frame = pl.DataFrame(rows, schema={"customer_id": pl.String, "date": pl.String, "amount": pl.Float64,
-                                         "orders": pl.Int64}, orient="row")
-    return frame.with_columns(_uuid_text("customer_id"), pl.col("date").str.to_date())
+                                                    "amount": "float8"})
+        local_day = pl.col("ordered_at").dt.convert_time_zone(tz).dt.date()
+        return orders.lazy().group_by("customer_id", date=local_day).agg(
+            pl.col("amount").sum(), orders=pl.len()).collect()
+    # CAST: the declared column type would make the driver hand out datetime objects.
+    columns = {"customer_id": "t.customer_id", "ordered_at": "CAST(t.ordered_at AS TEXT)",
+               "amount": "CAST(t.total AS REAL)"}
+    schema = {"customer_id": pl.String, "ordered_at": pl.String, "amount": pl.Float64}
+    where = "t.status IN (%s, %s) AND t.ordered_at < %s"
+    params = [*COUNTED, _sqlite_time(end)]
+    if customer_ids is None:  # everyone: the whole table, in CSV chunks
+        orders = sqlite_out.read_table(table="orders_order", organization_id=organization_id, columns=columns,
+                                       where=where, params=params, schema=schema)
+    else:  # a triggered rescore: a few rows through the customer index
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(columns.values())} FROM orders_order t "  # noqa: S608
+                           f"WHERE t.organization_id = %s AND {where} "
+                           f"AND t.customer_id IN ({', '.join(['%s'] * len(customer_ids))})",
+                           [organization_id.hex, *params, *(c.hex for c in customer_ids)])
+            orders = pl.DataFrame(cursor.fetchall(), schema=schema, orient="row")
+    local_day = _sqlite_instant("ordered_at").dt.convert_time_zone(tz).dt.date()
+    return orders.lazy().group_by(_uuid_text("customer_id"), date=local_day).agg(
+        pl.col("amount").sum(), orders=pl.len()).collect()
+
+
+def _sqlite_time(moment: dt.datetime) -> str:
+    """A bound as SQLite stores times (UTC text): an offset would compare as text, hours off."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _sqlite_instant(column: str) -> pl.Expr:
+    """SQLite's UTC text ('2026-01-02 03:04:05[.123456]') as an aware instant."""
+    return pl.col(column).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", time_zone="UTC")
 
 
 def read_service_signals(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, complaint_days: int,
@@ -131,16 +145,19 @@ def read_order_lines(*, organization_id: uuid.UUID, since: dt.datetime, until: d
         with copy_out.work_mem("256MB"):  # the join's hash table in memory, not 64 batches on disk
             return copy_out.copy_binary(typed, [organization_id, organization_id, since, until],
                                         dict.fromkeys(schema, "uuid_text"))
-    key = organization_id.hex
-    # SQLite keeps times as UTC text: bounds with an offset would compare as text, hours off.
-    bounds = [b.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") for b in (since, until)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key, key, *bounds])
-        rows = cursor.fetchall()
-    frame = pl.DataFrame(rows, schema=schema, orient="row")
-    if frame.height:
-        frame = frame.with_columns(_uuid_text("customer_id"), _uuid_text("order_id"), _uuid_text("product_id"))
-    return frame
+    # SQLite: the window's orders and the organisation's lines read as two table scans and
+    # joined here; a join in SQLite looks each line's order up at random.
+    orders = sqlite_out.read_table(
+        table="orders_order", organization_id=organization_id, where="t.ordered_at >= %s AND t.ordered_at < %s",
+        params=[_sqlite_time(since), _sqlite_time(until)],
+        columns={"order_id": "t.id", "customer_id": "t.customer_id"},
+        schema={"order_id": pl.String, "customer_id": pl.String})
+    lines = sqlite_out.read_table(
+        table="orders_orderline", organization_id=organization_id,
+        columns={"order_id": "t.order_id", "product_id": "t.product_id"},
+        schema={"order_id": pl.String, "product_id": pl.String})
+    return (lines.join(orders, on="order_id", how="inner")
+            .select(_uuid_text("order_id"), _uuid_text("customer_id"), _uuid_text("product_id")))
 
 
 # --- Rollups for the dashboards ---------------------------------------------------------------
