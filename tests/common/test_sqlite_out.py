@@ -5,6 +5,7 @@ import decimal
 
 import polars as pl
 import pytest
+from django.db import connection  # noqa: F401 (read by the skipif condition)
 
 pytestmark = pytest.mark.skipif("connection.vendor != 'sqlite'")
 

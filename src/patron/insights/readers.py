@@ -50,8 +50,9 @@ def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
             f"WHERE o.organization_id = %s AND o.status IN (%s, %s) AND o.ordered_at < %s{only}"
         )
         params = [organization_id, *COUNTED, end, *([customer_ids] if customer_ids is not None else [])]
-        orders = copy_out.copy_binary(sql, params, {"customer_id": "uuid_text", "ordered_at": "timestamptz",
-                                                    "amount": "float8"})
+        # One customer's orders (a triggered rescore) are not worth a second connection.
+        read = copy_out.read_frame if customer_ids is None else copy_out.copy_binary
+        orders = read(sql, params, {"customer_id": "uuid_text", "ordered_at": "timestamptz", "amount": "float8"})
         local_day = pl.col("ordered_at").dt.convert_time_zone(tz).dt.date()
         return orders.lazy().group_by("customer_id", date=local_day).agg(
             pl.col("amount").sum(), orders=pl.len()).collect()
@@ -142,9 +143,9 @@ def read_order_lines(*, organization_id: uuid.UUID, since: dt.datetime, until: d
     if connection.vendor == "postgresql":  # millions of lines: COPY, not a Python tuple per row
         typed = sql.replace("l.order_id, o.customer_id, l.product_id",
                             "l.order_id::text, o.customer_id::text, l.product_id::text")
-        with copy_out.work_mem("256MB"):  # the join's hash table in memory, not 64 batches on disk
-            return copy_out.copy_binary(typed, [organization_id, organization_id, since, until],
-                                        dict.fromkeys(schema, "uuid_text"))
+        # work_mem: the join's hash table in memory, not 64 batches on disk.
+        return copy_out.read_frame(typed, [organization_id, organization_id, since, until],
+                                   dict.fromkeys(schema, "uuid_text"), memory="256MB")
     # SQLite: the window's orders and the organisation's lines read as two table scans and
     # joined here; a join in SQLite looks each line's order up at random.
     orders = sqlite_out.read_table(
