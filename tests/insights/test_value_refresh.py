@@ -162,7 +162,7 @@ def test_the_full_refresh_keeps_the_service_signals(refreshed, demo_org, django_
     assert again.run_id is not None and again.churn_reasons[0]["key"] == "lost_contact"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the lines are read beside the models on PostgreSQL")
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's test database is in memory: no work beside")
 @pytest.mark.django_db(transaction=True)
 def test_work_beside_on_a_second_connection_gives_the_same_results(monkeypatch):
     """Lines read while the models run and rollups computed while the insert runs (each on

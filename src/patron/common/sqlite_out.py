@@ -20,13 +20,16 @@ CHUNK_ROWS = 250_000
 
 
 def read_table(*, table: str, organization_id: uuid.UUID, columns: dict[str, str],
-               schema: dict[str, pl.DataType], where: str = "1 = 1", params: list | None = None) -> pl.DataFrame:
+               schema: dict[str, pl.DataType], where: str = "1 = 1", params: list | None = None,
+               span: tuple[str, list] | None = None) -> pl.DataFrame:
     """The organisation's rows of `table` matching `where`, as a frame with `schema` (the names
     of `columns`), in the table's rowid order.
 
     `columns` maps each output name to the SQL expression that gives it (NULL becomes an empty
     field, read as null); `where` and the expressions are the caller's own SQL, values go in
-    `params`. The table's alias in them is `t`.
+    `params`. The table's alias in them is `t`. `span`: a condition (SQL, params) that an index
+    serves and that the wanted rows meet, to read only the rowids from its first row to its
+    last (e.g. one refresh's scores, written together, in a table of many refreshes).
     """
     if list(columns) != list(schema):
         raise ValueError("columns and schema must name the same columns in the same order")
@@ -37,10 +40,13 @@ def read_table(*, table: str, organization_id: uuid.UUID, columns: dict[str, str
            f"WHERE t.rowid >= %s AND t.rowid < %s AND t.organization_id = %s AND ({where})")
     frames = []
     with connection.cursor() as cursor:
-        # Two subqueries, so each is one seek at an end of the organisation index.
-        cursor.execute(f"SELECT (SELECT min(rowid) FROM {qn(table)} WHERE organization_id = %s), "  # noqa: S608
-                       f"(SELECT max(rowid) FROM {qn(table)} WHERE organization_id = %s)",
-                       [organization_id.hex] * 2)
+        if span is None:  # two subqueries, so each is one seek at an end of the organisation index
+            cursor.execute(f"SELECT (SELECT min(rowid) FROM {qn(table)} WHERE organization_id = %s), "  # noqa: S608
+                           f"(SELECT max(rowid) FROM {qn(table)} WHERE organization_id = %s)",
+                           [organization_id.hex] * 2)
+        else:
+            cursor.execute(f"SELECT min(rowid), max(rowid) FROM {qn(table)} AS t "  # noqa: S608
+                           f"WHERE t.organization_id = %s AND ({span[0]})", [organization_id.hex, *span[1]])
         first, last = cursor.fetchone()
         if first is None:
             return pl.DataFrame(schema=schema)
