@@ -8,6 +8,7 @@ from patron.accounts import permissions
 from patron.accounts.models import User
 from patron.activities.models import Task
 from patron.customers.models import Customer
+from patron.common import bulk
 from patron.insights import actions, services
 from patron.insights.models import CustomerScore, Playbook, ScoreRun
 from patron.orders.models import Order
@@ -162,6 +163,22 @@ def test_the_full_refresh_keeps_the_service_signals(refreshed, demo_org, django_
     assert again.run_id is not None and again.churn_reasons[0]["key"] == "lost_contact"
 
 
+def test_a_refresh_that_fails_writing_leaves_no_rows_and_says_so(refreshed, demo_org, monkeypatch):
+    from django.db import DatabaseError
+
+    def broken() -> None:
+        raise DatabaseError("could not extend file")
+
+    monkeypatch.setattr(services, "_analyze_snapshots", broken)
+    run = ScoreRun.objects.create(organization=demo_org, as_of=refreshed.as_of)
+    with pytest.raises(DatabaseError):
+        services.value_refresh(organization=demo_org, run=run)
+    run.refresh_from_db()
+    assert run.status == ScoreRun.Status.FAILED and "internal error" in run.error and not run.is_current
+    assert not CustomerScore.objects.filter(run=run).exists()
+    assert CustomerScore.objects.current().count() == refreshed.n_customers  # the previous scores stay
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's test database is in memory: no work beside")
 @pytest.mark.django_db(transaction=True)
 def test_work_beside_on_a_second_connection_gives_the_same_results(monkeypatch):
@@ -191,6 +208,16 @@ def test_work_beside_on_a_second_connection_gives_the_same_results(monkeypatch):
 
     spying("read_order_lines")
     spying("rollups")
+    # Small COPY chunks, so that the snapshots of 150 customers go as two streams.
+    monkeypatch.setattr(bulk, "_FRAME_CHUNK", 20)
+    streams = []
+    original_copy = bulk._copy_frame
+
+    def copy_spy(table, names, frame):
+        streams.append((frame.height, threading.current_thread() is threading.main_thread()))
+        return original_copy(table, names, frame)
+
+    monkeypatch.setattr(bulk, "_copy_frame", copy_spy)
 
     with tenancy.unscoped():
         call_command("demo_data", customers=150, seed=5, verbosity=0)
@@ -198,13 +225,17 @@ def test_work_beside_on_a_second_connection_gives_the_same_results(monkeypatch):
     with tenancy.scope(org):
         beside = services.value_refresh(organization=org)  # autocommit: the lines come from a thread
         assert beside.status == ScoreRun.Status.DONE, beside.error
-        first = dict(CustomerScore.objects.filter(run=beside).values_list("customer_id", "recommendations"))
+        columns = ("customer_id", "rfm_segment", "clv", "churn_risk", "churn_reasons", "classes", "recommendations")
+        first = {r[0]: r for r in CustomerScore.objects.filter(run=beside).values_list(*columns)}
         with transaction.atomic():  # inside a transaction: read in place
             in_place = services.value_refresh(organization=org)
-        second = dict(CustomerScore.objects.filter(run=in_place).values_list("customer_id", "recommendations"))
+        second = {r[0]: r for r in CustomerScore.objects.filter(run=in_place).values_list(*columns)}
     # Beside the models and the insert, then in place.
     assert threads == [("read_order_lines", False), ("rollups", False), ("read_order_lines", True), ("rollups", True)]
-    assert first == second and any(first.values())
+    assert first == second and any(r[-1] for r in first.values())
+    # The first insert went as two streams on threads of their own, the second as one in place.
+    assert [on_main for _, on_main in streams] == [False, False, True]
+    assert streams[0][0] + streams[1][0] == streams[2][0] == len(first)
     # The same figures, but for the movement since the previous refresh (the first had none).
     rolled = [{k: v for k, v in run.report["rollups"].items() if k != "movement"} for run in (beside, in_place)]
     assert rolled[0] == rolled[1] and rolled[0]["scores"]

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from patron.analytics import pipeline
 from patron.analytics import signals as service_signals
@@ -35,6 +36,7 @@ from patron.organizations.models import Organization
 logger = logging.getLogger(__name__)
 # How many past refreshes keep their per-customer snapshots (older ones are dropped).
 HISTORY_RUNS = 12
+INSERT_STREAMS = 2  # COPY streams of the snapshot insert on PostgreSQL (see bulk.insert_frame)
 BASKET_DAYS = 365
 SIGNAL_EFFECTS = service_signals.SignalEffects()  # complaints and lost contact (analytics.signals)
 
@@ -90,20 +92,20 @@ def _snapshot_frame(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, fra
 
 
 def _write_snapshots(snapshots: pl.DataFrame) -> dict[str, float]:
-    """Insert the run's snapshots and drop the oldest runs' in one transaction.
+    """Insert the run's snapshots, then drop the oldest runs' (one transaction each).
 
     Nobody reads the new rows until the run is made current (`_make_current`), so nothing is
-    retired here. Returns the seconds of each step (insert, drop old runs, commit)."""
+    retired here, and the insert may run as two COPY streams that commit on their own: a
+    failure deletes the run's rows (`value_refresh`). Returns the seconds of each step."""
     seconds, t = {}, time.perf_counter()
+    # In customer order, the per-customer index fills page by page instead of at random.
+    bulk.insert_frame(CustomerScore, snapshots.sort("customer_id"), streams=INSERT_STREAMS)
+    seconds["insert"], t = time.perf_counter() - t, time.perf_counter()
     with transaction.atomic():
-        # In customer order, the per-customer index fills page by page instead of at random.
-        bulk.insert_frame(CustomerScore, snapshots.sort("customer_id"))
-        seconds["insert"], t = time.perf_counter() - t, time.perf_counter()
         old_runs = (ScoreRun.objects.filter(status=ScoreRun.Status.DONE, is_current=False)
                     .order_by("-as_of", "-created_at")[HISTORY_RUNS:])
         CustomerScore.objects.filter(run__in=list(old_runs.values_list("pk", flat=True))).delete()
-        seconds["prune"], t = time.perf_counter() - t, time.perf_counter()
-    seconds["commit"] = time.perf_counter() - t
+    seconds["prune"] = time.perf_counter() - t
     return seconds
 
 
@@ -174,14 +176,15 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         t0 = time.perf_counter()
         read_steps: dict[str, float] = {}
         end = readers._day_bounds(as_of, organization.time_zone)
+        purchases = readers.read_purchases(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone)
+        read_steps["purchases"] = time.perf_counter() - t0
+        signals = _read_signals(organization, as_of)
+        read_s = time.perf_counter() - t0
+        read_steps["signals"] = read_s - read_steps["purchases"]
+        ScoreRun.objects.filter(pk=run.pk).update(progress=30)
+        # Started once the purchases are in: on two cores, a read beside them slowed both.
         with _beside(readers.read_order_lines, read_steps, organization_id=organization.pk,
                      since=end - dt.timedelta(days=BASKET_DAYS), until=end) as lines:
-            purchases = readers.read_purchases(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone)
-            read_steps["purchases"] = time.perf_counter() - t0
-            signals = _read_signals(organization, as_of)
-            read_s = time.perf_counter() - t0
-            read_steps["signals"] = read_s - read_steps["purchases"]
-            ScoreRun.objects.filter(pk=run.pk).update(progress=30)
             result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
         result.customers = service_signals.with_service_signals(result.customers, signals, effects=SIGNAL_EFFECTS)
         t1 = time.perf_counter()
@@ -203,10 +206,14 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
             rollups = rolled_up()
         rollups_s = rollup_steps["rollups"]
     except AnalyticsError as exc:
-        CustomerScore.objects.filter(run=run).delete()  # never current: they would only take room
-        ScoreRun.objects.filter(pk=run.pk).update(status=ScoreRun.Status.FAILED, error=str(exc), finished_at=timezone.now())
+        _fail(run, str(exc))
         run.refresh_from_db()
         return run
+    except Exception:  # e.g. a database error: no half-written run is left behind, and it is said
+        with contextlib.suppress(DatabaseError):  # unless the connection itself is what failed
+            # Stored in English, translated where it is shown (the page translates the error).
+            _fail(run, gettext_noop("The refresh stopped on an internal error; the previous scores stay current."))
+        raise
     report = {**result.report, "rollups": rollups,
               "database_s": {"read": round(read_s, 3), "write": round(write_s, 3), "rollups": round(rollups_s, 3),
                                  "read_steps": {k: round(v, 3) for k, v in read_steps.items()},
@@ -219,6 +226,13 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
     if user is not None:
         audit.record("scores.refreshed", obj=run, user=user, data={"as_of": as_of, "customers": run.n_customers})
     return run
+
+
+def _fail(run: ScoreRun, error: str) -> None:
+    """Mark the run failed and delete whatever it wrote (never current: the rows would only
+    take room)."""
+    CustomerScore.objects.filter(run=run).delete()
+    ScoreRun.objects.filter(pk=run.pk).update(status=ScoreRun.Status.FAILED, error=error, finished_at=timezone.now())
 
 
 def _jsonable(value: Any) -> Any:
