@@ -7,8 +7,8 @@ from django.utils import timezone
 from patron.accounts import permissions
 from patron.accounts.models import User
 from patron.activities.models import Task
-from patron.customers.models import Customer
 from patron.common import bulk
+from patron.customers.models import Customer
 from patron.insights import actions, services
 from patron.insights.models import CustomerScore, Playbook, ScoreRun
 from patron.orders.models import Order
