@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 _CONVERTED = {
@@ -407,17 +407,20 @@ def insert_frame(model: type[models.Model], frame: pl.DataFrame, *, streams: int
     frame = frame.select(columns)
     qn = connection.ops.quote_name
     table, names = qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
-    if connection.vendor == "postgresql":
-        if streams > 1 and not connection.in_atomic_block and frame.height >= 2 * _FRAME_CHUNK:
-            _copy_frame_streams(table, names, frame, streams)
-        else:
-            _copy_frame(table, names, frame)
+    if connection.vendor == "postgresql" and streams > 1 and not connection.in_atomic_block \
+            and frame.height >= 2 * _FRAME_CHUNK:
+        _copy_frame_streams(table, names, frame, streams)
         return frame.height
-    with connection.cursor() as cursor:
+    # One transaction: in autocommit, SQLite would commit every row of executemany on its own.
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _copy_frame(table, names, frame)
+            return frame.height
         frame = frame.with_columns(_sqlite_values(fields, frame))
         sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
-        for chunk in frame.iter_slices(_FRAME_CHUNK):
-            cursor.executemany(sql, chunk.iter_rows())
+        with connection.cursor() as cursor:
+            for chunk in frame.iter_slices(_FRAME_CHUNK):
+                cursor.executemany(sql, chunk.iter_rows())
     return frame.height
 
 
