@@ -64,3 +64,17 @@ def test_read_frame_refuses_a_memory_size_it_cannot_read():
 
     with pytest.raises(ValueError, match="memory size"):
         copy_out.read_frame(TYPED, [1], KINDS, memory="64MB'; DROP TABLE x; --")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_read_frame_reads_text_and_nulls_both_ways():
+    from django.db import transaction
+
+    from patron.common import copy_out
+
+    sql = "SELECT k, x FROM (VALUES ('a,b', 1.5::float8), (NULL, NULL), ('长', 2.0)) AS t(k, x) ORDER BY x NULLS LAST"
+    kinds = {"k": "text", "x": "float8"}
+    expected = [{"k": "a,b", "x": 1.5}, {"k": "长", "x": 2.0}, {"k": None, "x": None}]
+    assert copy_out.read_frame(sql, [], kinds).to_dicts() == expected
+    with transaction.atomic():
+        assert copy_out.read_frame(sql, [], kinds).to_dicts() == expected

@@ -26,6 +26,7 @@ KINDS = {
     "timestamptz": (">i8", pl.Datetime("us", "UTC")),
     "float8": (">f8", pl.Float64),
     "int8": (">i8", pl.Int64),
+    "text": (None, pl.String),  # of any width: read through COPY's text format inside a transaction
 }
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _PG_EPOCH_US = 946_684_800_000_000  # PostgreSQL counts time from 2000-01-01 UTC, in microseconds
@@ -95,7 +96,9 @@ def read_frame(sql: str, params: list, columns: dict[str, str], *, memory: str |
     schema = {name: KINDS[kind][1] for name, kind in columns.items()}
     if connection.in_atomic_block:
         with work_mem(memory) if memory else nullcontext():
-            return copy_binary(sql, params, columns)
+            if all(KINDS[kind][0] for kind in columns.values()):
+                return copy_binary(sql, params, columns)
+            return copy_text(sql, params, schema)
     query = connection.ops.compose_sql(sql, params)
     with closing(_arrow_connection()) as arrow, closing(arrow.cursor()) as cursor:
         if memory is not None:

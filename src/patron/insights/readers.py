@@ -172,6 +172,9 @@ FUNNEL_DAYS = 365
 FORECAST_HORIZON_DAYS = 90  # CustomerScore.expected_purchases is over the next 90 days
 
 
+_COPY_KINDS = {pl.String: "text", pl.Float64: "float8", pl.Int64: "int8"}
+
+
 def read_run_scores(*, organization_id: uuid.UUID, run_id: uuid.UUID, columns: dict[str, pl.DataType]) -> pl.DataFrame:
     """`customer_id` and the given score columns of one refresh's snapshots, as triggered
     rescores last left them (one row a customer)."""
@@ -180,10 +183,12 @@ def read_run_scores(*, organization_id: uuid.UUID, run_id: uuid.UUID, columns: d
     schema = {"customer_id": pl.String, **columns}
     if connection.vendor == "postgresql":
         qn = connection.ops.quote_name
+        kinds = {"customer_id": "uuid_text", **{c: _COPY_KINDS[dtype] for c, dtype in columns.items()}}
         # Only column names of the schema the caller wrote are interpolated.
-        sql = (f"SELECT {', '.join(qn(c) for c in schema)} FROM insights_customerscore "  # noqa: S608
+        select = ", ".join(f"{qn(c)}::text" if kind == "uuid_text" else qn(c) for c, kind in kinds.items())
+        sql = (f"SELECT {select} FROM insights_customerscore "  # noqa: S608
                "WHERE organization_id = %s AND run_id = %s AND NOT replaced")
-        return copy_out.copy_text(sql, [organization_id, run_id], schema)
+        return copy_out.read_frame(sql, [organization_id, run_id], kinds)
     # SQLite: the run's rows, written together, through the run's index to find where they lie.
     qn = connection.ops.quote_name
     current = ("t.run_id = %s AND NOT t.replaced", [run_id.hex])
