@@ -78,3 +78,19 @@ def test_read_frame_reads_text_and_nulls_both_ways():
     assert copy_out.read_frame(sql, [], kinds).to_dicts() == expected
     with transaction.atomic():
         assert copy_out.read_frame(sql, [], kinds).to_dicts() == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_uuid_read_as_bytes_keeps_every_byte_both_ways():
+    import uuid
+
+    from django.db import transaction
+
+    from patron.common import copy_out
+
+    keys = [uuid.UUID(int=0), uuid.UUID(int=2**120), uuid.UUID("0190f5a2-7c1e-7a3b-9a2e-3c4d5e6f7a00")]
+    sql = "SELECT k FROM unnest(%s::uuid[]) AS t(k) ORDER BY k"
+    expected = sorted(k.bytes for k in keys)
+    assert copy_out.read_frame(sql, [keys], {"k": "uuid"})["k"].to_list() == expected
+    with transaction.atomic():
+        assert copy_out.read_frame(sql, [keys], {"k": "uuid"})["k"].to_list() == expected

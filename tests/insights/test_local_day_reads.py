@@ -2,6 +2,7 @@
 local midnight belongs to the next day, whatever the database stores (UTC)."""
 
 import datetime as dt
+import uuid
 import zoneinfo
 
 from patron.insights import readers
@@ -22,4 +23,6 @@ def test_order_lines_are_read_between_local_midnights(org, owner, customer, prod
     last = ordered(2026, 3, 1, 23, 30)
     ordered(2026, 3, 2, 2, 0)  # after as_of: the future for this refresh
     frame = readers.read_order_lines(organization_id=org.pk, since=since, until=until)
-    assert sorted(frame["order_id"].to_list()) == sorted([str(first.pk), str(last.pk)])
+    keys = [uuid.UUID(bytes=k) if isinstance(k, bytes) else uuid.UUID(k) for k in frame["order_id"].to_list()]
+    assert sorted(keys) == sorted([first.pk, last.pk])
+    assert set(frame["customer_id"].to_list()) == {str(customer.pk)}

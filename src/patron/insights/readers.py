@@ -77,6 +77,14 @@ def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
         pl.col("amount").sum(), orders=pl.len()).collect()
 
 
+def _uuid_text_of_bytes(column: pl.Series) -> pl.Series:
+    """UUIDs as 16 bytes to their dashed text, each distinct value converted once (a million
+    customers, a few thousand products, in eleven million lines)."""
+    distinct = column.unique()
+    hexed = distinct.bin.encode("hex").alias("hex").to_frame().select(_uuid_text("hex"))["hex"]
+    return column.replace_strict(distinct, hexed, return_dtype=pl.String)
+
+
 def _sqlite_time(moment: dt.datetime) -> str:
     """A bound as SQLite stores times (UTC text): an offset would compare as text, hours off."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -133,19 +141,23 @@ def read_service_signals(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
 
 
 def read_order_lines(*, organization_id: uuid.UUID, since: dt.datetime, until: dt.datetime) -> pl.DataFrame:
-    """`order_id`, `customer_id`, `product_id` of the orders in [since, until), for baskets."""
+    """`order_id`, `customer_id`, `product_id` of the orders in [since, until), for baskets.
+
+    `order_id` is only a key to group lines by (text on SQLite, the UUID's 16 bytes on
+    PostgreSQL); the customer and product are UUID text.
+    """
     sql = (
         "SELECT l.order_id, o.customer_id, l.product_id FROM orders_orderline l "
         "JOIN orders_order o ON o.id = l.order_id "
         "WHERE l.organization_id = %s AND o.organization_id = %s AND o.ordered_at >= %s AND o.ordered_at < %s"
     )
-    schema = {"order_id": pl.String, "customer_id": pl.String, "product_id": pl.String}
-    if connection.vendor == "postgresql":  # millions of lines: COPY, not a Python tuple per row
-        typed = sql.replace("l.order_id, o.customer_id, l.product_id",
-                            "l.order_id::text, o.customer_id::text, l.product_id::text")
-        # work_mem: the join's hash table in memory, not 64 batches on disk.
-        return copy_out.read_frame(typed, [organization_id, organization_id, since, until],
-                                   dict.fromkeys(schema, "uuid_text"), memory="256MB")
+    if connection.vendor == "postgresql":
+        # Millions of lines, read as raw UUIDs: formatting 34M UUIDs as text was a third of the
+        # server's work (11M lines: 19-25 -> 13-14 s). work_mem: the join's hash table in
+        # memory, not 64 batches on disk.
+        lines = copy_out.read_frame(sql, [organization_id, organization_id, since, until],
+                                    dict.fromkeys(("order_id", "customer_id", "product_id"), "uuid"), memory="256MB")
+        return lines.with_columns(_uuid_text_of_bytes(lines["customer_id"]), _uuid_text_of_bytes(lines["product_id"]))
     # SQLite: the window's orders and the organisation's lines read as two table scans and
     # joined here; a join in SQLite looks each line's order up at random.
     orders = sqlite_out.read_table(
