@@ -222,7 +222,8 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         run, status=ScoreRun.Status.DONE, progress=100, finished_at=timezone.now(), n_customers=result.customers.height,
         report=_jsonable(report), fitted_models=pickle.dumps(result.models),
     )
-    run.refresh_from_db()
+    # Without the pickled models just written (48 MB at a million customers), loaded if asked for.
+    run = ScoreRun.objects.defer("fitted_models").get(pk=run.pk)
     if user is not None:
         audit.record("scores.refreshed", obj=run, user=user, data={"as_of": as_of, "customers": run.n_customers})
     return run
