@@ -69,6 +69,20 @@ def test_a_new_order_rescores_only_that_customer(refreshed, demo_org, django_cap
     assert dict(CustomerScore.objects.current().exclude(pk=new.pk).values_list("pk", "customer_id")) == others_before
 
 
+def test_rescores_fetch_a_runs_fitted_models_once_and_follow_the_current_run(refreshed, demo_org, monkeypatch):
+    loads = []
+    original = services.pickle.loads
+    monkeypatch.setattr(services.pickle, "loads", lambda blob: loads.append(1) or original(blob))
+    monkeypatch.setattr(services, "_fitted", {})
+    first, second = CustomerScore.objects.current().values_list("customer_id", flat=True)[:2]
+    services.customer_rescore(customer_id=first, organization=demo_org)
+    services.customer_rescore(customer_id=second, organization=demo_org)
+    assert len(loads) == 1 and set(services._fitted) == {refreshed.pk}
+    newer = services.value_refresh(organization=demo_org)
+    assert services.customer_rescore(customer_id=first, organization=demo_org).run_id == newer.pk
+    assert len(loads) == 2 and set(services._fitted) == {newer.pk}
+
+
 def test_applying_a_playbook_twice_creates_no_duplicate_tasks(refreshed, demo_org):
     segment = CustomerScore.objects.current().values_list("rfm_segment", flat=True).first()
     playbook = Playbook.objects.create(organization=demo_org, name="Call back", class_kind="rfm_segment",

@@ -259,7 +259,23 @@ def _read_signals(organization: Organization, as_of: dt.date,
 
 def latest_run(*, organization_id: uuid.UUID) -> ScoreRun | None:
     """The current run, if it has fitted models to rescore with."""
-    return ScoreRun.objects.filter(is_current=True).exclude(fitted_models=b"").first()
+    return ScoreRun.objects.filter(is_current=True).exclude(fitted_models=b"").defer("fitted_models").first()
+
+
+# The fitted models of the newest run this process has rescored with, by run. A run's models
+# never change once written, and at a million customers they weigh ~48 MB: fetching them cost
+# every triggered rescore half a second (0.54 s a rescore, 0.46 s of it the fetch).
+_fitted: dict[uuid.UUID, dict[str, Any]] = {}
+
+
+def _fitted_models(run: ScoreRun) -> dict[str, Any]:
+    models = _fitted.get(run.pk)
+    if models is None:
+        blob = ScoreRun.objects.filter(pk=run.pk).values_list("fitted_models", flat=True).get()
+        models = pickle.loads(bytes(blob))  # noqa: S301 - written by value_refresh, never by a user
+        _fitted.clear()  # only the newest run's are kept
+        _fitted[run.pk] = models
+    return models
 
 
 def customer_rescore(*, customer_id: uuid.UUID, organization: Organization, as_of: dt.date | None = None) -> CustomerScore | None:
@@ -276,7 +292,7 @@ def customer_rescore(*, customer_id: uuid.UUID, organization: Organization, as_o
                                        customer_ids=[customer_id])
     if purchases.height == 0:
         return None
-    frame = pipeline.rescore(pickle.loads(bytes(run.fitted_models)), purchases, as_of=as_of)
+    frame = pipeline.rescore(_fitted_models(run), purchases, as_of=as_of)
     signals = _read_signals(organization, as_of, customer_ids=[customer_id])
     frame = service_signals.with_service_signals(frame, signals, effects=SIGNAL_EFFECTS)
     with transaction.atomic():
