@@ -32,6 +32,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+def _serialise_the_live_server_on_in_memory_sqlite() -> None:
+    """On SQLite the live server's threads share the tests' in-memory connection, which is not
+    safe for two requests at once: a page and its htmx requests overlapping broke it under load
+    ("bad parameter or other API misuse"). Requests then take turns, one lock per request, so
+    keep-alive connections still work."""
+    import threading
+
+    from django.conf import settings
+    from django.test.testcases import LiveServerThread, ThreadedWSGIServer
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        return
+
+    class TakingTurns(ThreadedWSGIServer):
+        def set_app(self, application):  # noqa: ANN001, ANN202 (WSGI types)
+            lock = threading.Lock()
+
+            def one_at_a_time(environ, start_response):  # noqa: ANN001, ANN202
+                with lock:
+                    return list(application(environ, start_response))
+
+            super().set_app(one_at_a_time)
+
+    LiveServerThread.server_class = TakingTurns
+
+
+_serialise_the_live_server_on_in_memory_sqlite()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
     if not CHROMIUM.exists():
