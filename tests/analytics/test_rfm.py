@@ -219,6 +219,8 @@ def test_it_scores_the_cdnow_sample_monotonically_in_each_measure():
 def _cdnow_summary() -> pl.DataFrame:
     from patron.analytics.summary import customer_summary
 
+    if not (CDNOW / "CDNOW_sample.txt").exists():  # the data live beside the repository
+        pytest.skip(f"CDNOW data not found at {CDNOW}")
     # Columns: master id, sample id, date (yyyymmdd), number of CDs, dollar value.
     rows = [
         line.split()
