@@ -53,9 +53,7 @@ def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
         # One customer's orders (a triggered rescore) are not worth a second connection.
         read = copy_out.read_frame if customer_ids is None else copy_out.copy_binary
         orders = read(sql, params, {"customer_id": "uuid_text", "ordered_at": "timestamptz", "amount": "float8"})
-        local_day = pl.col("ordered_at").dt.convert_time_zone(tz).dt.date()
-        return orders.lazy().group_by("customer_id", date=local_day).agg(
-            pl.col("amount").sum(), orders=pl.len()).collect()
+        return _by_local_day(orders, customer=pl.col("customer_id"), instant=pl.col("ordered_at"), tz=tz)
     # CAST: the declared column type would make the driver hand out datetime objects.
     columns = {"customer_id": "t.customer_id", "ordered_at": "CAST(t.ordered_at AS TEXT)",
                "amount": "CAST(t.total AS REAL)"}
@@ -72,8 +70,12 @@ def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
                            f"AND t.customer_id IN ({', '.join(['%s'] * len(customer_ids))})",
                            [organization_id.hex, *params, *(c.hex for c in customer_ids)])
             orders = pl.DataFrame(cursor.fetchall(), schema=schema, orient="row")
-    local_day = _sqlite_instant("ordered_at").dt.convert_time_zone(tz).dt.date()
-    return orders.lazy().group_by(_uuid_text("customer_id"), date=local_day).agg(
+    return _by_local_day(orders, customer=_uuid_text("customer_id"), instant=_sqlite_instant("ordered_at"), tz=tz)
+
+
+def _by_local_day(orders: pl.DataFrame, *, customer: pl.Expr, instant: pl.Expr, tz: str) -> pl.DataFrame:
+    """The orders' amounts and counts summed per customer and day in the organisation's zone."""
+    return orders.lazy().group_by(customer.alias("customer_id"), date=instant.dt.convert_time_zone(tz).dt.date()).agg(
         pl.col("amount").sum(), orders=pl.len()).collect()
 
 
