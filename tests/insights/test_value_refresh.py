@@ -9,7 +9,7 @@ from patron.accounts.models import User
 from patron.activities.models import Task
 from patron.common import bulk
 from patron.customers.models import Customer
-from patron.insights import actions, services
+from patron.insights import actions, models, selectors, services
 from patron.insights.models import CustomerScore, Playbook, ScoreRun
 from patron.orders.models import Order
 
@@ -45,6 +45,38 @@ def test_it_keeps_history_and_one_current_snapshot(refreshed, demo_org):
     assert second.is_current and not refreshed.is_current
     assert CustomerScore.objects.current().count() == CustomerScore.objects.filter(run=second).count()
     assert history[0].r_score == history[1].r_score  # same data, same date: same result
+
+
+def test_old_runs_are_pruned_and_history_is_read_from_the_runs_that_hold_snapshots(refreshed, demo_org,
+                                                                                     monkeypatch):
+    monkeypatch.setattr(services, "HISTORY_RUNS", 0)  # only the current run and the one before it
+    monkeypatch.setattr(models, "HISTORY_RUNS", 0)
+    second = services.value_refresh(organization=demo_org)
+    assert CustomerScore.objects.filter(run=refreshed).exists()  # pruned before `second` was current
+    third = services.value_refresh(organization=demo_org)
+    assert not CustomerScore.objects.filter(run=refreshed).exists()
+    assert sorted(map(str, ScoreRun.objects.holding_snapshots())) == sorted([str(second.pk), str(third.pk)])
+    admin = User.objects.get(username="admin")
+    customer = CustomerScore.objects.current().select_related("customer").first().customer
+    history = selectors.score_history(user=admin, customer=customer)
+    assert [s.run_id for s in history] == [second.pk, third.pk]
+    # A running refresh's rows count too (a customer deleted meanwhile must lose them).
+    running = ScoreRun.objects.create(organization=demo_org, as_of=third.as_of, status=ScoreRun.Status.RUNNING)
+    assert str(running.pk) in map(str, ScoreRun.objects.holding_snapshots())
+
+
+def test_merging_a_customer_away_deletes_its_snapshots_and_only_its(refreshed, demo_org):
+    from patron.customers import merge
+
+    second = services.value_refresh(organization=demo_org)
+    admin = User.objects.get(username="admin")
+    survivor, duplicate = (s.customer for s in CustomerScore.objects.current().select_related("customer")[:2])
+    rescored = services.customer_rescore(customer_id=duplicate.pk, organization=demo_org)
+    assert CustomerScore.objects.filter(customer=duplicate).count() == 3  # two runs and a rescore
+    others = CustomerScore.objects.exclude(customer=duplicate).count()
+    merge.customer_merge(survivor=survivor, duplicate=duplicate, user=admin)
+    assert not CustomerScore.objects.filter(customer_id=duplicate.pk).exists() and rescored.run_id == second.pk
+    assert CustomerScore.objects.count() == others
 
 
 def test_it_records_the_fitted_models_and_timings(refreshed):

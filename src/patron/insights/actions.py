@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from patron.activities import services as activities
 from patron.activities.models import Task
 from patron.customers.models import Customer
-from patron.insights.models import CustomerScore, Playbook
+from patron.insights.models import CustomerScore, Playbook, ScoreRun
 
 # Churn early warning: a customer of value whose risk crosses the threshold.
 CHURN_RISK_THRESHOLD = 0.6
@@ -106,6 +106,7 @@ def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, mi
                                                       value_tier="high")
                .exclude(lifecycle="churned")
                .exclude(Exists(CustomerScore.objects.filter(
+                   run__in=ScoreRun.objects.holding_snapshots(),
                    customer=OuterRef("customer"), churn_risk__gte=threshold,
                    as_of__gte=today - dt.timedelta(days=30)).exclude(pk=OuterRef("pk"))))
                .select_related("customer", "customer__owner").order_by("-clv"))

@@ -30,12 +30,10 @@ from patron.common import bulk
 from patron.customers.models import Customer
 from patron.insights import readers
 from patron.insights.actions import CHURN_RISK_THRESHOLD
-from patron.insights.models import CustomerScore, ScoreRun
+from patron.insights.models import HISTORY_RUNS, CustomerScore, ScoreRun
 from patron.organizations.models import Organization
 
 logger = logging.getLogger(__name__)
-# How many past refreshes keep their per-customer snapshots (older ones are dropped).
-HISTORY_RUNS = 12
 INSERT_STREAMS = 2  # COPY streams of the snapshot insert on PostgreSQL (see bulk.insert_frame)
 BASKET_DAYS = 365
 SIGNAL_EFFECTS = service_signals.SignalEffects()  # complaints and lost contact (analytics.signals)
