@@ -79,6 +79,21 @@ def test_merging_a_customer_away_deletes_its_snapshots_and_only_its(refreshed, d
     assert CustomerScore.objects.count() == others
 
 
+def test_reasons_and_recommendations_are_stored_as_json_text_and_read_back_whole(refreshed):
+    score = next(s for s in CustomerScore.objects.current() if s.churn_reasons and s.recommendations)
+    assert isinstance(score.churn_reasons[0], dict) and score.churn_reasons[0]["key"]
+    assert all(isinstance(p, str) for p in score.recommendations)
+    score.churn_reasons = [{"key": "long_inactive", "days": 90.0}]
+    score.save(update_fields=["churn_reasons"])
+    score.refresh_from_db()
+    assert score.churn_reasons == [{"key": "long_inactive", "days": 90.0}]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = "
+                           "'insights_customerscore' AND column_name IN ('churn_reasons', 'recommendations', 'classes')")
+            assert dict(cursor.fetchall()) == {"churn_reasons": "json", "recommendations": "json", "classes": "jsonb"}
+
+
 def test_it_records_the_fitted_models_and_timings(refreshed):
     report = refreshed.report
     assert set(report["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}

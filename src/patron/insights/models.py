@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Subquery
 from django.utils.translation import gettext_lazy as _
 
+from patron.common.fields import PlainJSONField
 from patron.common.models import OwnedModel, TenantModel
 from patron.common.tenancy import OwnedQuerySet, TenantManager, TenantQuerySet
 
@@ -133,8 +134,9 @@ class CustomerScore(TenantModel):
     expected_spend = models.FloatField(_("expected spend per purchase"), null=True)
     clv = models.FloatField(_("lifetime value (12 months)"), null=True)
     churn_risk = models.FloatField(_("churn risk"), null=True)
-    churn_reasons = models.JSONField(_("churn reasons"), default=list, blank=True)
-    recommendations = models.JSONField(_("recommended products"), default=list, blank=True)
+    # Read whole, never queried into (unlike `classes`): kept as JSON text (see PlainJSONField).
+    churn_reasons = PlainJSONField(_("churn reasons"), default=list, blank=True)
+    recommendations = PlainJSONField(_("recommended products"), default=list, blank=True)
 
     objects = TenantManager.from_queryset(ScoreQuerySet)()
 
