@@ -94,9 +94,9 @@ class CustomerScore(TenantModel):
     visibility_paths = ("customer",)
 
     # A refresh inserts a million rows here at once, and every index and constraint costs time
-    # on each of them. The organisation and the customer need no index of their own: every
-    # query names the run, which the indexes below begin with (or the organisation, then the
-    # run). Nor do these derived rows get foreign-key constraints in the database (on
+    # on each of them. The organisation, the run and the customer need no index of their own:
+    # every query names the run, which the indexes below begin with (or the organisation, then
+    # the run). Nor do these derived rows get foreign-key constraints in the database (on
     # PostgreSQL their deferred checks took 25 s of a million-customer refresh's commit): every
     # row is made from a customer just read, deleting a customer or an organisation still
     # deletes its scores (a receiver, a cascade), and scores are only ever reached through
@@ -107,7 +107,7 @@ class CustomerScore(TenantModel):
         db_constraint=False,
     )
     run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="scores", null=True, blank=True,
-                            db_constraint=False)
+                            db_index=False, db_constraint=False)
     # Deleting a customer deletes its snapshots by run (`receivers`): Django's cascade would
     # look them up by customer alone, which no index serves.
     customer = models.ForeignKey("customers.Customer", on_delete=models.DO_NOTHING, related_name="scores",

@@ -16,6 +16,7 @@ from django.db.models import Count, Max, Q
 from patron.activities.models import Interaction
 from patron.analytics import rollups as analytics_rollups
 from patron.common import copy_out, sqlite_out
+from patron.customers.models import Customer
 from patron.orders.models import Order
 
 COUNTED = (Order.Status.PLACED, Order.Status.PAID)
@@ -105,7 +106,8 @@ def read_service_signals(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
     the latest of them; `days_since_lost_contact`: since the customer was marked unreachable,
     null once reached again (an interaction marked reached, an inbound one, or an order since).
     Only customers with a signal get a row. One grouped query over the interactions that carry
-    an outcome or came in.
+    an outcome or came in, then the last order of the few customers it finds (joining every
+    interaction to its customer first cost 4 s of a million-customer refresh on SQLite).
     """
     end = _day_bounds(as_of, tz)
     since = end - dt.timedelta(days=complaint_days)
@@ -118,7 +120,7 @@ def read_service_signals(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
     rows = (
         touches.filter(Q(outcome__in=[outcome.COMPLAINT, outcome.LOST_CONTACT, outcome.REACHED])
                        | Q(direction=Interaction.Direction.INBOUND))
-        .values("customer_id", "customer__last_ordered_at")
+        .values("customer_id")
         .annotate(complaints=Count("pk", filter=complaint), last_complaint=Max("occurred_at", filter=complaint),
                   last_lost=Max("occurred_at", filter=Q(outcome=outcome.LOST_CONTACT)),
                   last_reached=Max("occurred_at", filter=reached))
@@ -128,10 +130,15 @@ def read_service_signals(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
     def days(moment: dt.datetime | None) -> float | None:
         return None if moment is None else round((end - moment).total_seconds() / 86400, 1)
 
+    rows = list(rows)
+    last_ordered = {}
+    for i in range(0, len(rows), 2000):
+        wanted = [row["customer_id"] for row in rows[i:i + 2000]]
+        last_ordered.update(Customer.objects.filter(pk__in=wanted).values_list("pk", "last_ordered_at"))
     out = []
     for row in rows:
         lost = row["last_lost"]
-        back = [t for t in (row["last_reached"], row["customer__last_ordered_at"]) if t is not None]
+        back = [t for t in (row["last_reached"], last_ordered.get(row["customer_id"])) if t is not None]
         if lost is not None and any(t >= lost for t in back):
             lost = None
         if row["complaints"] or lost is not None:

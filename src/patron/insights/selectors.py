@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from patron.accounts.capabilities import Scope
+from patron.common import tenancy
 from patron.customers.models import Customer, Source
 from patron.insights import labels
 from patron.insights.actions import CHURN_RISK_THRESHOLD, reason_text
@@ -242,11 +243,12 @@ def at_risk(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, limit: int = 
         if len(rows) < chunk or (len(best) >= limit and rows[-1][1] < best[0][0]):
             break
     values = {pk: v for v, pk, _ in best}
-    # By run and customer as well as by key: the per-customer index then serves the lookup on
-    # SQLite too, whose planner, without statistics, walked all of the organisation's scores
-    # by another index for 100 keys (1.4 s at a million customers).
-    scores = (CustomerScore.objects.current().filter(pk__in=list(values), customer_id__in=[c for _, _, c in best])
-              .select_related("customer", "customer__owner"))
+    # By key alone, outside the organisation's scope (the keys come from the scoped, visible
+    # query above): with the organisation in the condition, SQLite's planner, without
+    # statistics, walked all of the organisation's current scores by an index beginning with
+    # it rather than look 100 keys up (1.4-2.4 s at a million customers).
+    with tenancy.unscoped():
+        scores = list(CustomerScore.objects.filter(pk__in=list(values)).select_related("customer", "customer__owner"))
     ranked = sorted(scores, key=lambda s: -values[str(s.pk)])
     return [
         {
