@@ -9,7 +9,7 @@ from patron.accounts.models import User
 from patron.activities.models import Task
 from patron.common import bulk
 from patron.customers.models import Customer
-from patron.insights import actions, models, selectors, services
+from patron.insights import actions, selectors, services
 from patron.insights.models import CustomerScore, Playbook, ScoreRun
 from patron.orders.models import Order
 
@@ -47,22 +47,24 @@ def test_it_keeps_history_and_one_current_snapshot(refreshed, demo_org):
     assert history[0].r_score == history[1].r_score  # same data, same date: same result
 
 
-def test_old_runs_are_pruned_and_history_is_read_from_the_runs_that_hold_snapshots(refreshed, demo_org,
-                                                                                     monkeypatch):
-    monkeypatch.setattr(services, "HISTORY_RUNS", 0)  # only the current run and the one before it
-    monkeypatch.setattr(models, "HISTORY_RUNS", 0)
-    second = services.value_refresh(organization=demo_org)
-    assert CustomerScore.objects.filter(run=refreshed).exists()  # pruned before `second` was current
-    third = services.value_refresh(organization=demo_org)
+def test_old_runs_are_pruned_after_the_refresh_and_history_is_read_from_the_runs_held(
+        refreshed, demo_org, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(services, "HISTORY_RUNS", 0)  # only the current run's snapshots
+    with django_capture_on_commit_callbacks(execute=True):
+        second = services.value_refresh(organization=demo_org)
     assert not CustomerScore.objects.filter(run=refreshed).exists()
+    assert services.history_prune() == 0  # idempotent
+    third = services.value_refresh(organization=demo_org)  # its prune task not run yet
     assert sorted(map(str, ScoreRun.objects.holding_snapshots())) == sorted([str(second.pk), str(third.pk)])
     admin = User.objects.get(username="admin")
     customer = CustomerScore.objects.current().select_related("customer").first().customer
-    history = selectors.score_history(user=admin, customer=customer)
-    assert [s.run_id for s in history] == [second.pk, third.pk]
+    assert [s.run_id for s in selectors.score_history(user=admin, customer=customer)] == [second.pk, third.pk]
+    assert services.history_prune() == CustomerScore.objects.filter(run=third).count() > 0
+    assert list(ScoreRun.objects.holding_snapshots()) == [third.pk]
+    assert [s.run_id for s in selectors.score_history(user=admin, customer=customer)] == [third.pk]
     # A running refresh's rows count too (a customer deleted meanwhile must lose them).
     running = ScoreRun.objects.create(organization=demo_org, as_of=third.as_of, status=ScoreRun.Status.RUNNING)
-    assert str(running.pk) in map(str, ScoreRun.objects.holding_snapshots())
+    assert running.pk in ScoreRun.objects.holding_snapshots()
 
 
 def test_merging_a_customer_away_deletes_its_snapshots_and_only_its(refreshed, demo_org):

@@ -21,23 +21,17 @@ from patron.common.fields import PlainJSONField
 from patron.common.models import OwnedModel, TenantModel
 from patron.common.tenancy import OwnedQuerySet, TenantManager, TenantQuerySet
 
-# How many past refreshes keep their per-customer snapshots (older ones are dropped).
+# How many past refreshes keep their per-customer snapshots besides the current one (the
+# snapshots of older ones are dropped).
 HISTORY_RUNS = 12
 
 
 class ScoreRunQuerySet(TenantQuerySet):
     def holding_snapshots(self) -> list:
-        """The keys of the runs whose snapshots may still be stored: the current run, the
-        newest other finished ones the refresh keeps and any not finished. Snapshots are looked
-        up by run first (see CustomerScore's indexes).
-
-        A refresh keeps HISTORY_RUNS finished runs besides the current one and prunes the
-        older ones before it becomes current itself, so one more is kept than that."""
-        done = self.filter(status=ScoreRun.Status.DONE)
-        kept = list(done.filter(is_current=False).order_by("-as_of", "-created_at").values_list("pk", flat=True)
-                    [:HISTORY_RUNS + 1])
-        return kept + list(self.filter(~models.Q(status=ScoreRun.Status.DONE) | models.Q(is_current=True))
-                           .values_list("pk", flat=True))
+        """The keys of the runs whose snapshots may still be stored (not yet dropped by
+        `services.history_prune`). Snapshots are looked up by run first (see CustomerScore's
+        indexes): a customer's history is one index seek per run held."""
+        return list(self.filter(snapshots_dropped=False).values_list("pk", flat=True))
 
 
 class ScoreRun(TenantModel):
@@ -64,6 +58,8 @@ class ScoreRun(TenantModel):
     error = models.TextField(blank=True)
     # The organisation's current refresh: its snapshots are the customers' current scores.
     is_current = models.BooleanField(default=False, editable=False)
+    # Its snapshots were deleted (older than the history kept, or the run failed).
+    snapshots_dropped = models.BooleanField(default=False, editable=False)
 
     objects = TenantManager.from_queryset(ScoreRunQuerySet)()
 

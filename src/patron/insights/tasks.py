@@ -33,3 +33,11 @@ def customer_rescore_run(customer_id: str, organization_id: str) -> None:
         score = services.customer_rescore(customer_id=uuid.UUID(customer_id), organization=organization)
         if score is not None:  # crossing the risk threshold now alerts the owner now
             actions.churn_alerts_raise(user=permissions.system_actor(organization), customer_ids=[score.customer_id])
+
+
+@task
+def history_prune_run(organization_id: str) -> None:
+    from patron.insights import services
+
+    with tenancy.scope(organization_id):
+        services.history_prune()
