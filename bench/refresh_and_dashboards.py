@@ -12,6 +12,9 @@ written to Parquet files, read back and scored by the analytics core alone
 drifts by tens of percent over minutes): the refresh should take at most 2x their mean. The
 pruning of old runs' snapshots, a background task after the refresh, is timed on its own.
 
+    --history N   before the refresh, give the table N runs of snapshots (copies of the
+                  current run's), as a year of refreshes leaves it: the insert costs more then
+
     --reuse   keep the demo organisation already in the database (e.g. the million customers
               of bench/seed_sql.py: DATABASE_URL=.../patron_bench_1m ... 1000000 --reuse)
 """
@@ -46,6 +49,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--reuse", action="store_true", help="keep the demo organisation in the database")
+    parser.add_argument("--history", type=int, default=0,
+                        help="first give the table this many earlier runs' snapshots (copies of the current run's), "
+                             "as a year of monthly refreshes leaves it; needs a scored organisation")
     parser.add_argument("--core-runs", type=int, default=2,
                         help="times to run the analytics core (the machine's speed drifts; the mean is the baseline)")
     args = parser.parse_args()
@@ -71,6 +77,9 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     print(f"database: {connection.vendor}; demo organisation ready in {time.perf_counter() - began:,.1f} s")
+    if args.history:
+        with tenancy.scope(org):
+            _add_history(org, args.history)
     before_mb = _peak_mb()
     with tenancy.scope(org):
         began = time.perf_counter()
@@ -103,6 +112,39 @@ def main() -> None:
         print(
             f"{name}: median {median:,.0f} ms, p95 {p95:,.0f} ms over {args.requests} requests ({size / 1024:,.0f} KiB)"
         )
+
+
+def _add_history(org, runs: int) -> None:
+    """Copy the current run's snapshots into earlier finished runs, one a month back, until the
+    organisation holds `runs` runs with snapshots: the snapshot insert's cost grows with what
+    the table already holds, so a bench on an empty table flatters it."""
+    import datetime as dt
+
+    from django.db import connection, transaction
+
+    from patron.insights.models import CustomerScore, ScoreRun
+
+    current = ScoreRun.objects.filter(is_current=True).first()
+    if current is None:
+        print("history: no scored run to copy (run the bench once without --history)")
+        return
+    held = len(ScoreRun.objects.holding_snapshots())
+    sqlite = connection.vendor == "sqlite"
+    columns = [f.column for f in CustomerScore._meta.concrete_fields if f.column not in ("id", "run_id")]
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    began = time.perf_counter()
+    for i in range(held, runs):
+        run = ScoreRun.objects.create(organization=org, as_of=current.as_of - dt.timedelta(days=30 * i),
+                                      status=ScoreRun.Status.DONE, model_version="bench-history")
+        new_key = "lower(hex(randomblob(16)))" if sqlite else "gen_random_uuid()"
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Only column names of the model are interpolated.
+            cursor.execute(
+                f"INSERT INTO insights_customerscore (id, run_id, {names}) "  # noqa: S608
+                f"SELECT {new_key}, %s, {names} FROM insights_customerscore WHERE run_id = %s",
+                [run.pk.hex if sqlite else run.pk, current.pk.hex if sqlite else current.pk])
+    print(f"history: {max(runs, held)} runs with snapshots ({max(0, runs - held)} added in "
+          f"{time.perf_counter() - began:,.1f} s)")
 
 
 def _core_from_files(org, as_of, runs: int) -> list[float]:
