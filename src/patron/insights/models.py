@@ -21,10 +21,6 @@ from patron.common.fields import PlainJSONField
 from patron.common.models import OwnedModel, TenantModel
 from patron.common.tenancy import OwnedQuerySet, TenantManager, TenantQuerySet
 
-# How many past refreshes keep their per-customer snapshots besides the current one (the
-# snapshots of older ones are dropped).
-HISTORY_RUNS = 12
-
 
 class ScoreRunQuerySet(TenantQuerySet):
     def holding_snapshots(self) -> list:

@@ -168,9 +168,14 @@ def read_order_lines(*, organization_id: uuid.UUID, since: dt.datetime, until: d
         # memory, not 64 batches on disk.
         lines = copy_out.read_frame(sql, [organization_id, organization_id, since, until],
                                     dict.fromkeys(("order_id", "customer_id", "product_id"), "uuid"), memory="256MB")
-        return lines.with_columns(_uuid_text_of_each(lines["customer_id"]), _uuid_text_of_each(lines["product_id"]))
-    # SQLite: the window's orders and the organisation's lines read as two table scans and
-    # joined here; a join in SQLite looks each line's order up at random.
+    else:
+        lines = _sqlite_order_lines(organization_id=organization_id, since=since, until=until)
+    return lines.with_columns(_uuid_text_of_each(lines["customer_id"]), _uuid_text_of_each(lines["product_id"]))
+
+
+def _sqlite_order_lines(*, organization_id: uuid.UUID, since: dt.datetime, until: dt.datetime) -> pl.DataFrame:
+    """The window's orders and the organisation's lines read as two table scans and joined
+    here: a join in SQLite looks each line's order up at random. Keys as 32 hex digits."""
     orders = sqlite_out.read_table(
         table="orders_order", organization_id=organization_id, where="t.ordered_at >= %s AND t.ordered_at < %s",
         params=[_sqlite_time(since), _sqlite_time(until)],
@@ -180,8 +185,7 @@ def read_order_lines(*, organization_id: uuid.UUID, since: dt.datetime, until: d
         table="orders_orderline", organization_id=organization_id,
         columns={"order_id": "t.order_id", "product_id": "t.product_id"},
         schema={"order_id": pl.String, "product_id": pl.String})
-    lines = lines.join(orders, on="order_id", how="inner").select("order_id", "customer_id", "product_id")
-    return lines.with_columns(_uuid_text_of_each(lines["customer_id"]), _uuid_text_of_each(lines["product_id"]))
+    return lines.join(orders, on="order_id", how="inner").select("order_id", "customer_id", "product_id")
 
 
 # --- Rollups for the dashboards ---------------------------------------------------------------

@@ -30,10 +30,13 @@ from patron.common import bulk
 from patron.customers.models import Customer
 from patron.insights import readers, tasks
 from patron.insights.actions import CHURN_RISK_THRESHOLD
-from patron.insights.models import HISTORY_RUNS, CustomerScore, ScoreRun
+from patron.insights.models import CustomerScore, ScoreRun
 from patron.organizations.models import Organization
 
 logger = logging.getLogger(__name__)
+# How many past refreshes keep their per-customer snapshots besides the current one (the
+# snapshots of older ones are dropped by `history_prune`).
+HISTORY_RUNS = 12
 INSERT_STREAMS = 2  # COPY streams of the snapshot insert on PostgreSQL (see bulk.insert_frame)
 BASKET_DAYS = 365
 SIGNAL_EFFECTS = service_signals.SignalEffects()  # complaints and lost contact (analytics.signals)
@@ -109,11 +112,9 @@ def history_prune() -> int:
     million rows took 9 s on PostgreSQL, time the refresh need not wait for, since nobody
     reads an old run's rows but the customer's history, which names the runs still held.
     Call it inside the organisation's scope."""
-    old = (ScoreRun.objects.filter(status=ScoreRun.Status.DONE, is_current=False, snapshots_dropped=False)
-           .order_by("-as_of", "-created_at").values_list("pk", flat=True))
-    kept = set(ScoreRun.objects.filter(status=ScoreRun.Status.DONE, is_current=False)
-               .order_by("-as_of", "-created_at").values_list("pk", flat=True)[:HISTORY_RUNS])
-    dropped = [pk for pk in old if pk not in kept]
+    finished = (ScoreRun.objects.filter(status=ScoreRun.Status.DONE, is_current=False)
+                .order_by("-as_of", "-created_at").values_list("pk", "snapshots_dropped"))
+    dropped = [pk for pk, gone in list(finished)[HISTORY_RUNS:] if not gone]
     if not dropped:
         return 0
     with transaction.atomic():
