@@ -190,15 +190,14 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         t0 = time.perf_counter()
         read_steps: dict[str, float] = {}
         end = readers._day_bounds(as_of, organization.time_zone)
-        purchases = readers.read_purchases(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone)
-        read_steps["purchases"] = time.perf_counter() - t0
-        signals = _read_signals(organization, as_of)
-        read_s = time.perf_counter() - t0
-        read_steps["signals"] = read_s - read_steps["purchases"]
-        ScoreRun.objects.filter(pk=run.pk).update(progress=30)
-        # Started once the purchases are in: on two cores, a read beside them slowed both.
         with _beside(readers.read_order_lines, read_steps, organization_id=organization.pk,
                      since=end - dt.timedelta(days=BASKET_DAYS), until=end) as lines:
+            purchases = readers.read_purchases(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone)
+            read_steps["purchases"] = time.perf_counter() - t0
+            signals = _read_signals(organization, as_of)
+            read_s = time.perf_counter() - t0
+            read_steps["signals"] = read_s - read_steps["purchases"]
+            ScoreRun.objects.filter(pk=run.pk).update(progress=30)
             result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
         result.customers = service_signals.with_service_signals(result.customers, signals, effects=SIGNAL_EFFECTS)
         t1 = time.perf_counter()
