@@ -65,6 +65,9 @@ PROVINCES = [
     ("内蒙古自治区", "内蒙古", "蒙", "Inner Mongolia"),
     ("山东省", "山东", "鲁", "Shandong"),
 ]
+PINYIN = ("wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou", "xu", "sun",
+          "ma", "zhu", "hu", "guo", "lin", "wei", "fang", "na", "min", "jing", "qiang", "lei", "jun", "yang")
+DOMAINS = ("qq.com", "163.com", "126.com", "sina.com", "gmail.com", "Example.COM")
 HEADER = ["客户名称", "手机", "邮箱", "省份", "生日", "公司", "备注"]
 
 
@@ -109,7 +112,12 @@ def generate(path: Path, rows: int, seed: int = 7) -> list[str]:
             name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randrange(1, 3)))
             if rng.random() < 0.05:
                 name = " " + name[0] + " " + name[1:] + " "
-            email = f"User{i}@Example.COM" if rng.random() < 0.7 else ""
+            # Addresses in no relation to the file's order, as in a real export: the e-mail
+            # index then takes its rows at random places, as the phone index does.
+            email = ""
+            if rng.random() < 0.7:
+                local = rng.choice(PINYIN) + rng.choice(PINYIN) + str(i)
+                email = f"{local.title() if rng.random() < 0.3 else local}@{rng.choice(DOMAINS)}"
             if rng.random() < 0.01:
                 email = f"user{i}@"
             birthday = "2024-02-30" if rng.random() < 0.005 else date_written(rng)
