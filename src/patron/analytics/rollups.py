@@ -24,26 +24,40 @@ def _month_keys(as_of: date, months: int) -> list[str]:
     return [months_back(as_of, months - i).strftime("%Y-%m") for i in range(months)]
 
 
-def _customer_months(purchases: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """One row per customer and month with a purchase on or before as_of."""
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _month_key(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def activity(purchases: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
+    """The purchases on or before as_of as `monthly` and `cohorts` read them: the customer as a
+    small integer and the month as a count of months (`customer`, `month`, `amount`, `orders`).
+
+    The customer's text id is hashed once here instead of by every group-by and join after it:
+    at nine million purchase days the two rollups took 4.4 s on text ids.
+    """
     return (
         purchases.lazy().filter(pl.col("date") <= as_of)
-        .select("customer_id", month=pl.col("date").dt.truncate("1mo"))
-        .unique().collect()
-    )
-
-
-def monthly(purchases: pl.DataFrame, *, as_of: date, months: int = 24) -> list[dict]:
-    """Revenue, orders and active customers per month for the last `months` months (to as_of)."""
-    start = months_back(as_of, months)
-    window = purchases.lazy().filter(pl.col("date").is_between(start, as_of))
-    totals = (
-        window.group_by(month=pl.col("date").dt.truncate("1mo"))
-        .agg(revenue=pl.col("amount").sum(), orders=pl.col("orders").sum(),
-             active=pl.col("customer_id").n_unique())
+        .select(customer=pl.col("customer_id").cast(pl.Categorical).to_physical(),
+                month=pl.col("date").dt.year().cast(pl.Int32) * 12 + pl.col("date").dt.month().cast(pl.Int32) - 1,
+                amount="amount", orders="orders")
         .collect()
     )
-    by_month = {row["month"].strftime("%Y-%m"): row for row in totals.to_dicts()}
+
+
+def monthly(activity: pl.DataFrame, *, as_of: date, months: int = 24) -> list[dict]:
+    """Revenue, orders and active customers per month for the last `months` months (to as_of);
+    `activity` is what `activity()` makes of the purchases."""
+    totals = (
+        activity.lazy().filter(pl.col("month") >= _month_index(months_back(as_of, months)))
+        .group_by("month")
+        .agg(revenue=pl.col("amount").sum(), orders=pl.col("orders").sum(), active=pl.col("customer").n_unique())
+        .collect()
+    )
+    by_month = {_month_key(row["month"]): row for row in totals.to_dicts()}
     out = []
     for key in _month_keys(as_of, months):
         row = by_month.get(key)
@@ -52,22 +66,24 @@ def monthly(purchases: pl.DataFrame, *, as_of: date, months: int = 24) -> list[d
     return out
 
 
-def cohorts(purchases: pl.DataFrame, *, as_of: date, months: int = 24) -> dict:
+def cohorts(activity: pl.DataFrame, *, as_of: date, months: int = 24) -> dict:
     """Cohort retention: customers by month of first purchase, and how many bought k months later.
 
-    Returns {"cohorts": [{"month", "size", "active": [n at offset 0, 1, ...]}]}; offset 0 is the
-    cohort's own month, so active[0] == size. A customer's first month is over all history: one
-    who first bought before the window belongs to no cohort shown.
+    `activity` is what `activity()` makes of the purchases. Returns {"cohorts": [{"month",
+    "size", "active": [n at offset 0, 1, ...]}]}; offset 0 is the cohort's own month, so
+    active[0] == size. A customer's first month is over all history: one who first bought
+    before the window belongs to no cohort shown.
     """
-    bought = _customer_months(purchases, as_of)
-    first = bought.group_by("customer_id").agg(cohort=pl.col("month").min())
+    bought = activity.lazy().select("customer", "month").unique()
+    first = bought.group_by("customer").agg(cohort=pl.col("month").min())
     counts = (
-        bought.join(first.filter(pl.col("cohort") >= months_back(as_of, months)), on="customer_id")
+        bought.join(first.filter(pl.col("cohort") >= _month_index(months_back(as_of, months))), on="customer")
         .group_by("cohort", "month").len()
+        .collect()
     )
     cells: dict[str, dict[str, int]] = {}
     for cohort, month, n in counts.iter_rows():
-        cells.setdefault(cohort.strftime("%Y-%m"), {})[month.strftime("%Y-%m")] = int(n)
+        cells.setdefault(_month_key(cohort), {})[_month_key(month)] = int(n)
     keys = _month_keys(as_of, months)
     out = []
     for i, key in enumerate(keys):

@@ -291,9 +291,10 @@ def rollups(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, run_id: uuid
                                  columns={"rfm_segment": pl.String})
         movement = {"previous_run": str(previous_run_id),
                     "cells": analytics_rollups.movement(before, snapshots)}
+    activity = analytics_rollups.activity(purchases, as_of=as_of)
     return {
-        "monthly": analytics_rollups.monthly(purchases, as_of=as_of, months=ROLLUP_MONTHS),
-        "cohorts": analytics_rollups.cohorts(purchases, as_of=as_of, months=ROLLUP_MONTHS),
+        "monthly": analytics_rollups.monthly(activity, as_of=as_of, months=ROLLUP_MONTHS),
+        "cohorts": analytics_rollups.cohorts(activity, as_of=as_of, months=ROLLUP_MONTHS),
         "scores": analytics_rollups.scores(snapshots, threshold=threshold),
         "movement": movement,
         "funnel": rollup_funnel(as_of=as_of, tz=tz),
