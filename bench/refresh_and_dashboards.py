@@ -117,14 +117,15 @@ def main() -> None:
 def _add_history(org, runs: int) -> None:
     """Copy the current run's snapshots into earlier finished runs, one a month back, until the
     organisation holds `runs` runs with snapshots: the snapshot insert's cost grows with what
-    the table already holds, so a bench on an empty table flatters it."""
+    the table already holds, so a bench on an empty table flatters it. Each run gets the
+    current run's digest too, as a refresh would have written one."""
     import datetime as dt
 
     from django.db import connection, transaction
 
-    from patron.insights.models import CustomerScore, ScoreRun
+    from patron.insights.models import CustomerScore, ScoreRun, ScoreRunDigest
 
-    current = ScoreRun.objects.filter(is_current=True).first()
+    current = ScoreRun.objects.filter(is_current=True).defer("fitted_models").first()
     if current is None:
         print("history: no scored run to copy (run the bench once without --history)")
         return
@@ -132,6 +133,7 @@ def _add_history(org, runs: int) -> None:
     sqlite = connection.vendor == "sqlite"
     columns = [f.column for f in CustomerScore._meta.concrete_fields if f.column not in ("id", "run_id")]
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    digest = ScoreRunDigest.objects.filter(run=current).values_list("frame", flat=True).first()
     began = time.perf_counter()
     for i in range(held, runs):
         run = ScoreRun.objects.create(organization=org, as_of=current.as_of - dt.timedelta(days=30 * i),
@@ -143,6 +145,8 @@ def _add_history(org, runs: int) -> None:
                 f"INSERT INTO insights_customerscore (id, run_id, {names}) "  # noqa: S608
                 f"SELECT {new_key}, %s, {names} FROM insights_customerscore WHERE run_id = %s",
                 [run.pk.hex if sqlite else run.pk, current.pk.hex if sqlite else current.pk])
+            if digest is not None:
+                ScoreRunDigest.objects.create(organization=org, run=run, frame=digest)
     print(f"history: {max(runs, held)} runs with snapshots ({max(0, runs - held)} added in "
           f"{time.perf_counter() - began:,.1f} s)")
 

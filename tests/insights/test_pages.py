@@ -61,7 +61,8 @@ def run(org, scored):
         "rollups": readers.rollups(
             organization_id=org.pk, as_of=as_of, tz=org.time_zone, run_id=made.pk, previous_run_id=None, threshold=0.6,
             purchases=readers.read_purchases(organization_id=org.pk, as_of=as_of, tz=org.time_zone),
-            snapshots=pl.DataFrame([{k: getattr(scored, k) for k in _SNAPSHOT_COLUMNS}]),
+            snapshots=pl.DataFrame([{"customer_id": str(scored.customer_id),
+                                     **{k: getattr(scored, k) for k in _SNAPSHOT_COLUMNS}}]),
         )
     }
     made.save()

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from patron.insights import services
-from patron.insights.models import CustomerScore, ScoreRun
+from patron.insights import readers, services
+from patron.insights.models import CustomerScore, ScoreRun, ScoreRunDigest
 from patron.orders.models import Order
 
 COUNTED = ["placed", "paid"]
@@ -109,3 +109,47 @@ def test_it_rolls_up_the_funnel_by_source(two_runs):
     recent = Lead.objects.filter(created_at__date__gt=run.as_of - dt.timedelta(days=366))
     assert sum(v["leads"] for v in funnel["by_source"].values()) == recent.count()
     assert sum(v["leads"] for v in funnel["by_rep"].values()) == recent.count()
+
+
+def _run_rows(run: ScoreRun) -> set[tuple]:
+    return {(str(c), *rest) for c, *rest in CustomerScore.objects.filter(run=run, replaced=False)
+            .values_list("customer_id", *readers.DIGEST_COLUMNS)}
+
+
+def test_an_earlier_run_is_read_from_its_digest_as_rescores_left_it(demo_org):
+    """Movement and the forecast check read an earlier run from its digest, which the refresh
+    wrote, and the customers rescored since from their rows: together, what the run's rows say."""
+    today = timezone.localdate()
+    first = services.value_refresh(organization=demo_org, as_of=today - dt.timedelta(days=100))
+    rescored = CustomerScore.objects.filter(run=first).order_by("-expected_purchases").first()
+    again = services.customer_rescore(customer_id=rescored.customer_id, organization=demo_org)
+    assert again.run_id == first.pk and again.expected_purchases != rescored.expected_purchases
+
+    def read() -> set[tuple]:
+        frame = readers.read_run_digest(organization_id=demo_org.pk, run_id=first.pk,
+                                        columns=list(readers.DIGEST_COLUMNS))
+        assert frame["customer_id"].n_unique() == frame.height
+        return set(frame.iter_rows())
+
+    assert read() == _run_rows(first) and len(_run_rows(first)) == first.n_customers
+    assert (str(rescored.customer_id), rescored.rfm_segment, rescored.expected_purchases,
+            rescored.expected_spend) not in read()
+    ScoreRunDigest.objects.filter(run=first).delete()  # a run from before digests
+    assert read() == _run_rows(first)
+
+
+def test_the_forecast_check_leaves_out_customers_merged_away_since(demo_org):
+    from patron.accounts.models import User
+    from patron.customers import merge
+
+    today = timezone.localdate()
+    first = services.value_refresh(organization=demo_org, as_of=today - dt.timedelta(days=100))
+    survivor, duplicate = (s.customer for s in CustomerScore.objects.filter(run=first)
+                           .order_by("-expected_purchases").select_related("customer")[:2])
+    merge.customer_merge(survivor=survivor, duplicate=duplicate, user=User.objects.get(username="admin"))
+    digest = readers.read_run_digest(organization_id=demo_org.pk, run_id=first.pk, columns=["rfm_segment"])
+    assert str(duplicate.pk) in set(digest["customer_id"])  # the digest still has it; the check must not
+    run = services.value_refresh(organization=demo_org, as_of=today)
+    predicted = sum(s.expected_purchases or 0 for s in CustomerScore.objects.filter(run=first))
+    forecast = run.report["rollups"]["forecast"]
+    assert sum(r["predicted_purchases"] for r in forecast["rows"]) == pytest.approx(predicted, rel=0.01)

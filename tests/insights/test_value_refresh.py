@@ -1,5 +1,6 @@
 import datetime as dt
 
+import polars as pl
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -10,7 +11,7 @@ from patron.activities.models import Task
 from patron.common import bulk
 from patron.customers.models import Customer
 from patron.insights import actions, selectors, services
-from patron.insights.models import CustomerScore, Playbook, ScoreRun
+from patron.insights.models import CustomerScore, Playbook, ScoreRun, ScoreRunDigest
 from patron.orders.models import Order
 
 
@@ -53,6 +54,8 @@ def test_old_runs_are_pruned_after_the_refresh_and_history_is_read_from_the_runs
     with django_capture_on_commit_callbacks(execute=True):
         second = services.value_refresh(organization=demo_org)
     assert not CustomerScore.objects.filter(run=refreshed).exists()
+    assert not ScoreRunDigest.objects.filter(run=refreshed).exists()
+    assert ScoreRunDigest.objects.filter(run=second).exists()
     assert services.history_prune() == 0  # idempotent
     third = services.value_refresh(organization=demo_org)  # its prune task not run yet
     assert sorted(map(str, ScoreRun.objects.holding_snapshots())) == sorted([str(second.pk), str(third.pk)])
@@ -224,6 +227,19 @@ def test_the_full_refresh_keeps_the_service_signals(refreshed, demo_org, django_
     services.value_refresh(organization=demo_org)
     again = CustomerScore.objects.current().get(customer=score.customer)
     assert again.run_id is not None and again.churn_reasons[0]["key"] == "lost_contact"
+
+
+def test_a_queued_refresh_run_twice_writes_once_and_one_stopped_midway_starts_afresh(refreshed, demo_org):
+    assert services.value_refresh(organization=demo_org, run=refreshed) == refreshed  # delivered twice
+    assert CustomerScore.objects.filter(run=refreshed).count() == refreshed.n_customers
+    stopped = ScoreRun.objects.create(organization=demo_org, as_of=refreshed.as_of, status=ScoreRun.Status.RUNNING)
+    left = CustomerScore.objects.filter(run=refreshed)[:5]
+    bulk.insert_frame(CustomerScore, pl.DataFrame([  # what a killed worker had written
+        {"organization_id": str(demo_org.pk), "run_id": str(stopped.pk),
+         "customer_id": str(s.customer_id), "as_of": s.as_of, "replaced": False} for s in left]))
+    run = services.value_refresh(organization=demo_org, run=stopped)
+    assert run.status == ScoreRun.Status.DONE and run.is_current
+    assert CustomerScore.objects.filter(run=run).count() == run.n_customers == refreshed.n_customers
 
 
 def test_a_refresh_that_fails_writing_leaves_no_rows_and_says_so(refreshed, demo_org, monkeypatch):

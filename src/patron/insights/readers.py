@@ -6,6 +6,7 @@ through COPY, several times faster than fetching tuples.
 """
 
 import datetime as dt
+import io
 import uuid
 import zoneinfo
 
@@ -225,6 +226,40 @@ def read_run_scores(*, organization_id: uuid.UUID, run_id: uuid.UUID, columns: d
     return frame.with_columns(_uuid_text("customer_id"))
 
 
+# What a run's digest keeps of each customer (ScoreRunDigest), besides `customer_id`.
+DIGEST_COLUMNS = {"rfm_segment": pl.String, "expected_purchases": pl.Float64, "expected_spend": pl.Float64}
+
+
+def run_digest(snapshots: pl.DataFrame) -> bytes:
+    """The digest of a run whose snapshots are `snapshots` (as written), as Parquet bytes
+    (~20 MB at a million customers, the customer ids most of it)."""
+    out = io.BytesIO()
+    snapshots.select("customer_id", *DIGEST_COLUMNS).write_parquet(out, statistics=False)
+    return out.getvalue()
+
+
+def read_run_digest(*, organization_id: uuid.UUID, run_id: uuid.UUID, columns: list[str]) -> pl.DataFrame:
+    """`customer_id` and the given DIGEST_COLUMNS of one run's snapshots, as triggered rescores
+    last left them: the run's digest, with the customers rescored since taken from their rows
+    (found by `score_run_rescored_idx`). A run kept no digest before digests existed: its
+    snapshots are read whole."""
+    from patron.insights.models import CustomerScore, ScoreRunDigest
+
+    schema = {"customer_id": pl.String, **{c: DIGEST_COLUMNS[c] for c in columns}}
+    blob = ScoreRunDigest.objects.filter(run_id=run_id).values_list("frame", flat=True).first()
+    if blob is None:
+        return read_run_scores(organization_id=organization_id, run_id=run_id, columns=schema)
+    frame = pl.read_parquet(io.BytesIO(blob), columns=list(schema))
+    in_run = CustomerScore.objects.filter(run_id=run_id)
+    rescored = in_run.filter(replaced=True).values("customer_id")
+    rows = [(str(pk), *rest) for pk, *rest in
+            in_run.filter(replaced=False, customer_id__in=rescored).values_list("customer_id", *columns)]
+    if not rows:
+        return frame
+    since = pl.DataFrame(rows, schema=schema, orient="row")
+    return pl.concat([frame.join(since, on="customer_id", how="anti"), since])
+
+
 def rollup_funnel(*, as_of: dt.date, tz: str, days: int = FUNNEL_DAYS) -> dict:
     """Lead -> converted -> opportunity -> won, by source and by rep, for leads of the last `days`."""
     from django.db.models import Count, Q, Sum
@@ -252,7 +287,7 @@ def rollup_funnel(*, as_of: dt.date, tz: str, days: int = FUNNEL_DAYS) -> dict:
 
 
 def rollup_forecast(*, organization_id: uuid.UUID, as_of: dt.date, run_id: uuid.UUID,
-                    purchases: pl.DataFrame) -> dict:
+                    purchases: pl.DataFrame, snapshots: pl.DataFrame) -> dict:
     """Last period's forecast against what happened, by the RFM segment of that forecast.
 
     The forecast is the earlier run whose date is at least the horizon (90 days) before as_of,
@@ -267,8 +302,9 @@ def rollup_forecast(*, organization_id: uuid.UUID, as_of: dt.date, run_id: uuid.
            or earlier.order_by("-as_of", "-created_at").first())
     if run is None:
         return {"run": None}
-    forecast = read_run_scores(organization_id=organization_id, run_id=run.pk, columns={
-        "rfm_segment": pl.String, "expected_purchases": pl.Float64, "expected_spend": pl.Float64})
+    # The customers it scored who are still customers (a digest keeps those merged away since).
+    forecast = read_run_digest(organization_id=organization_id, run_id=run.pk, columns=list(DIGEST_COLUMNS)).join(
+        snapshots.select("customer_id"), on="customer_id", how="semi")
     if forecast.height == 0:
         return {"run": None}
     days = min((as_of - run.as_of).days, FORECAST_HORIZON_DAYS)
@@ -287,8 +323,7 @@ def rollups(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, run_id: uuid
     if previous_run_id is None:
         movement = {"previous_run": None, "cells": []}
     else:
-        before = read_run_scores(organization_id=organization_id, run_id=previous_run_id,
-                                 columns={"rfm_segment": pl.String})
+        before = read_run_digest(organization_id=organization_id, run_id=previous_run_id, columns=["rfm_segment"])
         movement = {"previous_run": str(previous_run_id),
                     "cells": analytics_rollups.movement(before, snapshots)}
     activity = analytics_rollups.activity(purchases, as_of=as_of)
@@ -299,5 +334,5 @@ def rollups(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, run_id: uuid
         "movement": movement,
         "funnel": rollup_funnel(as_of=as_of, tz=tz),
         "forecast": rollup_forecast(organization_id=organization_id, as_of=as_of, run_id=run_id,
-                                    purchases=purchases),
+                                    purchases=purchases, snapshots=snapshots),
     }

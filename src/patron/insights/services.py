@@ -30,7 +30,7 @@ from patron.common import bulk
 from patron.customers.models import Customer
 from patron.insights import readers, tasks
 from patron.insights.actions import CHURN_RISK_THRESHOLD
-from patron.insights.models import CustomerScore, ScoreRun
+from patron.insights.models import CustomerScore, ScoreRun, ScoreRunDigest
 from patron.organizations.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -105,8 +105,8 @@ def _write_snapshots(snapshots: pl.DataFrame) -> dict[str, float]:
 
 
 def history_prune() -> int:
-    """Delete the snapshots of the finished runs older than the history kept (HISTORY_RUNS
-    besides the current run); return how many. Idempotent.
+    """Delete the snapshots (and digests) of the finished runs older than the history kept
+    (HISTORY_RUNS besides the current run); return how many snapshots. Idempotent.
 
     A background task after each refresh (`tasks.history_prune_run`): deleting a run's
     million rows took 9 s on PostgreSQL, time the refresh need not wait for, since nobody
@@ -119,13 +119,16 @@ def history_prune() -> int:
         return 0
     with transaction.atomic():
         deleted, _ = CustomerScore.objects.filter(run__in=dropped).delete()
+        ScoreRunDigest.objects.filter(run__in=dropped).delete()
         ScoreRun.objects.filter(pk__in=dropped).update(snapshots_dropped=True)
     return deleted
 
 
-def _make_current(run: ScoreRun, **fields: Any) -> None:
-    """Finish the run and make its snapshots the current ones, in one step for readers."""
+def _make_current(run: ScoreRun, digest: bytes, **fields: Any) -> None:
+    """Finish the run, keep its digest and make its snapshots the current ones, in one step
+    for readers."""
     with transaction.atomic():
+        ScoreRunDigest.objects.create(organization_id=run.organization_id, run=run, frame=digest)
         ScoreRun.objects.filter(is_current=True).exclude(pk=run.pk).update(is_current=False)
         ScoreRun.objects.filter(pk=run.pk).update(is_current=True, **fields)
 
@@ -183,6 +186,10 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
     ones. Call it inside the organisation's scope.
     """
     as_of = as_of or timezone.localdate()
+    if run is not None and run.status == ScoreRun.Status.DONE:
+        return run  # a queued refresh delivered twice
+    if run is not None:  # a refresh that stopped midway (its worker killed) and runs again
+        CustomerScore.objects.filter(run=run).delete()
     run = run or ScoreRun.objects.create(organization=organization, as_of=as_of, requested_by=user,
                                          model_version=pipeline.MODEL_VERSION)
     ScoreRun.objects.filter(pk=run.pk).update(status=ScoreRun.Status.RUNNING, started_at=timezone.now(), progress=5)
@@ -234,7 +241,7 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
                                  "read_steps": {k: round(v, 3) for k, v in read_steps.items()},
                                  "write_steps": {k: round(v, 3) for k, v in write_steps.items()}}}
     _make_current(
-        run, status=ScoreRun.Status.DONE, progress=100, finished_at=timezone.now(), n_customers=result.customers.height,
+        run, readers.run_digest(snapshots), status=ScoreRun.Status.DONE, progress=100, finished_at=timezone.now(), n_customers=result.customers.height,
         report=_jsonable(report), fitted_models=pickle.dumps(result.models),
     )
     transaction.on_commit(lambda: tasks.history_prune_run.enqueue(str(organization.pk)))
