@@ -136,11 +136,11 @@ def _make_current(run: ScoreRun, digest: bytes, **fields: Any) -> None:
 @contextlib.contextmanager
 def _beside(read: Callable[..., Any], seconds: dict[str, float], **kwargs: Any) -> Iterator[Callable[[], Any]]:
     """Run a reader on a second database connection while the caller goes on; yields the
-    function that waits for its result. The basket lines are read beside the purchases and the
-    service signals beside the models (on the machine's other core: PostgreSQL's work and
-    ADBC's decoding, or SQLite's scan, run without the interpreter lock); the dashboard rollups
-    are computed while the database takes the snapshot insert (SQLite's readers do not wait
-    for its writer in WAL mode).
+    function that waits for its result. The basket lines are needed only by the last model, so
+    they are read while the models run (the machine's other core: PostgreSQL's join and ADBC's
+    decoding, or SQLite's scan, run without the interpreter lock); the dashboard rollups are
+    computed while the database takes the snapshot insert (SQLite's readers do not wait for
+    its writer in WAL mode).
 
     Inside a transaction (the tests) another connection would not see its rows, and an
     in-memory SQLite database (the tests again) shares one cache whose table locks a reader
@@ -202,15 +202,13 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         with _beside(readers.read_order_lines, read_steps, organization_id=organization.pk,
                      since=end - dt.timedelta(days=BASKET_DAYS), until=end) as lines:
             purchases = readers.read_purchases(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone)
-            read_s = read_steps["purchases"] = time.perf_counter() - t0
+            read_steps["purchases"] = time.perf_counter() - t0
+            signals = _read_signals(organization, as_of)
+            read_s = time.perf_counter() - t0
+            read_steps["signals"] = read_s - read_steps["purchases"]
             ScoreRun.objects.filter(pk=run.pk).update(progress=30)
-            # The complaints and lost contact go on top of the models' churn risk, so they are
-            # read while the models run (SQLite, a million customers: 4.5 s off the critical path).
-            with _beside(readers.read_service_signals, read_steps, organization_id=organization.pk, as_of=as_of,
-                         tz=organization.time_zone, complaint_days=SIGNAL_EFFECTS.complaint_days) as signals:
-                result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
-                result.customers = service_signals.with_service_signals(result.customers, signals(),
-                                                                        effects=SIGNAL_EFFECTS)
+            result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
+        result.customers = service_signals.with_service_signals(result.customers, signals, effects=SIGNAL_EFFECTS)
         t1 = time.perf_counter()
         previous = ScoreRun.objects.filter(is_current=True).exclude(pk=run.pk).values_list("pk", flat=True).first()
         snapshots = _snapshot_frame(organization.pk, run, as_of, result.customers)
