@@ -85,7 +85,7 @@ def _search_text(row: dict[str, Any]) -> str:
     tail = phone[1:]
     digits = tail if phone[:1] == "+" and tail.isdigit() else "".join(filter(str.isdigit, phone))
     parts = (row["number"], row["name"], row.get("company_name", ""), digits, row.get("email", ""))
-    return " ".join([part.lower() for part in parts if part])
+    return " ".join(filter(None, parts)).lower()  # one lower() a row, not one a part
 
 
 class _Stub:
