@@ -297,7 +297,8 @@ def rollup_forecast(*, organization_id: uuid.UUID, as_of: dt.date, run_id: uuid.
 
     The forecast is the earlier run whose date is at least the horizon (90 days) before as_of,
     else the latest earlier run with an earlier date; its 90-day expected purchases and spend
-    are scaled to the days that have elapsed and compared with the orders placed since.
+    for the customers still in `snapshots` (this refresh's) are scaled to the days that have
+    elapsed and compared with the orders those customers placed since.
     """
     from patron.insights.models import ScoreRun
 
@@ -307,7 +308,7 @@ def rollup_forecast(*, organization_id: uuid.UUID, as_of: dt.date, run_id: uuid.
            or earlier.order_by("-as_of", "-created_at").first())
     if run is None:
         return {"run": None}
-    # The customers it scored who are still customers (a digest keeps those merged away since).
+    # A digest still holds the customers merged away or deleted since: leave them out.
     forecast = read_run_digest(organization_id=organization_id, run_id=run.pk, columns=list(DIGEST_COLUMNS)).join(
         snapshots.select("customer_id"), on="customer_id", how="semi")
     if forecast.height == 0:
