@@ -5,6 +5,8 @@ import datetime as dt
 import uuid
 import zoneinfo
 
+import pytest
+
 from patron.insights import readers
 from patron.orders import services as orders
 
@@ -26,3 +28,26 @@ def test_order_lines_are_read_between_local_midnights(org, owner, customer, prod
     keys = [uuid.UUID(bytes=k) if isinstance(k, bytes) else uuid.UUID(k) for k in frame["order_id"].to_list()]
     assert sorted(keys) == sorted([first.pk, last.pk])
     assert set(frame["customer_id"].to_list()) == {str(customer.pk)}
+
+
+@pytest.mark.parametrize("sqlite_version", [(3, 37, 2), (3, 45, 0)], ids=["text-times", "unixepoch"])
+def test_purchases_are_summed_per_local_day(org, owner, customer, product, monkeypatch, sqlite_version):
+    """Both ways SQLite's times are read (unixepoch() from 3.38 on, else text) give the same
+    local days, to the last fraction of a second before midnight."""
+    monkeypatch.setattr(readers.sqlite3, "sqlite_version_info", sqlite_version)
+    tz = zoneinfo.ZoneInfo(org.time_zone)
+
+    def ordered(*when: int, micro: int = 0):
+        return orders.order_create(user=owner, customer=customer,
+                                   ordered_at=dt.datetime(*when, microsecond=micro, tzinfo=tz),
+                                   lines=[{"product": product, "quantity": 1}])
+
+    late = ordered(2026, 3, 1, 23, 59, 59, micro=900_000)  # 15:59:59.9 UTC
+    early = ordered(2026, 3, 2, 0, 0, 0, micro=500_000)  # the next local day, same UTC date
+    also = ordered(2026, 3, 2, 7, 59)  # 23:59 UTC of the day before
+    ordered(2026, 3, 3, 0, 0, 1)  # after as_of
+    frame = readers.read_purchases(organization_id=org.pk, as_of=dt.date(2026, 3, 2), tz=org.time_zone)
+    got = {(r["date"], r["orders"]): r["amount"] for r in frame.sort("date").iter_rows(named=True)}
+    assert set(frame["customer_id"]) == {str(customer.pk)}
+    assert got == pytest.approx({(dt.date(2026, 3, 1), 1): float(late.total),
+                                 (dt.date(2026, 3, 2), 2): float(early.total + also.total)})
