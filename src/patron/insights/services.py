@@ -137,15 +137,14 @@ def _make_current(run: ScoreRun, digest: bytes, **fields: Any) -> None:
 def _beside(read: Callable[..., Any], seconds: dict[str, float], *, in_place: bool = False,
             **kwargs: Any) -> Iterator[Callable[[], Any]]:
     """Run a reader on a second database connection while the caller goes on; yields the
-    function that waits for its result. The basket lines are needed only by the last model, so
-    they are read while the models run (the machine's other core: PostgreSQL's join and ADBC's
-    decoding, or SQLite's scan, run without the interpreter lock); the dashboard rollups are
-    computed while the database takes the snapshot insert (SQLite's readers do not wait for
-    its writer in WAL mode).
+    function that waits for its result. On PostgreSQL the basket lines are read beside the
+    purchases (the server's join and ADBC's decoding run without the interpreter lock, on the
+    machine's other core); the dashboard rollups are computed while the database takes the
+    snapshot insert (SQLite's readers do not wait for its writer in WAL mode).
 
-    Inside a transaction (the tests) another connection would not see its rows, and an
-    in-memory SQLite database (the tests again) shares one cache whose table locks a reader
-    beside a writer would hit: the reader then runs in place, when its frame is asked for.
+    `in_place`, inside a transaction (the tests: another connection would not see its rows)
+    and on an in-memory SQLite database (the tests again: one shared cache, whose table locks
+    a reader beside a writer would hit), the reader runs in place, when its frame is asked for.
     """
     name = read.__name__.removeprefix("read_")
     in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
