@@ -142,19 +142,20 @@ def _beside(read: Callable[..., Any], seconds: dict[str, float], *, in_place: bo
     machine's other core); the dashboard rollups are computed while the database takes the
     snapshot insert (SQLite's readers do not wait for its writer in WAL mode).
 
-    `in_place`, inside a transaction (the tests: another connection would not see its rows)
-    and on an in-memory SQLite database (the tests again: one shared cache, whose table locks
-    a reader beside a writer would hit), the reader runs in place, when its frame is asked for.
+    The reader runs in place instead, when its frame is asked for, if `in_place` says so,
+    inside a transaction (the tests: another connection would not see its rows) and on an
+    in-memory SQLite database (the tests again: one shared cache, whose table locks a reader
+    beside a writer would hit).
     """
     name = read.__name__.removeprefix("read_")
     in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
     if in_place or connection.in_atomic_block or in_memory:
-        def in_place() -> Any:
+        def when_asked() -> Any:
             began = time.perf_counter()
             frame = read(**kwargs)
             seconds[name] = time.perf_counter() - began
             return frame
-        yield in_place
+        yield when_asked
         return
 
     def in_thread() -> Any:
@@ -188,7 +189,7 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
     as_of = as_of or timezone.localdate()
     if run is not None and run.status == ScoreRun.Status.DONE:
         return run  # a queued refresh delivered twice
-    if run is not None:  # a refresh that stopped midway (its worker killed) and runs again
+    if run is not None and run.status == ScoreRun.Status.RUNNING:  # stopped midway (its worker killed)
         CustomerScore.objects.filter(run=run).delete()
     run = run or ScoreRun.objects.create(organization=organization, as_of=as_of, requested_by=user,
                                          model_version=pipeline.MODEL_VERSION)
@@ -245,8 +246,8 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
                                  "read_steps": {k: round(v, 3) for k, v in read_steps.items()},
                                  "write_steps": {k: round(v, 3) for k, v in write_steps.items()}}}
     _make_current(
-        run, readers.run_digest(snapshots), status=ScoreRun.Status.DONE, progress=100, finished_at=timezone.now(), n_customers=result.customers.height,
-        report=_jsonable(report), fitted_models=pickle.dumps(result.models),
+        run, readers.run_digest(snapshots), status=ScoreRun.Status.DONE, progress=100, finished_at=timezone.now(),
+        n_customers=result.customers.height, report=_jsonable(report), fitted_models=pickle.dumps(result.models),
     )
     transaction.on_commit(lambda: tasks.history_prune_run.enqueue(str(organization.pk)))
     # Without the pickled models just written (48 MB at a million customers), loaded if asked for.
