@@ -99,6 +99,28 @@ def test_reasons_and_recommendations_are_stored_as_json_text_and_read_back_whole
             assert dict(cursor.fetchall()) == {"churn_reasons": "json", "recommendations": "json", "classes": "jsonb"}
 
 
+def test_the_reasons_json_keeps_each_set_finite_member_rounded():
+    import json
+    import math
+
+    from patron.analytics.churn import REASON_SCHEMA
+
+    reasons = [
+        [{"key": "gap_vs_usual", "log_odds": 0.21249, "ratio": 1.7, "days": 21.0, "usual_days": 12.5}],
+        [{"key": "long_inactive", "log_odds": math.nan, "days": math.inf, "pct": -0.0004, "count": 12345.6789},
+         {"key": "complaint", "count": 2.0}],
+        [],
+    ]
+    full = [[{name: r.get(name) for name in REASON_SCHEMA.to_schema()} for r in row] for row in reasons]
+    frame = pl.DataFrame({"churn_reasons": full}, schema={"churn_reasons": pl.List(REASON_SCHEMA)})
+    texts = frame.select(services._json_reasons()).to_series().to_list()
+    assert [json.loads(t) for t in texts] == [
+        [{"key": "gap_vs_usual", "log_odds": 0.212, "ratio": 1.7, "days": 21.0, "usual_days": 12.5}],
+        [{"key": "long_inactive", "pct": -0.0, "count": 12345.679}, {"key": "complaint", "count": 2.0}],
+        [],
+    ]
+
+
 def test_it_records_the_fitted_models_and_timings(refreshed):
     report = refreshed.report
     assert set(report["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}
