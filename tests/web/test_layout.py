@@ -109,3 +109,16 @@ def test_it_renders_403_and_500_pages_with_a_way_home(rf: RequestFactory):
     failed = views.error_500(request)
     assert failed.status_code == 500
     assert b'href="/"' in failed.content
+
+
+def test_every_template_comment_closes_on_its_own_line():
+    """Django's `{# #}` comment is one line only: spread over two, its text shows on the page."""
+    from pathlib import Path
+
+    import patron
+
+    templates = Path(patron.__file__).parent.rglob("*.html")
+    unclosed = [f"{path.name}:{n}" for path in templates
+                for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if "{#" in line and "#}" not in line.split("{#", 1)[1]]
+    assert unclosed == []
