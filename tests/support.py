@@ -42,3 +42,13 @@ def current_run(organization_id):
 
     return ScoreRun.objects.filter(is_current=True).first() or ScoreRun.objects.create(
         organization_id=organization_id, as_of=dt.date(2026, 1, 1), status=ScoreRun.Status.DONE, is_current=True)
+
+
+def lines_out_of_step() -> list:
+    """The order lines whose copies of their order's customer and time (OrderLine.customer,
+    OrderLine.ordered_at) differ from the order's: none, after any write. In the current
+    organisation's scope."""
+    from patron.orders.models import OrderLine
+
+    rows = OrderLine.objects.values_list("pk", "customer_id", "ordered_at", "order__customer_id", "order__ordered_at")
+    return [pk for pk, customer, at, order_customer, order_at in rows if (customer, at) != (order_customer, order_at)]

@@ -17,6 +17,7 @@ from patron.orders import services as orders
 from patron.orders.models import Order
 from patron.sales import services as sales
 from patron.sales.models import Lead, Opportunity
+from tests.support import lines_out_of_step
 
 NOW = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
 
@@ -78,7 +79,10 @@ def owner_of(kind, row):
 
 
 def test_it_moves_every_kind_of_row_to_the_survivor(customer, duplicate, history, owner):
+    assert history["orders"].lines.get().customer_id == duplicate.pk and lines_out_of_step() == []
     record = merge.customer_merge(survivor=customer, duplicate=duplicate, user=owner)
+    # The lines' copies of their order's customer moved with it (the value refresh reads them).
+    assert history["orders"].lines.get().customer_id == customer.pk and lines_out_of_step() == []
     for kind, row in history.items():
         assert owner_of(kind, row) == customer.pk, kind
         assert record.moved[kind] == [str(row.pk)]
@@ -157,6 +161,7 @@ def test_it_undoes_a_merge_exactly(org, customer, duplicate, history, owner):
     }
     for kind, row in history.items():
         assert owner_of(kind, row) == duplicate.pk, kind
+    assert history["orders"].lines.get().customer_id == duplicate.pk and lines_out_of_step() == []
     pair.refresh_from_db()
     assert (pair.status, pair.b_id, pair.merge) == ("open", duplicate.pk, None)
     record.refresh_from_db()

@@ -17,6 +17,7 @@ from django.db.models import Count, Max, Sum
 from patron.common import tenancy
 from patron.demo import generator, reference, services
 from patron.demo.columns import STR, new_ids
+from tests.support import lines_out_of_step
 
 TODAY = dt.date(2026, 11, 23)
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -286,6 +287,7 @@ def test_it_writes_one_summary_audit_entry_and_nothing_outside_the_org(demo, oth
         assert not Order.objects.exclude(customer__organization=organization).exists()
         assert not OrderLine.objects.exclude(order__organization=organization).exists()
         assert not OrderLine.objects.exclude(product__organization=organization).exists()
+    assert OrderLine.objects.exists() and lines_out_of_step() == []  # the lines' copies of their order
 
 
 def _index_definitions() -> set[str]:

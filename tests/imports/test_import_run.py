@@ -11,6 +11,7 @@ from patron.customers.models import Customer
 from patron.imports import services
 from patron.imports.kinds import KINDS
 from patron.imports.models import ImportJob
+from tests.support import lines_out_of_step
 
 
 @pytest.fixture
@@ -291,6 +292,12 @@ def test_it_imports_leads_products_and_orders(
     )
     assert (again.rows_created, again.rows_updated, Order.objects.count()) == (0, 2, 2)
     assert Product.objects.count() == 1
+    # A corrected time in a re-import moves the order and its lines' copy of it.
+    moved = write_csv(tmp_path / "o2.csv", [["订单号", "手机", "下单时间", "金额"], ["A-1", "13812341016", "2024/3/9", "176"]])
+    services.import_run(job=make_job(owner, moved, kind="orders", key_field="external_ref"))
+    line = Order.objects.get(external_ref="A-1").lines.get()
+    assert line.ordered_at == dt.datetime(2024, 3, 9, tzinfo=ZoneInfo("Asia/Shanghai")) and line.customer == customer
+    assert lines_out_of_step() == []
 
 
 def test_it_previews_the_first_rows_with_their_problems(owner, customer, messy_file, make_job):

@@ -20,6 +20,7 @@ from patron.activities.models import Interaction, Task
 from patron.audit import services as audit
 from patron.common.errors import ConflictError
 from patron.customers.models import Contact, Customer, DuplicatePair, MergeRecord
+from patron.orders import services as order_services
 from patron.orders.models import Order
 from patron.sales.models import Lead, Opportunity
 
@@ -145,6 +146,7 @@ def customer_merge(
         rows = model.objects.filter(**{field: duplicate}).exclude(pk=record.pk)
         moved[kind] = [str(pk) for pk in rows.values_list("pk", flat=True)]
         model.objects.filter(pk__in=moved[kind]).update(**{field: survivor})
+    order_services.order_lines_follow(order_ids=moved["orders"])
     had = set(survivor.tags.values_list("pk", flat=True))
     added = [pk for pk in duplicate.tags.values_list("pk", flat=True) if pk not in had]
     survivor.tags.add(*added)
@@ -224,6 +226,7 @@ def customer_merge_undo(*, record: MergeRecord, user: Any) -> Customer:
     for kind, model, field in MOVED_KINDS:
         ids = record.moved.get(kind, [])
         model.objects.filter(pk__in=ids, **{field: survivor}).update(**{field: duplicate})
+    order_services.order_lines_follow(order_ids=record.moved.get("orders", []))
     survivor.tags.remove(*record.moved.get("tags", []))
     duplicate.tags.set(record.snapshot["tags"])
     _unfill(survivor, record.filled)

@@ -347,7 +347,8 @@ def _orders(
     }
     order_index = lines.pop("order_index")
     lines["order_id"] = orders["id"][order_index]
-    lines["created_at"] = lines["updated_at"] = ordered_at[order_index]
+    lines["customer_id"] = orders["customer_id"][order_index]  # the order's, copied (OrderLine.customer)
+    lines["created_at"] = lines["updated_at"] = lines["ordered_at"] = ordered_at[order_index]
     return orders, lines
 
 

@@ -26,6 +26,7 @@ from patron.common import bulk, standardize, tenancy
 from patron.common.models import search_text_of
 from patron.customers.models import Contact, Customer, Source, Tag
 from patron.imports import cleaning
+from patron.orders import services as order_services
 from patron.orders.models import Order, OrderLine
 from patron.organizations.models import Counter
 from patron.sales.models import Lead
@@ -523,6 +524,7 @@ class OrderKind:
             Order.objects.bulk_update(
                 list(objs.values()), ["total", "ordered_at", "status", "version"]
             )
+            order_services.order_lines_follow(order_ids=list(objs))  # their time may have moved
         self._last_ordered({p.data["_customer"] for p in creates + updates})
         return created, list(objs.values())
 
@@ -537,6 +539,8 @@ class OrderKind:
                 OrderLine(
                     organization_id=ctx.organization_id,
                     order_id=p.pk,
+                    customer_id=p.data["_customer"],
+                    ordered_at=p.data["ordered_at"],
                     product_id=product_id,
                     quantity=quantity,
                     unit_price=(p.data["total"] / quantity).quantize(Decimal("0.01")),

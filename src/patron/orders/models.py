@@ -73,6 +73,14 @@ class OrderLine(TenantModel):
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=2, default=1)
     unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    # Copies of the order's customer and time, kept equal to the order's by every write that
+    # sets them (`orders.services.order_lines_follow`): the value refresh reads a year of
+    # basket lines as one scan instead of joining millions of lines to their orders (a million
+    # customers, 11M lines on PostgreSQL: 4-6 s and 7-9 s of CPU against 11-12 s and 15 s). No
+    # index or constraint of their own: the order's already hold.
+    customer = models.ForeignKey("customers.Customer", on_delete=models.DO_NOTHING, related_name="+",
+                                 db_constraint=False, db_index=False, null=True, editable=False)
+    ordered_at = models.DateTimeField(null=True, editable=False)
 
     objects = OwnedManager()
 

@@ -1,12 +1,13 @@
 """Recording purchases: the history the value science reads."""
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from patron.accounts import permissions
@@ -45,7 +46,7 @@ def order_create(
         total=sum((line.amount for line in built), Decimal(0)), currency=user.organization.currency,
     )
     for line in built:
-        line.order = order
+        line.order, line.customer, line.ordered_at = order, customer, ordered_at
     OrderLine.objects.bulk_create(built)
     Customer.objects.filter(pk=customer.pk).filter(
         Q(last_ordered_at__isnull=True) | Q(last_ordered_at__lt=ordered_at)
@@ -57,3 +58,15 @@ def order_create(
     org_id, customer_id = str(customer.organization_id), str(customer.pk)
     transaction.on_commit(lambda: tasks.customer_rescore_run.enqueue(customer_id, org_id))
     return order
+
+
+def order_lines_follow(*, order_ids: Iterable[Any]) -> int:
+    """Give the lines of these orders their order's customer and time again (the copies the
+    value refresh reads, see `OrderLine.customer`), after a write that changed either: a merge
+    or its undo, an import updating orders. Returns the number of lines."""
+    order = Order.objects.filter(pk=OuterRef("order_id"))
+    ids, done = list(order_ids), 0
+    for start in range(0, len(ids), 10_000):  # within any database's limit of parameters
+        done += OrderLine.objects.filter(order_id__in=ids[start:start + 10_000]).update(
+            customer_id=Subquery(order.values("customer_id")[:1]), ordered_at=Subquery(order.values("ordered_at")[:1]))
+    return done
