@@ -38,6 +38,18 @@ def other_org(db):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language. A request through the test client leaves the
+    language it chose (a Chinese user's, say) active in the thread, and text written later in
+    that thread (a task's notes) would follow it, depending on which tests ran before."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _scoped(request):
     """Tests run inside their organisation's scope, as a request or a job would."""
     if "org" not in request.fixturenames:

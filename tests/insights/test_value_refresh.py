@@ -143,6 +143,26 @@ def test_a_new_order_rescores_only_that_customer(refreshed, demo_org, django_cap
     assert dict(CustomerScore.objects.current().exclude(pk=new.pk).values_list("pk", "customer_id")) == others_before
 
 
+def test_an_order_placed_after_midnight_where_the_organisation_works_counts_today(
+        refreshed, demo_org, monkeypatch, django_capture_on_commit_callbacks):
+    """At 00:30 in Shanghai the server's clock (UTC) still says the day before: the rescore's
+    "today" is the organisation's, so the order just placed is in it."""
+    from patron.catalog.models import Product
+    from patron.orders import services as orders
+
+    assert demo_org.time_zone == "Asia/Shanghai"
+    half_past_midnight = dt.datetime.combine(timezone.now().date(), dt.time(16, 30), tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: half_past_midnight)
+    assert demo_org.today() == half_past_midnight.date() + dt.timedelta(days=1)
+    score = CustomerScore.objects.current().order_by("-days_since_last").select_related("customer").first()
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.order_create(user=score.customer.owner, customer=score.customer, ordered_at=half_past_midnight,
+                            lines=[{"product": Product.objects.first(), "quantity": 1}])
+    new = CustomerScore.objects.current().get(customer=score.customer)
+    assert new.as_of == demo_org.today()
+    assert new.n_purchases == score.n_purchases + 1 and new.days_since_last == 0
+
+
 def test_rescores_fetch_a_runs_fitted_models_once_and_follow_the_current_run(refreshed, demo_org, monkeypatch):
     loads = []
     original = services.pickle.loads

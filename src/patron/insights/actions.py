@@ -64,7 +64,7 @@ def _create_once(**kwargs: Any) -> bool:
 
 def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = None) -> int:
     """Create this period's follow-up task for every current customer of the playbook's class."""
-    today = today or timezone.localdate()
+    today = today or user.organization.today()
     period = _period(playbook.cadence_days, today)
     # Only the customers the person applying the playbook may work on: a team manager's
     # playbook never creates tasks for another team's owners.
@@ -100,7 +100,7 @@ def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, mi
     customer per 30-day period; the most valuable first. `customer_ids` limits it to those
     customers (after a triggered rescore).
     """
-    today = today or timezone.localdate()
+    today = today or user.organization.today()
     period = _period(30, today)
     at_risk = (CustomerScore.objects.current().filter(churn_risk__gte=threshold, clv__gte=min_clv,
                                                       value_tier="high")

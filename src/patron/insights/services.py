@@ -190,7 +190,7 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
     Idempotent: running it twice for the same date replaces the current snapshots with equal
     ones. Call it inside the organisation's scope.
     """
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or organization.today()
     if run is not None and run.status == ScoreRun.Status.DONE:
         return run  # a queued refresh delivered twice
     if run is not None and run.status == ScoreRun.Status.RUNNING:  # stopped midway (its worker killed)
@@ -320,7 +320,7 @@ def customer_rescore(*, customer_id: uuid.UUID, organization: Organization, as_o
     run = latest_run(organization_id=organization.pk)
     if run is None:
         return None
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or organization.today()
     purchases = readers.read_purchases(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
                                        customer_ids=[customer_id])
     if purchases.height == 0:
@@ -344,7 +344,7 @@ def refresh_request(*, organization: Organization, user: Any, as_of: dt.date | N
     active = ScoreRun.objects.filter(status__in=[ScoreRun.Status.QUEUED, ScoreRun.Status.RUNNING]).first()
     if active is not None:
         return active
-    run = ScoreRun.objects.create(organization=organization, as_of=as_of or timezone.localdate(),
+    run = ScoreRun.objects.create(organization=organization, as_of=as_of or organization.today(),
                                   requested_by=user, model_version=pipeline.MODEL_VERSION)
     audit.record("scores.refresh_requested", obj=run, user=user)
     transaction.on_commit(lambda: tasks.value_refresh_run.enqueue(str(run.pk), str(organization.pk)))

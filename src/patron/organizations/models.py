@@ -1,7 +1,10 @@
+import datetime as dt
 import uuid
+import zoneinfo
 
 from django.db import models, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,6 +27,13 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def today(self) -> dt.date:
+        """The date it is now where the organisation works: the default "as of" of its scores
+        and the day its periods are counted from. Not the server's date: at 00:30 in Shanghai
+        the server (UTC) is still on the day before, and an order placed that morning would be
+        left out of a rescore "as of today"."""
+        return timezone.localdate(timezone=zoneinfo.ZoneInfo(self.time_zone))
 
 
 class Counter(models.Model):

@@ -35,7 +35,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        as_of = options["as_of"] or timezone.localdate()
         organizations = Organization.objects.order_by("slug")
         if options["org"]:
             organizations = organizations.filter(slug__in=options["org"])
@@ -48,7 +47,7 @@ class Command(BaseCommand):
             with tenancy.scope(organization):
                 report = cleaning.clean_organization(
                     organization=organization,
-                    as_of=as_of,
+                    as_of=options["as_of"] or organization.today(),
                     stale_days=options["stale_days"],
                     since=since,
                     limit=options["limit"],
