@@ -71,3 +71,77 @@ def test_columns_and_schema_must_agree():
     with pytest.raises(ValueError, match="same columns"):
         sqlite_out.read_table(table="orders_order", organization_id=uuid.uuid4(), columns={"a": "t.a"},
                               schema={"b": pl.String})
+
+
+@pytest.fixture
+def file_copy(tmp_path, monkeypatch):
+    """Large reads of a database file run in child processes, which cannot see the tests'
+    in-memory database: give them a file copy of it, and let every read take that path."""
+    from patron.common import sqlite_out
+
+    def copy() -> str:
+        path = str(tmp_path / "copy.sqlite3")
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM INTO %s", [path])
+        monkeypatch.setattr(sqlite_out, "_file_for_children", lambda: path)
+        monkeypatch.setattr(sqlite_out, "PROCESS_MIN_ROWS", 0)
+        return path
+
+    return copy
+
+
+@pytest.mark.django_db(transaction=True)
+def test_child_processes_read_the_same_rows_in_the_same_order(monkeypatch, file_copy, org, customer, other_org):
+    from patron.common import sqlite_out, tenancy
+    from patron.customers.models import Customer
+    from patron.orders.models import Order
+
+    monkeypatch.setattr(sqlite_out, "CHUNK_ROWS", 2)
+    orders = _orders(org, customer, ["1", "2", "3", "4", "5", "6", "7"])
+    Order.objects.filter(pk=orders[2].pk).update(status=Order.Status.CANCELLED)
+    with tenancy.scope(other_org):
+        stranger = Customer.objects.create(organization=other_org, name="Stranger")
+        _orders(other_org, stranger, ["100", "200"])
+    # A choice as a parameter: the children take it as the plain string.
+    kwargs = {"table": "orders_order", "organization_id": org.pk, "columns": COLUMNS, "schema": SCHEMA,
+              "where": "t.status <> %s", "params": [Order.Status.CANCELLED]}
+    here = sqlite_out.read_table(**kwargs)
+    file_copy()
+    calls = []
+    original = sqlite_out._read_in_children
+    monkeypatch.setattr(sqlite_out, "_read_in_children", lambda *a: calls.append(a[0]) or original(*a))
+    children = sqlite_out.read_table(**kwargs)
+    assert calls, "the read did not go to child processes"
+    assert children.schema == pl.Schema(SCHEMA)
+    assert children.to_dicts() == here.to_dicts()
+    assert children["total"].to_list() == [1.0, 2.0, 4.0, 5.0, 6.0, 7.0]  # rowid order, the cancelled one out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reads_in_this_process_when_the_children_fail(monkeypatch, file_copy, caplog, org, customer):
+    import concurrent.futures.process
+
+    from patron.common import sqlite_out
+
+    _orders(org, customer, ["1", "2", "3"])
+    file_copy()
+
+    def broken(*args):
+        raise concurrent.futures.process.BrokenProcessPool("a child died")
+
+    monkeypatch.setattr(sqlite_out, "_read_in_children", broken)
+    frame = sqlite_out.read_table(table="orders_order", organization_id=org.pk, columns=COLUMNS, schema=SCHEMA)
+    assert frame["total"].to_list() == [1.0, 2.0, 3.0]
+    assert "reading orders_order in child processes failed" in caplog.text
+
+
+@pytest.mark.django_db
+def test_no_children_read_what_a_transaction_or_an_in_memory_database_holds():
+    from django.db import transaction
+
+    from patron.common import sqlite_out
+
+    assert connection.is_in_memory_db()  # the tests' database
+    assert sqlite_out._file_for_children() is None
+    with transaction.atomic():
+        assert sqlite_out._file_for_children() is None

@@ -7,16 +7,35 @@ table is read in rowid order, chunk by chunk (a range of the table's own B-tree,
 sequentially): a filter on an indexed column would otherwise walk that index and look every
 row up at random.
 
+A large read of a database file runs its chunks in child processes, one per core. Not in
+threads: two SQLite scans on threads of one process took longer side by side than one after
+the other (the orders and the order lines of a million customers: 21.7-26.4 s against
+16.3-17.8 s; the library's shared allocator, not Python's interpreter lock, serialises them),
+while in two processes they took 9.4-10.4 s.
+
 The text carries no quoting, so the selected values must not contain a comma or a newline:
 numbers, dates, UUIDs and identifiers.
 """
 
+import concurrent.futures
+import concurrent.futures.process
+import logging
+import multiprocessing
+import os
+import sqlite3
+import tempfile
 import uuid
 
 import polars as pl
 from django.db import connection
 
+logger = logging.getLogger(__name__)
+
 CHUNK_ROWS = 250_000
+# Below this many rows (of the table's rowid span) a read stays in this process: starting the
+# children (fresh interpreters, 0.8-0.9 s for two) would cost about what they save.
+PROCESS_MIN_ROWS = 2_000_000
+MAX_PROCESSES = 4
 
 
 def read_table(*, table: str, organization_id: uuid.UUID, columns: dict[str, str],
@@ -27,9 +46,10 @@ def read_table(*, table: str, organization_id: uuid.UUID, columns: dict[str, str
 
     `columns` maps each output name to the SQL expression that gives it (NULL becomes an empty
     field, read as null); `where` and the expressions are the caller's own SQL, values go in
-    `params`. The table's alias in them is `t`. `span`: a condition (SQL, params) that an index
-    serves and that the wanted rows meet, to read only the rowids from its first row to its
-    last (e.g. one refresh's scores, written together, in a table of many refreshes).
+    `params` (strings and numbers: a child process binds them as they are). The table's alias
+    in them is `t`. `span`: a condition (SQL, params) that an index serves and that the wanted
+    rows meet, to read only the rowids from its first row to its last (e.g. one refresh's
+    scores, written together, in a table of many refreshes).
     """
     if list(columns) != list(schema):
         raise ValueError("columns and schema must name the same columns in the same order")
@@ -38,7 +58,6 @@ def read_table(*, table: str, organization_id: uuid.UUID, columns: dict[str, str
     # Only the caller's own SQL is interpolated; values are parameters.
     sql = (f"SELECT CAST(group_concat({row}, char(10)) AS BLOB) FROM {qn(table)} AS t NOT INDEXED "  # noqa: S608
            f"WHERE t.rowid >= %s AND t.rowid < %s AND t.organization_id = %s AND ({where})")
-    frames = []
     with connection.cursor() as cursor:
         if span is None:  # two subqueries, so each is one seek at an end of the organisation index
             cursor.execute(f"SELECT (SELECT min(rowid) FROM {qn(table)} WHERE organization_id = %s), "  # noqa: S608
@@ -50,9 +69,78 @@ def read_table(*, table: str, organization_id: uuid.UUID, columns: dict[str, str
         first, last = cursor.fetchone()
         if first is None:
             return pl.DataFrame(schema=schema)
-        for start in range(first, last + 1, CHUNK_ROWS):
-            cursor.execute(sql, [start, start + CHUNK_ROWS, organization_id.hex, *(params or [])])
-            text = cursor.fetchone()[0]  # bytes: no decoding into a Python string
-            if text:
-                frames.append(pl.read_csv(text, has_header=False, schema=schema, quote_char=None))
+        # Plain values: the children unpickle them without Django (a choice's enum would not load).
+        chunks = [[start, start + CHUNK_ROWS, organization_id.hex, *map(_plain, params or [])]
+                  for start in range(first, last + 1, CHUNK_ROWS)]
+        path = _file_for_children() if last - first >= PROCESS_MIN_ROWS else None
+        frames = None
+        if path is not None:
+            try:
+                frames = _read_in_children(path, sql.replace("%s", "?"), chunks, schema)
+            except concurrent.futures.process.BrokenProcessPool:
+                # A child that could not start (e.g. a main script without the `__main__`
+                # guard that spawned processes import) or that died: read here instead.
+                logger.warning("reading %s in child processes failed; reading it in this process", table,
+                               exc_info=True)
+        if frames is None:
+            frames = []
+            for args in chunks:
+                cursor.execute(sql, args)
+                frames.append(_parsed(cursor.fetchone()[0], schema))
+    frames = [frame for frame in frames if frame is not None]
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def _plain(value: object) -> object:
+    """A string or number parameter as the built-in type (not a subclass such as a choice)."""
+    for kind in (str, bool, int, float):
+        if isinstance(value, kind):
+            return kind.__str__(value) if kind is str else kind(value)
+    return value
+
+
+def _parsed(text: bytes | None, schema: dict[str, pl.DataType]) -> pl.DataFrame | None:
+    # bytes: no decoding into a Python string
+    return pl.read_csv(text, has_header=False, schema=schema, quote_char=None) if text else None
+
+
+def _file_for_children() -> str | None:
+    """The database file other processes can read what this connection sees, if there is one:
+    not an in-memory database (the tests'), and not inside a transaction, whose rows nobody
+    else sees yet."""
+    if connection.in_atomic_block or connection.is_in_memory_db():
+        return None
+    name = str(connection.settings_dict["NAME"])
+    return name if os.path.isfile(name) else None
+
+
+def _read_in_children(path: str, sql: str, chunks: list[list], schema: dict[str, pl.DataType]) -> list:
+    """The chunks' frames, in order, each read by one of a few child processes with its own
+    connection to the file (WAL mode: readers do not wait for a writer). A child hands its
+    chunk back as an Arrow file in a temporary folder: cheaper for this process than taking
+    it through the pipe (the lines of a million customers: 1.6-1.7 s of its CPU against 2.9-3.1 s)."""
+    processes = min(MAX_PROCESSES, len(os.sched_getaffinity(0)), len(chunks))
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding connections and threads
+    with tempfile.TemporaryDirectory(prefix="patron-read-") as folder, concurrent.futures.ProcessPoolExecutor(
+            processes, mp_context=context, initializer=_child_connect, initargs=(path,)) as pool:
+        read = pool.map(_child_chunk, [sql] * len(chunks), chunks, [schema] * len(chunks), [folder] * len(chunks))
+        return [None if name is None else pl.read_ipc(name) for name in read]
+
+
+_child_db: sqlite3.Connection | None = None
+
+
+def _child_connect(path: str) -> None:
+    global _child_db
+    _child_db = sqlite3.connect(path, timeout=10)
+    _child_db.execute("PRAGMA cache_size=-65536")
+
+
+def _child_chunk(sql: str, args: list, schema: dict[str, pl.DataType], folder: str) -> str | None:
+    """One chunk, read in a child process and written to an Arrow file in `folder`; its name."""
+    frame = _parsed(_child_db.execute(sql, args).fetchone()[0], schema)
+    if frame is None:
+        return None
+    name = os.path.join(folder, f"{args[0]}.arrow")  # the chunk's first rowid
+    frame.write_ipc(name)
+    return name

@@ -138,22 +138,20 @@ def _make_current(run: ScoreRun, digest: bytes, **fields: Any) -> None:
 
 
 @contextlib.contextmanager
-def _beside(read: Callable[..., Any], seconds: dict[str, float], *, in_place: bool = False,
-            **kwargs: Any) -> Iterator[Callable[[], Any]]:
+def _beside(read: Callable[..., Any], seconds: dict[str, float], **kwargs: Any) -> Iterator[Callable[[], Any]]:
     """Run a reader on a second database connection while the caller goes on; yields the
-    function that waits for its result. On PostgreSQL the basket lines are read beside the
-    purchases (the server's join and ADBC's decoding run without the interpreter lock, on the
-    machine's other core); the dashboard rollups are computed while the database takes the
-    snapshot insert (SQLite's readers do not wait for its writer in WAL mode).
+    function that waits for its result. The basket lines are read beside the purchases (the
+    server's scan and ADBC's decoding, or SQLite's child processes, run without the interpreter
+    lock, on the machine's other core); the dashboard rollups are computed while the database
+    takes the snapshot insert (SQLite's readers do not wait for its writer in WAL mode).
 
-    The reader runs in place instead, when its frame is asked for, if `in_place` says so,
-    inside a transaction (the tests: another connection would not see its rows) and on an
-    in-memory SQLite database (the tests again: one shared cache, whose table locks a reader
-    beside a writer would hit).
+    The reader runs in place instead, when its frame is asked for, inside a transaction (the
+    tests: another connection would not see its rows) and on an in-memory SQLite database (the
+    tests again: one shared cache, whose table locks a reader beside a writer would hit).
     """
     name = read.__name__.removeprefix("read_")
     in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
-    if in_place or connection.in_atomic_block or in_memory:
+    if connection.in_atomic_block or in_memory:
         def when_asked() -> Any:
             began = time.perf_counter()
             frame = read(**kwargs)
@@ -204,10 +202,9 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         end = readers._day_bounds(as_of, organization.time_zone)
         # The basket lines are read beside the purchases, not beside the models: on two cores
         # the models lost the read's whole CPU time, while the purchases read barely slowed.
-        # Not on SQLite, where the two scans side by side took longer than one after the other
-        # (a million customers: 30.6-31.0 s against 26.3-28.3 s; the purchases alone went from
-        # 10-12 s to 23-24 s): there the lines are read when the models ask for them.
-        with _beside(readers.read_order_lines, read_steps, in_place=connection.vendor == "sqlite",
+        # On SQLite this pays because large reads run in child processes (see sqlite_out):
+        # two scans on threads of one process took longer than one after the other.
+        with _beside(readers.read_order_lines, read_steps,
                      organization_id=organization.pk, since=end - dt.timedelta(days=BASKET_DAYS),
                      until=end) as lines:
             purchases = readers.read_purchases(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone)
