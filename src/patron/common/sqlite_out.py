@@ -10,8 +10,9 @@ row up at random.
 A large read of a database file runs its chunks in child processes, one per core. Not in
 threads: two SQLite scans on threads of one process took longer side by side than one after
 the other (the orders and the order lines of a million customers: 21.7-26.4 s against
-16.3-17.8 s; the library's shared allocator, not Python's interpreter lock, serialises them),
-while in two processes they took 9.4-10.4 s.
+16.3-17.8 s; the scans release Python's interpreter lock, so something SQLite shares between
+a process's connections serialises them, likely its allocator's mutex), while in two
+processes they took 9.4-10.4 s.
 
 The text carries no quoting, so the selected values must not contain a comma or a newline:
 numbers, dates, UUIDs and identifiers.
