@@ -227,6 +227,25 @@ def test_it_adds_a_task_in_place(client, owner, customer):
     assert client.post(_url(customer, "task-create"), {"title": ""}).status_code == 400
 
 
+def test_times_are_read_and_shown_on_the_organisations_clock(client, owner, customer):
+    """The server keeps UTC; a rep in Shanghai types and reads Shanghai times."""
+    import zoneinfo
+
+    assert owner.organization.time_zone == "Asia/Shanghai"
+    shanghai = zoneinfo.ZoneInfo("Asia/Shanghai")
+    tomorrow = (timezone.now().astimezone(shanghai) + dt.timedelta(days=1)).replace(
+        hour=9, minute=30, second=0, microsecond=0)
+    client.force_login(owner)
+    response = client.post(_url(customer, "task-create"),
+                           {"title": "Morning call", "due_at": tomorrow.strftime("%Y-%m-%dT%H:%M")},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    task = Task.objects.get()
+    assert task.due_at == tomorrow and task.due_at.astimezone(dt.UTC).hour == 1  # 09:30 in Shanghai
+    page = client.get(reverse("activities:task-list")).content.decode()
+    assert f'value="{tomorrow:%Y-%m-%d}T09:30"' in page and f"{tomorrow:%Y-%m-%d}T09:30:00+08:00" in page
+
+
 def test_it_does_not_let_others_log_on_a_customer_they_cannot_see(
     client, teammate, viewer, customer
 ):
