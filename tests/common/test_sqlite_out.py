@@ -5,7 +5,7 @@ import decimal
 
 import polars as pl
 import pytest
-from django.db import connection  # noqa: F401 (read by the skipif condition)
+from django.db import connection
 
 pytestmark = pytest.mark.skipif("connection.vendor != 'sqlite'")
 
@@ -91,7 +91,8 @@ def file_copy(tmp_path, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_child_processes_read_the_same_rows_in_the_same_order(monkeypatch, file_copy, org, customer, other_org):
+def test_child_processes_read_the_same_rows_in_the_same_order(monkeypatch, file_copy, caplog, org, customer,
+                                                              other_org):
     from patron.common import sqlite_out, tenancy
     from patron.customers.models import Customer
     from patron.orders.models import Order
@@ -102,16 +103,20 @@ def test_child_processes_read_the_same_rows_in_the_same_order(monkeypatch, file_
     with tenancy.scope(other_org):
         stranger = Customer.objects.create(organization=other_org, name="Stranger")
         _orders(other_org, stranger, ["100", "200"])
-    # A choice as a parameter: the children take it as the plain string.
-    kwargs = {"table": "orders_order", "organization_id": org.pk, "columns": COLUMNS, "schema": SCHEMA,
-              "where": "t.status <> %s", "params": [Order.Status.CANCELLED]}
+    # A choice and a decimal as parameters, and a literal % in the SQL (written %%), which
+    # the children must bind and read as Django does here.
+    columns = {**COLUMNS, "note": "strftime('%%Y', t.ordered_at) || nullif(t.external_ref, '')"}
+    kwargs = {"table": "orders_order", "organization_id": org.pk, "columns": columns, "schema": SCHEMA,
+              "where": "t.status <> %s AND t.total > %s", "params": [Order.Status.CANCELLED, decimal.Decimal("0.5")]}
     here = sqlite_out.read_table(**kwargs)
+    assert here["note"].to_list() == [None, "2026x", "2026x", None, "2026x", None]
     file_copy()
     calls = []
     original = sqlite_out._read_in_children
     monkeypatch.setattr(sqlite_out, "_read_in_children", lambda *a: calls.append(a[0]) or original(*a))
     children = sqlite_out.read_table(**kwargs)
     assert calls, "the read did not go to child processes"
+    assert "child processes failed" not in caplog.text  # read by the children, not by the fallback
     assert children.schema == pl.Schema(SCHEMA)
     assert children.to_dicts() == here.to_dicts()
     assert children["total"].to_list() == [1.0, 2.0, 4.0, 5.0, 6.0, 7.0]  # rowid order, the cancelled one out
