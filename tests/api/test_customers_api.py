@@ -1,3 +1,5 @@
+import datetime as dt
+
 from patron.audit.models import AuditEntry
 from patron.customers.models import Customer
 
@@ -76,3 +78,12 @@ def test_it_transfers_a_customer_and_audits_it(api, customer, manager, teammate)
 
 def test_it_returns_404_for_a_malformed_id(api, owner):
     assert api(owner).get("/api/customers/not-a-uuid/").status_code == 404
+
+
+def test_times_come_back_on_the_organisations_clock_by_token_as_on_the_pages(api, owner, customer):
+    from patron.activities import services as activities
+
+    due = dt.datetime(2030, 3, 4, 1, 30, tzinfo=dt.UTC)
+    task = activities.task_create(user=owner, title="Morning call", due_at=due, customer=customer)
+    body = api(owner).get(f"/api/tasks/{task.pk}/").json()
+    assert body["due_at"] == "2030-03-04T09:30:00+08:00"  # the same instant, as the team reads it

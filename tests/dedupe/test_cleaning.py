@@ -9,8 +9,6 @@ from patron.activities.models import Task
 from patron.customers import cleaning, services
 from patron.customers.models import Customer, DuplicatePair
 
-TODAY = timezone.localdate()
-
 
 def test_it_names_what_is_wrong_with_contact_data():
     assert cleaning.contact_problems("+8613812345678", "a@example.com", region="CN") == []
@@ -38,7 +36,7 @@ def setup_findings(org, owner):
 
 def test_it_creates_one_task_per_customer_per_kind(org, owner, customer):
     bad, old = setup_findings(org, owner)
-    report = cleaning.clean_organization(organization=org, as_of=TODAY, stale_days=180)
+    report = cleaning.clean_organization(organization=org, as_of=org.today(), stale_days=180)
     assert report.new_pairs == 1 and DuplicatePair.objects.count() == 1
     assert report.tasks_created == {"invalid": 1, "stale": 1, "duplicate": 2}
     assert report.without_owner == 1
@@ -56,7 +54,7 @@ def test_it_creates_no_duplicate_tasks_when_run_twice(org, owner):
         "--org",
         "acme",
         "--as-of",
-        TODAY.isoformat(),
+        org.today().isoformat(),
         stdout=open("/dev/null", "w"),
     )
     count = Task.objects.count()
@@ -65,7 +63,7 @@ def test_it_creates_no_duplicate_tasks_when_run_twice(org, owner):
         "--org",
         "acme",
         "--as-of",
-        TODAY.isoformat(),
+        org.today().isoformat(),
         stdout=open("/dev/null", "w"),
     )
     assert count == 4 and Task.objects.count() == count
@@ -74,8 +72,8 @@ def test_it_creates_no_duplicate_tasks_when_run_twice(org, owner):
 
 def test_it_flags_again_in_the_next_period(org, owner):
     setup_findings(org, owner)
-    cleaning.clean_organization(organization=org, as_of=TODAY)
-    report = cleaning.clean_organization(organization=org, as_of=TODAY + dt.timedelta(days=7))
+    cleaning.clean_organization(organization=org, as_of=org.today())
+    report = cleaning.clean_organization(organization=org, as_of=org.today() + dt.timedelta(days=7))
     # invalid and stale again; the duplicate pair is no longer new
     assert report.tasks_created == {"invalid": 1, "stale": 1, "duplicate": 0}
 
@@ -84,7 +82,17 @@ def test_it_respects_the_limit(org, owner):
     for i in range(3):
         c = services.customer_create(user=owner, data={"name": f"Broken {i}"})
         Customer.objects.filter(pk=c.pk).update(email=f"broken{i}")
-    report = cleaning.clean_organization(organization=org, as_of=TODAY, limit=2)
+    report = cleaning.clean_organization(organization=org, as_of=org.today(), limit=2)
     assert report.found["invalid"] == 3 and report.tasks_created["invalid"] == 2
-    report = cleaning.clean_organization(organization=org, as_of=TODAY, limit=2)
+    report = cleaning.clean_organization(organization=org, as_of=org.today(), limit=2)
     assert report.tasks_created["invalid"] == 1
+
+
+def test_a_monday_run_before_dawn_in_shanghai_flags_the_pairs_it_finds(org, owner, customer, monkeypatch):
+    """Sunday 17:00 UTC is Monday 01:00 in Shanghai: the week (and its new pairs) begins at
+    the organisation's midnight, before the pairs found now."""
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 12, 6, 17, 0, tzinfo=dt.UTC))
+    assert org.today() == dt.date(2026, 12, 7) and org.today().isoweekday() == 1
+    setup_findings(org, owner)
+    report = cleaning.clean_organization(organization=org, as_of=org.today(), stale_days=180)
+    assert report.new_pairs == 1 and report.tasks_created["duplicate"] == 2

@@ -23,5 +23,5 @@ class OrganizationScopeMiddleware:
         org_id = getattr(user, "organization_id", None) if user and user.is_authenticated else None
         if org_id is None:
             return self.get_response(request)
-        with tenancy.scope(org_id), timezone.override(user.organization.time_zone):
+        with tenancy.scope(org_id), timezone.override(user.organization.zone):
             return self.get_response(request)

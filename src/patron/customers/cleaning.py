@@ -162,11 +162,15 @@ def clean_organization(
     """
     report = CleaningReport()
     report.new_pairs = len(dedupe.duplicate_scan(organization=organization, since=since))
-    findings = {
-        "invalid": list(invalid_customers(region=organization.phone_region)),
-        "stale": stale_customers(as_of=as_of, stale_days=stale_days),
-        "duplicate": duplicate_customers(as_of=as_of),
-    }
-    for kind in KINDS:
-        _flag(kind, findings[kind], as_of=as_of, report=report, limit=limit)
+    # Days begin at the organisation's midnight (`_start_of`), as its `as_of` date does: on
+    # the server's (UTC), a Monday run before 08:00 in Shanghai would take the week's new
+    # pairs to begin after the ones just found.
+    with timezone.override(organization.zone):
+        findings = {
+            "invalid": list(invalid_customers(region=organization.phone_region)),
+            "stale": stale_customers(as_of=as_of, stale_days=stale_days),
+            "duplicate": duplicate_customers(as_of=as_of),
+        }
+        for kind in KINDS:
+            _flag(kind, findings[kind], as_of=as_of, report=report, limit=limit)
     return report

@@ -92,7 +92,7 @@ def demo_load(
     organization, staff = _setup()
     result = DemoResult(organization=organization, created=True)
     with tenancy.scope(organization):
-        _fill(result, staff, customers=customers, seed=seed, today=today or dt.date.today(),
+        _fill(result, staff, customers=customers, seed=seed, today=today or organization.today(),
               progress=progress or (lambda _: None))
         # One summary entry for the whole load: an entry per generated row would double the
         # rows written and tell nobody anything.

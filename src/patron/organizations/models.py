@@ -28,12 +28,21 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def zone(self) -> dt.tzinfo:
+        """The organisation's time zone; UTC if the stored name is not one (the field is free
+        text), so a typo never takes every page down."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return dt.UTC
+
     def today(self) -> dt.date:
         """The date it is now where the organisation works: the default "as of" of its scores
         and the day its periods are counted from. Not the server's date: at 00:30 in Shanghai
         the server (UTC) is still on the day before, and an order placed that morning would be
         left out of a rescore "as of today"."""
-        return timezone.localdate(timezone=zoneinfo.ZoneInfo(self.time_zone))
+        return timezone.localdate(timezone=self.zone)
 
 
 class Counter(models.Model):
