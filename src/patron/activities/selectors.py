@@ -1,7 +1,6 @@
 """Reads on tasks: my tasks, my team's, by due date, and the reminders that are due."""
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,13 +31,10 @@ def task_list(*, user: Any, whose: str = "mine") -> QuerySet[Task]:
     return qs.select_related("owner", "customer", "lead", "opportunity").order_by("due_at", "id")
 
 
-def day_bounds(*, now: dt.datetime, time_zone: str) -> tuple[dt.datetime, dt.datetime]:
-    """Start and end of the organisation's local day containing `now` ("today" is local)."""
-    try:
-        tz = zoneinfo.ZoneInfo(time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = dt.UTC
-    local = now.astimezone(tz)
+def day_bounds(*, now: dt.datetime, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """Start and end of the local day containing `now` in `zone` (the organisation's:
+    `Organization.zone`, "today" is local)."""
+    local = now.astimezone(zone)
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return start, start + dt.timedelta(days=1)
 
@@ -47,7 +43,7 @@ def task_buckets(
     *, user: Any, now: dt.datetime, whose: str = "mine", limit: int = 200
 ) -> TaskBuckets:
     """Overdue (due before now), due later today, and upcoming (the next two weeks)."""
-    _start, end = day_bounds(now=now, time_zone=user.organization.time_zone)
+    _start, end = day_bounds(now=now, zone=user.organization.zone)
     qs = task_list(user=user, whose=whose)
     return TaskBuckets(
         overdue=list(qs.filter(due_at__lt=now)[:limit]),

@@ -28,6 +28,7 @@ import signal
 import sqlite3
 import tempfile
 import threading
+import time
 import uuid
 
 import polars as pl
@@ -168,7 +169,7 @@ def _child_connect(path: str, parent: int) -> None:
 def _exit_with(parent: int) -> None:
     """End this child once its parent is gone (killed, say): it would otherwise wait forever."""
     while os.getppid() == parent:
-        threading.Event().wait(1)
+        time.sleep(1)
     os._exit(1)
 
 
