@@ -1,4 +1,5 @@
-"""The production path end to end: migrate, collectstatic, `patron serve` (gunicorn) answering."""
+"""The production path end to end, as the README gives it: migrate, collectstatic, the first
+organisation and its administrator, `patron serve` (gunicorn) answering."""
 
 import os
 import socket
@@ -28,6 +29,12 @@ def test_it_serves_pages_and_static_files_with_gunicorn_in_production(tmp_path):
     manage = [sys.executable, "-m", "patron.cli", "manage"]
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, timeout=300)
     subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=env, check=True, timeout=300)
+    created = subprocess.run(
+        [*manage, "create_organization", "华东贸易", "--slug", "huadong", "--admin", "alice"],
+        env={**env, "PATRON_ADMIN_PASSWORD": "Quite-long-and-unusual-9"}, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=300,
+    )
+    assert created.returncode == 0 and "huadong" in created.stdout, created.stderr
     server = subprocess.Popen([sys.executable, "-m", "patron.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

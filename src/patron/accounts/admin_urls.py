@@ -6,6 +6,7 @@ app_name = "staff"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("organisation/", views.organization_edit, name="organization-edit"),
     path("users/", views.user_list, name="user-list"),
     path("users/new/", views.user_create, name="user-create"),
     path("users/<uuid:pk>/", views.user_edit, name="user-edit"),

@@ -1,4 +1,4 @@
-"""The organisation's admin pages: users, teams, roles, pipelines and stages.
+"""The organisation's admin pages: its settings, users, teams, roles, pipelines and stages.
 
 Only holders of "admin.manage" get in; everyone else gets the 403 page. The services check
 the capability again, so the pages are not the only guard.
@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from patron.accounts import forms, permissions, services
 from patron.accounts.capabilities import Scope
 from patron.accounts.models import Role, Team, User
+from patron.organizations import forms as organization_forms
+from patron.organizations import services as organization_services
 from patron.sales.models import Pipeline, Stage
 from patron.web.forms import submit, submit_returning
 
@@ -62,6 +64,22 @@ def home(request: HttpRequest) -> HttpResponse:
             "pipeline_count": Pipeline.objects.count(),
         },
     )
+
+
+@GET_POST
+@admin_only
+def organization_edit(request: HttpRequest) -> HttpResponse:
+    organization = request.user.organization
+    form = organization_forms.OrganizationForm(
+        request.POST or None, initial={name: getattr(organization, name) for name in organization_services.SETTINGS}
+    )
+    status = 200
+    if form.is_bound:
+        status = submit(form, lambda: organization_services.organization_update(
+            organization=organization, by=request.user, data=form.cleaned_data))
+        if status is None:
+            return redirect("staff:home")
+    return render(request, "staff/organization_form.html", {"form": form}, status=status)
 
 
 @require_GET

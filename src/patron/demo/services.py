@@ -96,7 +96,7 @@ def demo_load(
               progress=progress or (lambda _: None))
         # One summary entry for the whole load: an entry per generated row would double the
         # rows written and tell nobody anything.
-        audit.record("demo.loaded", obj=_Target(organization), user=None,
+        audit.record("demo.loaded", obj=organization_services.AuditTarget(organization), user=None,
                      data={"seed": seed, "counts": result.counts})
     return result
 
@@ -217,17 +217,6 @@ def _add_search_text(tables: dict[str, Table]) -> None:
             row.company_name, row.email, row.name, row.number, row.phone = values
             texts.append(model.build_search_text(row)["search_text"])
         table["search_text"] = np.array(texts, dtype=STR)
-
-
-class _Target:
-    """What `audit.record` needs to name the organisation as the object of an entry."""
-
-    def __init__(self, organization: Organization) -> None:
-        self.pk, self.organization_id, self._org = organization.pk, organization.pk, organization
-        self._meta = Organization._meta
-
-    def __str__(self) -> str:
-        return str(self._org)
 
 
 def demo_delete(*, organization: Organization) -> None:

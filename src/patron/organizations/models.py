@@ -1,11 +1,46 @@
 import datetime as dt
+import functools
+import re
 import uuid
 import zoneinfo
 
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+@functools.cache
+def time_zone_names() -> list[str]:
+    """The IANA zone names this machine knows, sorted (Asia/Shanghai, Europe/Berlin, UTC ...)."""
+    return sorted(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in time_zone_names():
+        raise ValidationError(_("“%(value)s” is not a time zone name, such as Asia/Shanghai."),
+                              code="invalid", params={"value": value})
+
+
+def validate_phone_region(value: str) -> None:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(_("“%(value)s” is not a region code for phone numbers, such as CN."),
+                              code="invalid", params={"value": value})
+
+
+def validate_currency(value: str) -> None:
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise ValidationError(_("“%(value)s” is not a currency code of three capital letters, such as CNY."),
+                              code="invalid", params={"value": value})
+
+
+def validate_language(value: str) -> None:
+    if value not in dict(settings.LANGUAGES):
+        raise ValidationError(_("“%(value)s” is not a language Patron speaks."), code="invalid",
+                              params={"value": value})
 
 
 class Organization(models.Model):
@@ -14,11 +49,14 @@ class Organization(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("short name"), max_length=60, unique=True)
-    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
-    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    # The team's clock: its business day, the times on its pages, its periods and "as of" dates.
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai",
+                                 validators=[validate_time_zone])
+    currency = models.CharField(_("currency"), max_length=3, default="CNY", validators=[validate_currency])
     # ISO 3166 region used to read phone numbers written without a country code.
-    phone_region = models.CharField(_("phone region"), max_length=2, default="CN")
-    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    phone_region = models.CharField(_("phone region"), max_length=2, default="CN",
+                                    validators=[validate_phone_region])
+    language = models.CharField(_("language"), max_length=10, default="zh-hans", validators=[validate_language])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -30,8 +68,8 @@ class Organization(models.Model):
 
     @property
     def zone(self) -> dt.tzinfo:
-        """The organisation's time zone; UTC if the stored name is not one (the field is free
-        text), so a typo never takes every page down."""
+        """The organisation's time zone; UTC if the stored name is not one (the services
+        validate it, but a row edited by hand must not take every page down)."""
         try:
             return zoneinfo.ZoneInfo(self.time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
