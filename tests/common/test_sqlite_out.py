@@ -150,3 +150,20 @@ def test_no_children_read_what_a_transaction_or_an_in_memory_database_holds():
     assert sqlite_out._file_for_children() is None
     with transaction.atomic():
         assert sqlite_out._file_for_children() is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_says_whether_a_read_would_go_to_child_processes(monkeypatch, file_copy, org, customer):
+    from patron.common import sqlite_out
+
+    def asked() -> bool:
+        return sqlite_out.reads_in_children(table="orders_order", organization_id=org.pk)
+
+    _orders(org, customer, ["1", "2", "3", "4", "5", "6"])
+    assert not asked()  # the tests' database is in memory: no children
+    file_copy()
+    monkeypatch.setattr(sqlite_out, "PROCESS_MIN_ROWS", 6)
+    assert not asked()  # rowids 1 to 6: a span of 5
+    monkeypatch.setattr(sqlite_out, "PROCESS_MIN_ROWS", 5)
+    assert asked()
+    assert not sqlite_out.reads_in_children(table="orders_orderline", organization_id=org.pk)  # no rows

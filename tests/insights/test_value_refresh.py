@@ -360,3 +360,32 @@ def test_work_beside_on_a_second_connection_gives_the_same_results(monkeypatch):
     # The same figures, but for the movement since the previous refresh (the first had none).
     rolled = [{k: v for k, v in run.report["rollups"].items() if k != "movement"} for run in (beside, in_place)]
     assert rolled[0] == rolled[1] and rolled[0]["scores"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lines_too_few_for_sqlites_children_are_read_after_the_purchases_not_beside(monkeypatch, org):
+    """Two SQLite scans on threads of one process slow each other down: the lines go beside
+    the purchases only where they are read in child processes (or on PostgreSQL)."""
+    import threading
+
+    from patron.common import sqlite_out
+
+    asked = []
+    monkeypatch.setattr(sqlite_out, "reads_in_children", lambda **kw: asked.append(kw["table"]) or False)
+    assert services._lines_beside(org) is (connection.vendor != "sqlite")
+    assert asked == (["orders_orderline"] if connection.vendor == "sqlite" else [])
+    monkeypatch.setattr(sqlite_out, "reads_in_children", lambda **kw: True)
+    assert services._lines_beside(org)
+
+    where = []
+
+    def read(**kwargs):
+        where.append(threading.current_thread() is threading.main_thread())
+        return kwargs["n"]
+
+    read.__name__ = "read_things"
+    seconds = {}
+    with services._beside(read, seconds, beside=False, n=3) as wait:
+        assert where == []  # read when asked, not before
+        assert wait() == 3
+    assert where == [True] and "things" in seconds

@@ -63,14 +63,7 @@ def read_table(*, table: str, organization_id: uuid.UUID, columns: dict[str, str
     sql = (f"SELECT CAST(group_concat({row}, char(10)) AS BLOB) FROM {qn(table)} AS t NOT INDEXED "  # noqa: S608
            f"WHERE t.rowid >= %s AND t.rowid < %s AND t.organization_id = %s AND ({where})")
     with connection.cursor() as cursor:
-        if span is None:  # two subqueries, so each is one seek at an end of the organisation index
-            cursor.execute(f"SELECT (SELECT min(rowid) FROM {qn(table)} WHERE organization_id = %s), "  # noqa: S608
-                           f"(SELECT max(rowid) FROM {qn(table)} WHERE organization_id = %s)",
-                           [organization_id.hex] * 2)
-        else:
-            cursor.execute(f"SELECT min(rowid), max(rowid) FROM {qn(table)} AS t "  # noqa: S608
-                           f"WHERE t.organization_id = %s AND ({span[0]})", [organization_id.hex, *span[1]])
-        first, last = cursor.fetchone()
+        first, last = _rowids(cursor, table, organization_id, span)
         if first is None:
             return pl.DataFrame(schema=schema)
         chunks = [[start, start + CHUNK_ROWS, organization_id.hex, *(params or [])]
@@ -96,6 +89,29 @@ def read_table(*, table: str, organization_id: uuid.UUID, columns: dict[str, str
                 frames.append(_parsed(cursor.fetchone()[0], schema))
     frames = [frame for frame in frames if frame is not None]
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def reads_in_children(*, table: str, organization_id: uuid.UUID) -> bool:
+    """Whether `read_table` of the organisation's rows of `table` would run in child processes
+    (so that another read beside it, on a thread, would not slow it down)."""
+    if _file_for_children() is None:
+        return False
+    with connection.cursor() as cursor:
+        first, last = _rowids(cursor, table, organization_id, None)
+    return first is not None and last - first >= PROCESS_MIN_ROWS
+
+
+def _rowids(cursor, table: str, organization_id: uuid.UUID, span: tuple[str, list] | None) -> tuple:
+    """(first, last) rowid of the organisation's rows of `table` (meeting `span`), or Nones."""
+    qn = connection.ops.quote_name
+    if span is None:  # two subqueries, so each is one seek at an end of the organisation index
+        cursor.execute(f"SELECT (SELECT min(rowid) FROM {qn(table)} WHERE organization_id = %s), "  # noqa: S608
+                       f"(SELECT max(rowid) FROM {qn(table)} WHERE organization_id = %s)",
+                       [organization_id.hex] * 2)
+    else:
+        cursor.execute(f"SELECT min(rowid), max(rowid) FROM {qn(table)} AS t "  # noqa: S608
+                       f"WHERE t.organization_id = %s AND ({span[0]})", [organization_id.hex, *span[1]])
+    return cursor.fetchone()
 
 
 _NOT_PLAIN = object()

@@ -26,7 +26,7 @@ from patron.analytics import signals as service_signals
 from patron.analytics.churn import REASON_SCHEMA
 from patron.analytics.errors import AnalyticsError
 from patron.audit import services as audit
-from patron.common import bulk
+from patron.common import bulk, sqlite_out
 from patron.customers.models import Customer
 from patron.insights import readers, tasks
 from patron.insights.actions import CHURN_RISK_THRESHOLD
@@ -138,7 +138,8 @@ def _make_current(run: ScoreRun, digest: bytes, **fields: Any) -> None:
 
 
 @contextlib.contextmanager
-def _beside(read: Callable[..., Any], seconds: dict[str, float], **kwargs: Any) -> Iterator[Callable[[], Any]]:
+def _beside(read: Callable[..., Any], seconds: dict[str, float], *, beside: bool = True,
+            **kwargs: Any) -> Iterator[Callable[[], Any]]:
     """Run a reader on a second database connection while the caller goes on; yields the
     function that waits for its result. The basket lines are read beside the purchases (the
     server's scan and ADBC's decoding, or SQLite's child processes, run without the interpreter
@@ -147,11 +148,12 @@ def _beside(read: Callable[..., Any], seconds: dict[str, float], **kwargs: Any) 
 
     The reader runs in place instead, when its frame is asked for, inside a transaction (the
     tests: another connection would not see its rows) and on an in-memory SQLite database (the
-    tests again: one shared cache, whose table locks a reader beside a writer would hit).
+    tests again: one shared cache, whose table locks a reader beside a writer would hit), or
+    when the caller says `beside=False`.
     """
     name = read.__name__.removeprefix("read_")
     in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
-    if connection.in_atomic_block or in_memory:
+    if connection.in_atomic_block or in_memory or not beside:
         def when_asked() -> Any:
             began = time.perf_counter()
             frame = read(**kwargs)
@@ -171,6 +173,12 @@ def _beside(read: Callable[..., Any], seconds: dict[str, float], **kwargs: Any) 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(contextvars.copy_context().run, in_thread)
         yield future.result
+
+
+def _lines_beside(organization: Organization) -> bool:
+    """Whether the refresh reads the basket lines beside the purchases (see `value_refresh`)."""
+    return connection.vendor != "sqlite" or sqlite_out.reads_in_children(table="orders_orderline",
+                                                                        organization_id=organization.pk)
 
 
 def _analyze_snapshots() -> None:
@@ -203,8 +211,9 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         # The basket lines are read beside the purchases, not beside the models: on two cores
         # the models lost the read's whole CPU time, while the purchases read barely slowed.
         # On SQLite this pays because large reads run in child processes (see sqlite_out):
-        # two scans on threads of one process took longer than one after the other.
-        with _beside(readers.read_order_lines, read_steps,
+        # two scans on threads of one process took longer than one after the other, so
+        # lines too few for the children are read after the purchases instead.
+        with _beside(readers.read_order_lines, read_steps, beside=_lines_beside(organization),
                      organization_id=organization.pk, since=end - dt.timedelta(days=BASKET_DAYS),
                      until=end) as lines:
             purchases = readers.read_purchases(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone)
