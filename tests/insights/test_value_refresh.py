@@ -3,6 +3,7 @@ import datetime as dt
 import polars as pl
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from patron.accounts import permissions
@@ -189,6 +190,61 @@ def test_applying_a_playbook_twice_creates_no_duplicate_tasks(refreshed, demo_or
     assert Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:").count() == members
     task = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:").select_related("customer").first()
     assert task.owner_id == task.customer.owner_id
+
+
+def test_a_new_period_gives_no_second_task_while_the_first_is_still_open(refreshed, demo_org):
+    import datetime as dt
+
+    from patron.activities import services as activities
+
+    segment = CustomerScore.objects.current().values_list("rfm_segment", flat=True).first()
+    playbook = Playbook.objects.create(organization=demo_org, name="Call back", class_kind="rfm_segment",
+                                       class_key=segment, action=Playbook.Action.CALL_BACK, cadence_days=30)
+    admin = User.objects.get(username="admin")
+    today = demo_org.today()
+    first = actions.playbook_apply(playbook=playbook, user=admin, today=today)
+    tasks = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
+    done = tasks.select_related("customer", "owner").first()
+    activities.task_complete(task=done, user=admin)
+    # The next period: only the customer whose task was done gets a new one.
+    assert actions.playbook_apply(playbook=playbook, user=admin, today=today + dt.timedelta(days=30)) == 1
+    assert tasks.count() == first + 1
+    assert tasks.filter(customer=done.customer_id).count() == 2
+
+
+@pytest.mark.parametrize("username", ["service", "marketer", "viewer", "wang.lei"])
+def test_only_managers_set_playbooks_apply_them_or_refresh(refreshed, demo_org, client, username):
+    from patron.accounts.permissions import PermissionDenied
+    from patron.insights import selectors
+    from patron.organizations.models import Organization
+
+    user = User.objects.get(username=username)
+    assert not selectors.may_manage(user)
+    playbook = Playbook.objects.create(organization=demo_org, name="Win back", class_kind="lifecycle",
+                                       class_key="churned", action=Playbook.Action.WIN_BACK)
+    with pytest.raises(PermissionDenied):
+        actions.playbook_apply(playbook=playbook, user=user)
+    with pytest.raises(PermissionDenied):
+        services.refresh_request(organization=Organization.objects.get(pk=demo_org.pk), user=user)
+    client.force_login(user)
+    edit = {"name": "Taken over", "class_kind": "lifecycle", "class_key": "churned", "action": "win_back",
+            "cadence_days": 30, "due_in_days": 3, "version": playbook.version}
+    assert client.post(reverse("insights:playbook-update", args=[playbook.pk]), edit).status_code == 403
+    assert client.post(reverse("insights:playbook-apply", args=[playbook.pk])).status_code == 403
+    assert client.post(reverse("insights:refresh")).status_code == 403
+    playbook.refresh_from_db()
+    assert playbook.name == "Win back" and not Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
+    assert selectors.may_manage(User.objects.get(username="manager"))
+
+
+def test_a_follow_up_is_due_within_a_year_and_comes_every_year_at_most(refreshed, demo_org, client):
+    client.force_login(User.objects.get(username="manager"))
+    form = {"name": "Far off", "class_kind": "lifecycle", "class_key": "churned", "action": "win_back",
+            "cadence_days": 366, "due_in_days": 99999999}
+    response = client.post(reverse("insights:playbook-create"), form)
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) == {"cadence_days", "due_in_days"}
+    assert not Playbook.objects.filter(name="Far off").exists()
 
 
 def test_churn_alerts_go_to_the_owner_once_and_respect_visibility(refreshed, demo_org):

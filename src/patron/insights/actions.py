@@ -63,7 +63,12 @@ def _create_once(**kwargs: Any) -> bool:
 
 
 def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = None) -> int:
-    """Create this period's follow-up task for every current customer of the playbook's class."""
+    """Create this period's follow-up task for every current customer of the playbook's class,
+    except those whose task from this playbook is still open: the follow-up is still to do,
+    and a second task for it would only pile up on the owner's list."""
+    from patron.insights import services
+
+    services._require_manager(user)
     today = today or user.organization.today()
     period = _period(playbook.cadence_days, today)
     # Only the customers the person applying the playbook may work on: a team manager's
@@ -72,14 +77,15 @@ def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = Non
               .select_related("customer", "customer__owner"))
     scores = scores.filter(**({"classes__contains": [playbook.class_key]} if playbook.class_kind == "classes"
                               else {playbook.class_kind: playbook.class_key}))
-    existing = set(Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:").filter(
-        dedupe_key__endswith=f":{period}").values_list("dedupe_key", flat=True))
+    ours = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
+    existing = set(ours.filter(dedupe_key__endswith=f":{period}").values_list("dedupe_key", flat=True))
+    still_open = set(ours.filter(status=Task.Status.OPEN).values_list("customer_id", flat=True))
     created = 0
     due = timezone.now() + dt.timedelta(days=playbook.due_in_days)
     for score in scores.iterator(chunk_size=2000):
         customer = score.customer
         key = f"pb:{playbook.pk}:{customer.pk}:{period}"
-        if key in existing or customer.owner is None:
+        if key in existing or customer.pk in still_open or customer.owner is None:
             continue
         created += _create_once(
             user=user, owner=customer.owner, customer=customer, due_at=due, dedupe_key=key,

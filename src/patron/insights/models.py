@@ -13,6 +13,7 @@ at a million customers on PostgreSQL); until the flip, readers see the previous 
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Subquery
 from django.utils.translation import gettext_lazy as _
@@ -202,8 +203,11 @@ class Playbook(TenantModel):
     action = models.CharField(_("follow-up"), max_length=20, choices=Action.choices)
     # Empty means the customer's preferred channel.
     channel = models.CharField(_("channel"), max_length=10, blank=True)
-    cadence_days = models.PositiveIntegerField(_("every (days)"), default=30)
-    due_in_days = models.PositiveIntegerField(_("due within (days)"), default=3)
+    # Within a year: a follow-up further off is not a follow-up (and a due date thousands of
+    # years ahead would not be a date).
+    cadence_days = models.PositiveIntegerField(_("every (days)"), default=30,
+                                               validators=[MinValueValidator(1), MaxValueValidator(365)])
+    due_in_days = models.PositiveIntegerField(_("due within (days)"), default=3, validators=[MaxValueValidator(365)])
     instructions = models.TextField(_("instructions"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     last_applied_at = models.DateTimeField(null=True, blank=True, editable=False)

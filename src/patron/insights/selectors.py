@@ -207,8 +207,11 @@ def is_manager(user: Any) -> bool:
 
 
 def may_manage(user: Any) -> bool:
-    """Edit playbooks, apply them and start a refresh: a manager who may also create tasks."""
-    return is_manager(user) and user.scope_for("tasks.add") >= Scope.SUBTREE
+    """Edit playbooks, apply them and start a refresh: a manager, who may change the customers
+    of a team or more and give them tasks. (Service staff may add tasks for anyone, but not
+    decide how each class of customer is followed up.)"""
+    return (is_manager(user) and user.scope_for("customers.change") >= Scope.SUBTREE
+            and user.scope_for("tasks.add") >= Scope.SUBTREE)
 
 
 def may_export(user: Any) -> bool:
