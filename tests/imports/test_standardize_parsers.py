@@ -120,13 +120,13 @@ def test_it_never_fails_on_arbitrary_text_except_with_a_validation_error(text):
     "text", ["广东", "广东省", "粤", "guangdong", "Guangdong Province", " GUANGDONG "]
 )
 def test_it_canonicalises_a_province_however_it_is_written(text):
-    assert standardize.canonical_region(text) == "Guangdong"
+    assert standardize.canonical_region(text) == "广东"
 
 
 def test_it_canonicalises_autonomous_regions_and_municipalities():
-    assert standardize.canonical_region("内蒙古自治区") == "Inner Mongolia"
-    assert standardize.canonical_region("广西壮族自治区") == "Guangxi"
-    assert standardize.canonical_region("上海市") == "Shanghai"
+    assert standardize.canonical_region("内蒙古自治区") == standardize.canonical_region("Inner Mongolia") == "内蒙古"
+    assert standardize.canonical_region("广西壮族自治区") == "广西"
+    assert standardize.canonical_region("上海市") == standardize.canonical_region("沪") == "上海"
     assert standardize.canonical_region("Texas") == "Texas"
 
 
@@ -153,3 +153,19 @@ def test_it_agrees_with_libphonenumber_on_any_eleven_digit_mobile(tail):
     except ValidationError:
         got = None
     assert got == expected
+
+
+def test_a_region_typed_imported_or_filtered_any_usual_way_is_one_region(owner):
+    """The form, the importer, the list filter and the segment builder agree on 浙江."""
+    from patron.customers import selectors, services
+    from patron.insights.selectors import parse_conditions
+
+    typed = services.customer_create(user=owner, data={"name": "周杰", "region": "浙江省"})
+    english = services.customer_create(user=owner, data={"name": "Zhou Jie", "region": "Zhejiang"})
+    foreign = services.customer_create(user=owner, data={"name": "Joe", "region": "Texas"})
+    assert (typed.region, english.region, foreign.region) == ("浙江", "浙江", "Texas")
+    for asked in ("浙江", "Zhejiang", "浙"):
+        found = selectors.customer_list(user=owner, filters={"region": asked})
+        assert set(found.values_list("pk", flat=True)) == {typed.pk, english.pk}
+    [condition] = parse_conditions([{"field": "region", "op": "eq", "value": "Zhejiang Province"}])
+    assert condition.value == "浙江"

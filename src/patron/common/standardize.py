@@ -175,9 +175,10 @@ def parse_amount(value: object) -> Decimal | None:
     return -amount if negative else amount
 
 
-# Provinces, municipalities, autonomous regions and SARs: (canonical English name, full
-# Chinese name, one-character abbreviation). The canonical value stored is the English name,
-# which is what the forms and filters already use.
+# Provinces, municipalities, autonomous regions and SARs: (English name, full Chinese name,
+# one-character abbreviation). The canonical value stored is the short Chinese name (浙江,
+# 内蒙古, 香港), as Chinese teams write it and as the demo's customers carry it, so that a
+# list filtered on 浙江 finds the customers typed in, imported as 浙江省 or as Zhejiang.
 REGIONS: tuple[tuple[str, str, str], ...] = (
     ("Beijing", "北京市", "京"), ("Tianjin", "天津市", "津"), ("Hebei", "河北省", "冀"),
     ("Shanxi", "山西省", "晋"), ("Inner Mongolia", "内蒙古自治区", "蒙"),
@@ -196,20 +197,28 @@ REGIONS: tuple[tuple[str, str, str], ...] = (
 _REGION_SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市")
 
 
+def _short(chinese: str) -> str:
+    for suffix in _REGION_SUFFIXES:
+        chinese = chinese.removesuffix(suffix)
+    return chinese
+
+
 def _region_index() -> dict[str, str]:
     index: dict[str, str] = {}
     for english, chinese, abbreviation in REGIONS:
-        short = chinese
-        for suffix in _REGION_SUFFIXES:
-            short = short.removesuffix(suffix)
-        for alias in (english, chinese, short, abbreviation):
-            index[alias.lower().replace(" ", "")] = english
+        for alias in (english, chinese, _short(chinese), abbreviation):
+            index[alias.lower().replace(" ", "")] = _short(chinese)
     extra = {
-        "xizang": "Tibet", "macau": "Macao", "hongkongsar": "Hong Kong", "hk": "Hong Kong",
-        "nei mongol": "Inner Mongolia", "neimenggu": "Inner Mongolia", "peking": "Beijing",
+        "xizang": "西藏", "macau": "澳门", "hongkongsar": "香港", "hk": "香港",
+        "nei mongol": "内蒙古", "neimenggu": "内蒙古", "peking": "北京",
     }
     index.update({k.replace(" ", ""): v for k, v in extra.items()})
     return index
+
+
+def region_english_names() -> dict[str, str]:
+    """{English name: canonical name}, for tidying values stored in English."""
+    return {english: _short(chinese) for english, chinese, _abbreviation in REGIONS}
 
 
 _REGION_INDEX = _region_index()
@@ -218,7 +227,7 @@ _REGION_INDEX = _region_index()
 def canonical_region(value: str) -> str:
     """The canonical name of a Chinese province-level region written any usual way.
 
-    "广东", "广东省", "粤", "guangdong", "Guangdong Province" all give "Guangdong". A value
+    "广东", "广东省", "粤", "guangdong", "Guangdong Province" all give "广东". A value
     that names no Chinese region (a foreign state, a typo) comes back trimmed but unchanged,
     so imports keep it and a person can tidy it later.
     """

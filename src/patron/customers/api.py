@@ -20,6 +20,7 @@ from patron.api.base import (
     valid,
 )
 from patron.api.pagination import CursorPagination
+from patron.common import standardize
 from patron.customers import selectors, services
 from patron.customers.models import Channel, Contact, Customer, Source, Tag
 from patron.insights import labels
@@ -119,11 +120,22 @@ class CustomerPagination(CursorPagination):
         return (key, "-id") if key else super().get_ordering(request, queryset, view)
 
 
+class RegionFilter(django_filters.CharFilter):
+    """A region as the services store it: 浙江, 浙江省 and Zhejiang find the same records."""
+
+    def __init__(self) -> None:
+        super().__init__(field_name="region", label="Region (浙江, 浙江省 and Zhejiang are one)")
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return super().filter(qs, standardize.canonical_region(value) if value else value)
+
+
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search name, company, phone, e-mail")
     owner = django_filters.UUIDFilter(field_name="owner_id")
     owner_team = django_filters.UUIDFilter(field_name="owner_team_id")
     tag = django_filters.CharFilter(field_name="tags__name")
+    region = RegionFilter()
     last_ordered_after = django_filters.IsoDateTimeFilter(field_name="last_ordered_at", lookup_expr="gte")
     last_ordered_before = django_filters.IsoDateTimeFilter(field_name="last_ordered_at", lookup_expr="lt")
     # The current value snapshot (patron.insights): classes, value and risk.
@@ -148,7 +160,7 @@ class CustomerFilter(django_filters.FilterSet):
 
     class Meta:
         model = Customer
-        fields = ["kind", "region", "city", "industry", "source"]
+        fields = ["kind", "city", "industry", "source"]
 
     def sorted_by_score(self, queryset: Any, name: str, value: str) -> Any:
         # The order itself is the paginator's (CustomerPagination): a cursor needs its own key.

@@ -14,6 +14,8 @@ def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QueryS
     qs = Customer.objects.visible_to(user).filter(is_archived=False)
     if q := (filters.get("q") or "").strip():
         qs = qs.filter(search_matches(q))
+    if filters.get("region"):  # 浙江省 or Zhejiang finds the customers stored as 浙江
+        filters = {**filters, "region": standardize.canonical_region(filters["region"])}
     for field in ("owner", "owner_team", "region", "source", "kind", "industry"):
         if value := filters.get(field):
             qs = qs.filter(**{f"{field}_id" if field in ("owner", "owner_team") else field: getattr(value, "pk", value)})

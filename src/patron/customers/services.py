@@ -26,6 +26,8 @@ def _standardize(data: dict[str, Any], *, region: str) -> dict[str, Any]:
     for field in ("name", "company_name", "region", "city", "industry"):
         if field in data and data[field] is not None:
             data[field] = standardize.clean_name(data[field])
+    if data.get("region"):  # as the importer writes it, so that one filter finds both
+        data["region"] = standardize.canonical_region(data["region"])[:60]
     errors: dict[str, list[str]] = {}
     for field, normalize in (
         ("phone", lambda v: standardize.normalize_phone(v, region=region)),

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from patron.accounts.capabilities import Scope
-from patron.common import tenancy
+from patron.common import standardize, tenancy
 from patron.customers.models import Customer, Source
 from patron.insights import labels
 from patron.insights.actions import CHURN_RISK_THRESHOLD, reason_text
@@ -91,7 +91,10 @@ def parse_conditions(raw: Any) -> list[Condition]:
         kind = FIELDS[field][1]
         if op not in OPERATORS_OF[kind]:
             raise ConditionError(_("This comparison does not apply to %s.") % FIELDS[field][2])
-        out.append(Condition(field, op, _clean_value(field, kind, value)))
+        value = _clean_value(field, kind, value)
+        if field == "region" and op != "contains":  # 浙江省 or Zhejiang means the stored 浙江
+            value = standardize.canonical_region(value)
+        out.append(Condition(field, op, value))
     return out
 
 

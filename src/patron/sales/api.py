@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from patron.api.base import MaskedField, ScopedViewSet, UserRefField, VisibleRelatedField, valid
 from patron.customers import selectors as customer_selectors
+from patron.customers.api import RegionFilter
 from patron.customers.models import Customer, Source
 from patron.sales import services
 from patron.sales.models import Lead, Opportunity, Pipeline, Stage
@@ -56,10 +57,11 @@ class ConvertIn(serializers.Serializer):
 class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search")
     owner = django_filters.UUIDFilter(field_name="owner_id")
+    region = RegionFilter()
 
     class Meta:
         model = Lead
-        fields = ["status", "source", "region"]
+        fields = ["status", "source"]
 
     def search(self, queryset: Any, name: str, value: str) -> Any:
         return queryset.filter(customer_selectors.search_matches(value)) if value.strip() else queryset
