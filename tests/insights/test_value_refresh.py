@@ -307,7 +307,7 @@ def test_a_complaint_and_lost_contact_rescore_the_customer_and_alert_the_owner(
     # (Here the complaint alone crossed it: one alert, naming the complaint first.)
     assert after_complaint.churn_risk >= actions.CHURN_RISK_THRESHOLD
     alert = Task.objects.get(dedupe_key__startswith=f"churn:{customer.pk}:")
-    assert alert.owner_id == owner.pk and alert.notes.startswith("Why: complained 1 time(s)")
+    assert alert.owner_id == owner.pk and alert.notes.startswith("原因：投诉 1 次")  # the demo organisation's language
     # Reaching the customer again clears the lost contact on the next rescore.
     with django_capture_on_commit_callbacks(execute=True):
         _log(customer, owner, "reached", direction="in")
@@ -445,3 +445,18 @@ def test_lines_too_few_for_sqlites_children_are_read_after_the_purchases_not_bes
         assert where == []  # read when asked, not before
         assert wait() == 3
     assert where == [True] and "things" in seconds
+
+
+@pytest.mark.parametrize(("language", "word"), [("zh-hans", "流失风险"), ("en", "Churn risk")])
+def test_the_refresh_task_words_its_churn_alerts_in_the_organisations_language(
+    demo_org, django_capture_on_commit_callbacks, language, word
+):
+    from patron.insights import tasks
+    from patron.organizations.models import Organization
+
+    Organization.objects.filter(pk=demo_org.pk).update(language=language)
+    run = ScoreRun.objects.create(organization=demo_org, as_of=demo_org.today(), model_version="test")
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.value_refresh_run.enqueue(str(run.pk), str(demo_org.pk))
+    titles = list(Task.objects.filter(dedupe_key__startswith="churn:").values_list("title", flat=True))
+    assert titles and all(title.startswith(word) for title in titles)

@@ -91,11 +91,12 @@ def test_an_administrator_changes_the_settings_and_the_change_is_audited(client,
     assert client.get(reverse("staff:organization-edit")).status_code == 200
     response = client.post(reverse("staff:organization-edit"), {
         "name": "Acme Trading (East)", "time_zone": "Europe/Berlin", "currency": "eur", "phone_region": "DE",
+        "language": "en",
     })
     assert response.status_code == 302
     org.refresh_from_db()
-    assert (org.name, org.time_zone, org.currency, org.phone_region) == (
-        "Acme Trading (East)", "Europe/Berlin", "EUR", "DE")
+    assert (org.name, org.time_zone, org.currency, org.phone_region, org.language) == (
+        "Acme Trading (East)", "Europe/Berlin", "EUR", "DE", "en")
     entry = AuditEntry.objects.get(action="organization.updated")
     assert entry.actor_id == admin.pk and entry.object_id == str(org.pk)
     assert entry.changes["time_zone"] == ["Asia/Shanghai", "Europe/Berlin"]
@@ -105,7 +106,7 @@ def test_an_administrator_changes_the_settings_and_the_change_is_audited(client,
 def test_bad_settings_answer_400_naming_the_field_and_change_nothing(client, admin, org):
     client.force_login(admin)
     response = client.post(reverse("staff:organization-edit"), {
-        "name": "Acme", "time_zone": "Asia/Shanghia", "currency": "RMB1", "phone_region": "CN",
+        "name": "Acme", "time_zone": "Asia/Shanghia", "currency": "RMB1", "phone_region": "CN", "language": "zh-hans",
     })
     assert response.status_code == 400
     errors = response.context["form"].errors
@@ -119,7 +120,7 @@ def test_only_administrators_open_or_change_the_settings(client, request, org, p
     client.force_login(request.getfixturevalue(persona))
     assert client.get(reverse("staff:organization-edit")).status_code == 403
     response = client.post(reverse("staff:organization-edit"), {
-        "name": "Taken over", "time_zone": "UTC", "currency": "USD", "phone_region": "US",
+        "name": "Taken over", "time_zone": "UTC", "currency": "USD", "phone_region": "US", "language": "en",
     })
     assert response.status_code == 403
     org.refresh_from_db()
@@ -133,3 +134,20 @@ def test_an_administrator_of_another_organisation_cannot_change_this_one(org, ou
         services.organization_update(organization=org, by=outsider, data={"name": "Taken over"})
     org.refresh_from_db()
     assert org.name == "Acme Trading"
+
+
+@pytest.mark.parametrize(("language", "word"), [("zh-hans", "流失风险"), ("en", "Churn risk")])
+def test_background_work_speaks_the_organisations_language_on_its_clock(org, language, word):
+    """A churn alert written by the worker (whose own language is English) is worded as the
+    organisation asked."""
+    from django.utils import timezone, translation
+
+    from patron.common import tenancy
+    from patron.organizations.context import working_for
+
+    Organization.objects.filter(pk=org.pk).update(language=language, time_zone="America/Los_Angeles")
+    with tenancy.unscoped(), working_for(str(org.pk)) as working:
+        assert working.pk == org.pk and str(tenancy.current_organization_id()) == str(org.pk)
+        assert timezone.get_current_timezone() == working.zone
+        assert translation.gettext("Churn risk %(risk).0f%%: %(name)s").startswith(word)
+    assert translation.get_language() == "en"

@@ -2,7 +2,7 @@
 
 from django.tasks import task
 
-from patron.common import tenancy
+from patron.organizations.context import working_for
 
 
 @task
@@ -11,7 +11,7 @@ def import_job_run(job_id: str, organization_id: str) -> dict[str, int]:
     from patron.imports import services
     from patron.imports.models import ImportJob
 
-    with tenancy.scope(organization_id):
+    with working_for(organization_id):
         job = ImportJob.objects.select_related("created_by__organization").get(pk=job_id)
         job = services.import_run(job=job)
         return {

@@ -2,7 +2,7 @@
 
 from django.tasks import task
 
-from patron.common import tenancy
+from patron.organizations.context import working_for
 
 
 @task
@@ -10,11 +10,9 @@ def value_refresh_run(run_id: str, organization_id: str) -> None:
     from patron.accounts import permissions
     from patron.insights import actions, services
     from patron.insights.models import ScoreRun
-    from patron.organizations.models import Organization
 
-    with tenancy.scope(organization_id):
+    with working_for(organization_id) as organization:
         run = ScoreRun.objects.get(pk=run_id)
-        organization = Organization.objects.get(pk=organization_id)
         run = services.value_refresh(organization=organization, as_of=run.as_of, user=run.requested_by, run=run)
         if run.status == ScoreRun.Status.DONE:
             actions.churn_alerts_raise(user=permissions.system_actor(organization))
@@ -26,10 +24,8 @@ def customer_rescore_run(customer_id: str, organization_id: str) -> None:
 
     from patron.accounts import permissions
     from patron.insights import actions, services
-    from patron.organizations.models import Organization
 
-    with tenancy.scope(organization_id):
-        organization = Organization.objects.get(pk=organization_id)
+    with working_for(organization_id) as organization:
         score = services.customer_rescore(customer_id=uuid.UUID(customer_id), organization=organization)
         if score is not None:  # crossing the risk threshold now alerts the owner now
             actions.churn_alerts_raise(user=permissions.system_actor(organization), customer_ids=[score.customer_id])
@@ -39,5 +35,5 @@ def customer_rescore_run(customer_id: str, organization_id: str) -> None:
 def history_prune_run(organization_id: str) -> None:
     from patron.insights import services
 
-    with tenancy.scope(organization_id):
+    with working_for(organization_id):
         services.history_prune()

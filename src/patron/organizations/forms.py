@@ -2,6 +2,7 @@
 
 import phonenumbers
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from patron.organizations.models import time_zone_names, validate_currency
@@ -26,6 +27,12 @@ class OrganizationForm(forms.Form):
     phone_region = forms.ChoiceField(
         label=_("Phone region"), choices=_region_choices,
         help_text=_("How phone numbers written without a country code are read, in forms, searches and imports."),
+    )
+
+    language = forms.ChoiceField(
+        label=_("Language"), choices=lambda: settings.LANGUAGES,
+        help_text=_("What Patron writes for the team on its own is worded in it: tasks from playbooks, "
+                    "churn alerts and data cleaning, and import reports. Each person's pages speak the language they choose."),
     )
 
     def clean_currency(self) -> str:

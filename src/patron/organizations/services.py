@@ -56,7 +56,7 @@ def organization_create(
 
 # What an administrator may change after set-up. The slug stays: it names the organisation
 # in commands and scripts.
-SETTINGS = ["name", "time_zone", "currency", "phone_region"]
+SETTINGS = ["name", "time_zone", "currency", "phone_region", "language"]
 
 
 @transaction.atomic

@@ -6,8 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from patron.common import tenancy
 from patron.customers import cleaning
+from patron.organizations.context import working_for
 from patron.organizations.models import Organization
 
 
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         if options["since_days"] is not None:
             since = timezone.now() - dt.timedelta(days=options["since_days"])
         for organization in organizations:
-            with tenancy.scope(organization):
+            with working_for(organization):
                 report = cleaning.clean_organization(
                     organization=organization,
                     as_of=options["as_of"] or organization.today(),

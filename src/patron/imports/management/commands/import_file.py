@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from patron.accounts.models import User
 from patron.common import tenancy
+from patron.organizations.context import working_for
 from patron.imports import mapping, services
 from patron.imports.models import ImportJob
 from patron.organizations.models import Organization
@@ -44,7 +45,7 @@ class Command(BaseCommand):
             user = User.objects.filter(organization=org, username=options["user"]).first()
         if org is None or user is None:
             raise CommandError("no such organisation or user")
-        with tenancy.scope(org):
+        with working_for(org):
             job = self._job(user, options)
             job = self._run(job, options["batch_size"], console)
             self._report(job, options, console)

@@ -5,8 +5,8 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 
 from patron.accounts import permissions
-from patron.common import tenancy
 from patron.insights import actions, services
+from patron.organizations.context import working_for
 from patron.organizations.models import Organization
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             if not orgs.exists():
                 raise CommandError(f"no organisation with slug {opts['org']!r}")
         for org in orgs:
-            with tenancy.scope(org):
+            with working_for(org):
                 run = services.value_refresh(organization=org, as_of=opts["as_of"])
                 line = f"{org.slug}: {run.get_status_display()} — {run.n_customers} customers as of {run.as_of}"
                 if run.status == run.Status.FAILED:
