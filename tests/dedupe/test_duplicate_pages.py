@@ -156,3 +156,39 @@ def test_it_hides_an_undo_from_another_owner(client, pair, owner, teammate):
 def test_it_needs_a_login(client, pair):
     response = client.get(reverse("dedupe:duplicate-list"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_an_empty_queue_says_so_and_how_pairs_get_there(client, manager):
+    client.force_login(manager)
+    page = client.get(reverse("dedupe:duplicate-list")).content.decode()
+    assert "No possible duplicates here." in page and "duplicate-table" not in page
+    assert reverse("dedupe:duplicate-scan") in page  # a manager may look for them now
+
+
+def test_a_manager_looks_for_duplicates_now_and_finds_them(client, org, owner, manager, customer,
+                                                          django_capture_on_commit_callbacks):
+    services.customer_create(user=owner, data={"name": "王芳", "email": "wang.fang@example.com"})
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("dedupe:duplicate-scan"))
+    assert response.status_code == 302
+    [found] = DuplicatePair.objects.all()
+    assert {found.a_id, found.b_id} >= {customer.pk} and "same_email" in found.reasons
+    listed = client.get(reverse("dedupe:duplicate-list")).content.decode()
+    assert reverse("dedupe:duplicate-detail", args=[found.pk]) in listed
+
+
+@pytest.mark.parametrize("persona", ["owner", "viewer"])
+def test_only_managers_start_a_scan(client, request, persona, django_capture_on_commit_callbacks):
+    user = request.getfixturevalue(persona)
+    client.force_login(user)
+    assert reverse("dedupe:duplicate-scan") not in client.get(reverse("dedupe:duplicate-list")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert client.post(reverse("dedupe:duplicate-scan")).status_code == 403
+    assert not callbacks
+
+
+def test_the_comparison_names_choices_by_their_label(client, pair, owner):
+    client.force_login(owner)
+    page = client.get(reverse("dedupe:duplicate-detail", args=[pair.pk])).content.decode()
+    assert "<td>Person</td>" in page and "<td>person</td>" not in page

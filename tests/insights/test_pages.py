@@ -298,3 +298,16 @@ def test_the_refresh_button_queues_one_run_and_polls_its_progress(client, manage
     client.post("/insights/refresh/")
     assert ScoreRun.objects.count() == 1  # one refresh at a time
     assert client.get(f"/insights/refresh/{run.pk}/").status_code == 200
+
+
+def test_a_behaviour_group_reads_in_the_pages_language():
+    from django.utils import translation
+
+    from patron.insights import labels
+
+    with translation.override("zh-hans"):
+        assert labels.cluster_text("recent, infrequent, low spend, newly acquired") == "近期购买、低频购买、消费额低、新近获取"
+        assert labels.cluster_text("lapsed one-time buyers, low spend").count("、") == 2
+        assert labels.cluster_text("something new") == "something new"
+    with translation.override("en"):
+        assert labels.cluster_text("lapsed one-time buyers, high spend") == "lapsed, one-time buyers, high spend"

@@ -243,3 +243,12 @@ def test_it_forbids_pipeline_changes_to_a_manager(client, manager):
         {"new-name": "X", "new-probability": "10", "new-outcome": "open"},
     )
     assert response.status_code == 403
+
+
+def test_built_in_roles_read_in_the_viewers_language_and_renamed_ones_as_named(client, admin):
+    client.force_login(admin)
+    page = client.get(reverse("staff:role-list"), headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "销售经理" in page and "Sales manager" not in page
+    Role.objects.filter(key="sales_rep").update(name="Key account rep")
+    page = client.get(reverse("staff:role-list"), headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "Key account rep" in page

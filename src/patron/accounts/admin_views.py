@@ -8,10 +8,12 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from patron.accounts import forms, permissions, services
@@ -78,7 +80,8 @@ def organization_edit(request: HttpRequest) -> HttpResponse:
         status = submit(form, lambda: organization_services.organization_update(
             organization=organization, by=request.user, data=form.cleaned_data))
         if status is None:
-            return redirect("staff:home")
+            messages.success(request, _("Organisation settings saved."))
+            return redirect("staff:organization-edit")
     return render(request, "staff/organization_form.html", {"form": form}, status=status)
 
 

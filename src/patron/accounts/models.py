@@ -1,8 +1,11 @@
 import uuid
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.functional import cached_property
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from patron.accounts.capabilities import Scope
@@ -48,7 +51,27 @@ class Role(TenantModel):
         ]
 
     def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name to show: a built-in role still called by its built-in name (in any of the
+        languages, as it was named when its organisation was set up) reads in the viewer's
+        language; a role an administrator renamed or made keeps its name."""
+        from patron.accounts.capabilities import BUILTIN_ROLES
+
+        spec = BUILTIN_ROLES.get(self.key)
+        if spec is not None and self.name in _names_in_every_language(spec["name"]):
+            return str(spec["name"])
         return self.name
+
+
+def _names_in_every_language(name: Any) -> set[str]:
+    names = set()
+    for code, _language in settings.LANGUAGES:
+        with translation.override(code):
+            names.add(str(name))
+    return names
 
 
 class User(AbstractUser):

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,9 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from patron.accounts import permissions
+from patron.accounts.capabilities import Scope
 from patron.common import masking
 from patron.common.errors import ConflictError
-from patron.customers import dedupe, merge
+from patron.customers import dedupe, merge, tasks
 from patron.customers.models import Customer, DuplicatePair, MergeRecord
 
 PAGE_SIZE = 50
@@ -110,7 +112,32 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
     for pair in page:
         pair.reason_labels = [REASON_LABELS.get(r, r) for r in pair.reasons]
     template = "customers/duplicate_list.html" + ("#results" if request.htmx else "")
-    return render(request, template, {"form": form, "page": page})
+    return render(request, template, {"form": form, "page": page, "may_scan": may_scan(request.user)})
+
+
+def may_scan(user: Any) -> bool:
+    """Looking for new duplicates across the organisation: a manager's (or an admin's) call."""
+    return user.scope_for("customers.change") >= Scope.SUBTREE
+
+
+@login_required
+@require_POST
+def duplicate_scan(request: HttpRequest) -> HttpResponse:
+    if not may_scan(request.user):
+        raise PermissionDenied("customers.change")
+    organization_id = str(request.user.organization_id)
+    transaction.on_commit(lambda: tasks.duplicate_scan_run.enqueue(organization_id))
+    messages.success(request, _("Looking for duplicates in the background: new pairs appear here in a minute or two."))
+    return redirect("dedupe:duplicate-list")
+
+
+def _shown(user: Any, customer: Customer, name: str) -> Any:
+    """A compared value as the customer page shows it: masked where it must be, a choice by
+    its label (a company, not "company")."""
+    value = masking.present(user, customer, name)
+    if Customer._meta.get_field(name).choices and value == getattr(customer, name):
+        return getattr(customer, f"get_{name}_display")()
+    return value
 
 
 def _side(user: Any, customer: Customer | None) -> dict[str, Any] | None:
@@ -118,7 +145,7 @@ def _side(user: Any, customer: Customer | None) -> dict[str, Any] | None:
         return None
     return {
         "customer": customer,
-        "values": {name: masking.present(user, customer, name) for name in COMPARED},
+        "values": {name: _shown(user, customer, name) for name in COMPARED},
         "counts": {
             kind: model.objects.filter(**{field: customer}).count()
             for kind, model, field in merge.MOVED_KINDS

@@ -9,6 +9,7 @@ from django.utils.functional import lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from patron.analytics import clustering
 from patron.analytics.classification import LIFECYCLE_STAGES, TEN_CLASSES
 from patron.analytics.rfm import CLASS8
 
@@ -135,6 +136,23 @@ def segment_label(key: str) -> str:
 
 def tier_label(key: str) -> str:
     return str(TIERS.get(key, key))
+
+
+# The behaviour group's description as the analytics core writes it ("recent, infrequent, low
+# spend"), phrase by phrase back to the keys above.
+_CLUSTER_KEYS = {english: key for key, english in [*clustering.PHRASES.values(), clustering.ONE_TIME,
+                                                   clustering.TYPICAL]}
+
+
+def cluster_text(description: str) -> str:
+    """A behaviour group's description in the active language (a phrase it does not know is
+    left as it is)."""
+    phrases = []
+    for phrase in filter(None, (p.strip() for p in (description or "").split(","))):
+        lead = phrase.removesuffix(" " + clustering.ONE_TIME[1])  # "lapsed one-time buyers"
+        phrases += [lead, clustering.ONE_TIME[1]] if lead != phrase else [phrase]
+    said = [str(CLUSTER_PHRASES.get(_CLUSTER_KEYS.get(p, ""), p)) for p in phrases]
+    return ("、" if _is_chinese() else ", ").join(said)
 
 
 def reason_label(key: str) -> str:
