@@ -142,9 +142,11 @@ def test_the_at_risk_list_leaves_out_other_teams(client, org, other_team, scored
 def test_the_at_risk_list_refuses_a_bad_threshold_and_serves_htmx(client, manager, scored):
     client.force_login(manager)
     assert client.get("/insights/at-risk/", {"threshold": "lots"}).status_code == 400
-    response = client.get("/insights/at-risk/", {"threshold": "0.9"}, headers={"HX-Request": "true"})
+    response = client.get("/insights/at-risk/", {"threshold": "90"}, headers={"HX-Request": "true"})
     html = response.content.decode()
-    assert response.status_code == 200 and "<html" not in html and "王芳" not in html
+    assert response.status_code == 200 and "<html" not in html and "王芳" not in html  # risk 82%
+    assert "王芳" in client.get("/insights/at-risk/", {"threshold": "80"}).content.decode()  # percent, as shown
+    assert client.get("/insights/at-risk/", {"threshold": "0.5"}).status_code == 400
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

@@ -73,7 +73,8 @@ def test_it_counts_and_values_the_current_segments(two_runs):
         assert by_segment[key]["clv"] == pytest.approx(clv, abs=0.05)
     assert sum(r["n"] for r in scores["class8"]) == current.count() == scores["totals"]["customers"]
     assert sum(b["n"] for b in scores["clv_bands"]) == current.filter(clv__isnull=False).count()
-    assert scores["totals"]["at_risk_n"] == current.filter(churn_risk__gte=0.6).count()
+    assert scores["totals"]["at_risk_n"] == current.filter(churn_risk__gte=0.6).exclude(lifecycle="churned").count()
+    assert 0 < scores["totals"]["at_risk_n"] < current.filter(churn_risk__gte=0.6).count()  # churned ones left out
 
 
 def test_it_records_the_movement_between_segments(two_runs):

@@ -113,7 +113,9 @@ def scores(customers: pl.DataFrame, *, threshold: float) -> dict:
     # A customer's band is the number of upper edges at or below its CLV (negative CLV: band 0).
     bands = edges.search_sorted(valued["clv"], side="right").value_counts(name="n") if valued.height else None
     band_counts = {} if bands is None else dict(bands.iter_rows())
-    at_risk = pl.col("churn_risk") >= threshold
+    # At risk as the at-risk list and the churn alerts count it: customers already churned are
+    # the win-back playbook's, not a warning's (the dashboard counted them, the list did not).
+    at_risk = (pl.col("churn_risk") >= threshold) & (pl.col("lifecycle") != "churned")
     totals = customers.select(
         customers=pl.len(), total_clv=pl.col("clv").sum(), at_risk_n=at_risk.sum(),
         at_risk_clv=pl.col("clv").filter(at_risk).sum(), expected_loss=(pl.col("clv") * pl.col("churn_risk")).sum(),

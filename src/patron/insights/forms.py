@@ -107,8 +107,9 @@ class PlaybookForm(forms.ModelForm):
 
 
 class RiskFilterForm(forms.Form):
-    threshold = forms.FloatField(label=_("Risk at least"), required=False, min_value=0, max_value=1)
+    # In percent, as the list and the customer page show risk.
+    threshold = forms.IntegerField(label=_("Risk at least (%)"), required=False, min_value=0, max_value=100)
 
     def threshold_value(self) -> float:
         value = self.cleaned_data.get("threshold") if self.is_valid() else None
-        return selectors.CHURN_RISK_THRESHOLD if value is None else value
+        return selectors.CHURN_RISK_THRESHOLD if value is None else value / 100

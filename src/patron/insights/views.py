@@ -105,6 +105,11 @@ def refresh_progress(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(request, "insights/dashboard.html#progress", {"active": run})
 
 
+# The at-risk list shows the customers with most value at risk; the rest are reached through
+# a segment (churn risk at least ..., exportable) rather than pages of a ranking.
+AT_RISK_ROWS = 100
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
@@ -112,11 +117,12 @@ def churn_list(request: HttpRequest) -> HttpResponse:
     _require(selectors.is_manager(request.user))
     form = forms.RiskFilterForm(request.GET)
     status = 200 if form.is_valid() else 400
-    rows = selectors.at_risk(user=request.user, threshold=form.threshold_value()) if status == 200 else []
+    limit = AT_RISK_ROWS
+    rows = selectors.at_risk(user=request.user, threshold=form.threshold_value(), limit=limit) if status == 200 else []
     return render(
         request,
         _partial(request, "insights/churn_list.html", "results"),
-        {"form": form, "rows": rows},
+        {"form": form, "rows": rows, "limit": limit, "more": len(rows) == limit},
         status=status,
     )
 
