@@ -313,3 +313,16 @@ def test_a_behaviour_group_reads_in_the_pages_language():
         assert labels.cluster_text("something new") == "something new"
     with translation.override("en"):
         assert labels.cluster_text("lapsed one-time buyers, high spend") == "lapsed, one-time buyers, high spend"
+
+
+def test_a_reason_counts_in_words_that_fit_the_count():
+    from django.utils import translation
+
+    from patron.insights.actions import reason_text
+
+    with translation.override("en"):
+        assert reason_text({"key": "few_purchases", "purchases": 1.0}) == "only 1 purchase"
+        assert reason_text({"key": "few_purchases", "purchases": 3.0}) == "only 3 purchases"
+        assert reason_text({"key": "complaint", "count": 2.0, "days": 4.0}) == "complained 2 times, last 4 days ago"
+    with translation.override("zh-hans"):
+        assert reason_text({"key": "few_purchases", "purchases": 1.0}) == "仅购买 1 次"

@@ -201,3 +201,12 @@ def test_it_creates_a_task(client, owner):
 def test_it_stops_the_reminder_poll_once_signed_out(client, db):
     response = client.get(reverse("activities:task-reminders"), headers={"HX-Request": "true"})
     assert response.status_code == 286 and response.content == b""
+
+
+def test_a_task_shows_why_it_was_made_and_links_its_customer(client, owner, customer, now):
+    services.task_create(user=owner, title="Churn risk 82%: 王芳", customer=customer, due_at=now,
+                         notes="Why: no purchase for 80 days. Value at stake (12-month CLV): 6500.")
+    client.force_login(owner)
+    html = _html(client.get(reverse("activities:task-list")))
+    assert "Why: no purchase for 80 days" in html
+    assert reverse("customers:customer-detail", args=[customer.pk]) in html

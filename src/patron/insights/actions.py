@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from patron.activities import services as activities
 from patron.activities.models import Task
@@ -24,12 +25,15 @@ CHURN_MIN_CLV = 0.0
 REASON_TEXT = {
     "gap_vs_usual": _("purchase gap %(ratio).1fx longer than usual"),
     "long_inactive": _("no purchase for %(days).0f days"),
-    "few_purchases": _("only %(purchases).0f purchases"),
+    # A count's wording, by the count: (the member counted, the wording of n).
+    "few_purchases": ("purchases", lambda n: ngettext("only %(purchases).0f purchase",
+                                                      "only %(purchases).0f purchases", n)),
     "frequency_down": _("buying %(pct).0f%% less often"),
     "spend_down": _("spend down %(pct).0f%%"),
     "low_p_alive": _("probability still active only %(p).0f%%"),
     "low_expected_purchases": _("expected purchases next period only %(expected).1f"),
-    "complaint": _("complained %(count).0f time(s), last %(days).0f days ago"),
+    "complaint": ("count", lambda n: ngettext("complained %(count).0f time, last %(days).0f days ago",
+                                              "complained %(count).0f times, last %(days).0f days ago", n)),
     "lost_contact": _("unreachable for %(days).0f days"),
 }
 
@@ -43,6 +47,9 @@ def reason_text(reason: dict) -> str:
     if "p" in params:
         params["p"] = 100 * params["p"]
     try:
+        if isinstance(template, tuple):  # a count: "only 1 purchase", "only 3 purchases"
+            counted, wording = template
+            return wording(round(float(params[counted]))) % params
         return _(template) % params
     except (KeyError, TypeError, ValueError):
         return reason.get("key", "")
