@@ -259,3 +259,28 @@ def test_it_dismisses_a_pair(org, customer, duplicate, owner, viewer):
     assert DuplicatePair.objects.get().status == "dismissed"
     assert AuditEntry.objects.filter(action="duplicate.dismissed").count() == 1
     assert timezone.now() >= DuplicatePair.objects.get().resolved_at
+
+
+def test_it_keeps_the_duplicates_other_phone_and_e_mail_as_a_contact_until_undone(customer, duplicate, owner):
+    record = merge.customer_merge(survivor=customer, duplicate=duplicate, user=owner)
+    kept = Contact.objects.get(customer=customer, name="王芳")
+    assert (kept.phone, kept.email) == ("+8613912345678", "fang@example.org")
+    assert duplicate.number in kept.title
+    merge.customer_merge_undo(record=record, user=owner)
+    assert not Contact.objects.filter(pk=kept.pk).exists()
+
+
+def test_the_scores_of_merged_and_unmerged_customers_follow(monkeypatch, customer, duplicate, owner,
+                                                            django_capture_on_commit_callbacks):
+    from patron.insights import tasks
+
+    asked = []
+    import types
+
+    monkeypatch.setattr(tasks, "customer_rescore_run", types.SimpleNamespace(enqueue=lambda c, o: asked.append(c)))
+    with django_capture_on_commit_callbacks(execute=True):
+        record = merge.customer_merge(survivor=customer, duplicate=duplicate, user=owner)
+    assert asked == [str(customer.pk)]
+    with django_capture_on_commit_callbacks(execute=True):
+        merge.customer_merge_undo(record=record, user=owner)
+    assert asked[1:] == [str(customer.pk), str(duplicate.pk)]

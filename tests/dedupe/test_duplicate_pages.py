@@ -192,3 +192,14 @@ def test_the_comparison_names_choices_by_their_label(client, pair, owner):
     client.force_login(owner)
     page = client.get(reverse("dedupe:duplicate-detail", args=[pair.pk])).content.decode()
     assert "<td>Person</td>" in page and "<td>person</td>" not in page
+
+
+def test_a_merged_customers_old_address_leads_to_the_one_it_was_merged_into(client, pair, owner, teammate):
+    survivor, gone = pair.a, pair.b
+    merge.customer_merge(survivor=survivor, duplicate=gone, user=owner)
+    client.force_login(owner)
+    response = client.get(reverse("customers:customer-detail", args=[gone.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("customers:customer-detail",
+                                                                            args=[survivor.pk])
+    client.force_login(teammate)  # sees neither
+    assert client.get(reverse("customers:customer-detail", args=[gone.pk])).status_code == 404

@@ -2,7 +2,8 @@
 
 A merge folds the duplicate into the survivor: every order, opportunity, interaction, task,
 contact and converted lead of the duplicate is re-pointed to the survivor, the survivor's blank
-fields are filled from the duplicate ("keeps the richer fields"), and the duplicate is deleted
+fields are filled from the duplicate ("keeps the richer fields"), a phone, e-mail or WeChat ID
+that differs from the survivor's own is kept as a contact, and the duplicate is deleted
 after a full snapshot is kept in a `MergeRecord`. The record lists exactly which rows moved,
 so an undo restores the duplicate and moves back those rows and no others.
 """
@@ -153,6 +154,7 @@ def customer_merge(
     moved["tags"] = [str(pk) for pk in added]
     filled = _richer_values(survivor, duplicate)
     _write_fields(survivor, {name: new for name, (_old, new) in filled.items()})
+    moved["kept_contact"] = _keep_other_details(survivor, duplicate)
     record.moved, record.filled = moved, {k: audit.jsonable(v) for k, v in filled.items()}
     record.save(update_fields=["moved", "filled"])
     _close_pairs(survivor, duplicate, record, user)
@@ -169,7 +171,36 @@ def customer_merge(
         },
     )
     duplicate.delete()
+    _rescore(survivor)
     return record
+
+
+# Contact details the survivor has its own of, kept from the duplicate as a contact person.
+KEPT_DETAILS = ("phone", "email", "wechat")
+
+
+def _keep_other_details(survivor: Customer, duplicate: Customer) -> list[str]:
+    """A second phone, e-mail or WeChat ID of the same customer is worth keeping: the one the
+    survivor lacks fills its field (above); one that differs from the survivor's own becomes
+    a contact on the survivor, named as the duplicate was, instead of being lost. Returns the
+    contact's id, for the undo."""
+    other = {name: getattr(duplicate, name) for name in KEPT_DETAILS
+             if getattr(duplicate, name) and getattr(survivor, name) and getattr(duplicate, name) != getattr(survivor, name)}
+    if not other:
+        return []
+    contact = Contact.objects.create(organization_id=survivor.organization_id, customer=survivor,
+                                     name=duplicate.name, title=_("from %(number)s") % {"number": duplicate.number},
+                                     **other)
+    return [str(contact.pk)]
+
+
+def _rescore(*customers: Customer) -> None:
+    """Orders moved: the customers' scores follow at once, as after a new order."""
+    from patron.insights import tasks
+
+    for customer in customers:
+        org_id, customer_id = str(customer.organization_id), str(customer.pk)
+        transaction.on_commit(lambda c=customer_id, o=org_id: tasks.customer_rescore_run.enqueue(c, o))
 
 
 def _close_pairs(survivor: Customer, duplicate: Customer, record: MergeRecord, user: Any) -> None:
@@ -230,6 +261,7 @@ def customer_merge_undo(*, record: MergeRecord, user: Any) -> Customer:
     survivor.tags.remove(*record.moved.get("tags", []))
     duplicate.tags.set(record.snapshot["tags"])
     _unfill(survivor, record.filled)
+    Contact.objects.filter(pk__in=record.moved.get("kept_contact", []), customer=survivor).delete()
     _reopen_pairs(record, duplicate)
     record.undone_at, record.undone_by = timezone.now(), user if user.pk else None
     record.save(update_fields=["undone_at", "undone_by"])
@@ -239,6 +271,7 @@ def customer_merge_undo(*, record: MergeRecord, user: Any) -> Customer:
         user=user,
         data={"duplicate": duplicate.pk, "number": duplicate.number, "merge": record.pk},
     )
+    _rescore(survivor, duplicate)
     return duplicate
 
 

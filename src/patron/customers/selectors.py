@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from patron.common import standardize
@@ -176,3 +177,16 @@ def saved_view_list(*, user: Any) -> QuerySet:
     from patron.customers.models import SavedView
 
     return SavedView.objects.filter(owner=user).order_by("name")
+
+
+def merged_into(*, user: Any, pk: Any) -> Customer | None:
+    """The customer that customer `pk` was merged into (and not undone), if `user` sees it."""
+    from patron.customers.models import MergeRecord
+
+    try:
+        record = MergeRecord.objects.filter(duplicate_id=pk, undone_at__isnull=True).order_by("-created_at").first()
+    except (ValidationError, ValueError):
+        return None
+    if record is None:
+        return None
+    return Customer.objects.visible_to(user).filter(pk=record.survivor_id).first()

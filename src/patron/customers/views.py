@@ -168,7 +168,16 @@ def detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> di
 @require_GET
 @vary_on_headers("HX-Request")
 def customer_detail(request: HttpRequest, pk: Any) -> HttpResponse:
-    customer = _get_customer(request.user, pk)
+    try:
+        customer = _get_customer(request.user, pk)
+    except Http404:
+        # A customer merged away: its old address (bookmarked, in a task or an e-mail) leads
+        # to the customer it was merged into, if this user may see that one.
+        survivor = selectors.merged_into(user=request.user, pk=pk)
+        if survivor is None:
+            raise
+        messages.info(request, _("This customer was merged into %(name)s.") % {"name": survivor.name})
+        return redirect("customers:customer-detail", survivor.pk)
     template = "customers/customer_detail.html"
     if request.htmx and request.GET.get("fragment") == "timeline":
         template += "#timeline"
