@@ -220,3 +220,26 @@ def test_it_pages_an_ascending_nullable_key_with_nulls_last(owner, many):
     assert [c.name for c in back.rows] + [c.name for c in page.rows] == seen[
         -len(back.rows) - len(page.rows) :
     ]
+
+
+def test_it_filters_by_the_current_scores_and_by_a_saved_segment(client, org, owner, customer):
+    from patron.customers import services
+    from patron.insights.models import CustomerScore, ScoreRun, Segment
+
+    other = services.customer_create(user=owner, data={"name": "李雷", "region": "北京"})
+    run = ScoreRun.objects.create(organization=org, as_of=dt.date(2026, 2, 1), status=ScoreRun.Status.DONE,
+                                  is_current=True)
+    common = {"organization": org, "run": run, "as_of": run.as_of, "n_purchases": 3, "total_spend": 900.0}
+    CustomerScore.objects.create(**common, customer=customer, rfm_segment="at_risk", class8="important_retain",
+                                 lifecycle="declining", clv=6500.0)
+    CustomerScore.objects.create(**common, customer=other, rfm_segment="champions", class8="important_value",
+                                 lifecycle="active", clv=100.0)
+    client.force_login(owner)
+    assert _names(client.get(reverse("customers:customer-list"), {"rfm_segment": "at_risk"})) == ["王芳"]
+    assert _names(client.get(reverse("customers:customer-list"), {"class8": "important_value"})) == ["李雷"]
+    page = client.get(reverse("customers:customer-list"), {"rfm_segment": "at_risk"}).content.decode()
+    assert "6,500" in page  # the CLV column
+    segment = Segment.objects.create(organization=org, owner=owner, name="Big", last_count=1,
+                                     conditions=[{"field": "clv", "op": "gte", "value": 5000}])
+    assert _names(client.get(reverse("customers:customer-list"), {"segment": segment.pk})) == ["王芳"]
+    assert client.get(reverse("customers:customer-list"), {"rfm_segment": "nonsense"}).status_code == 400

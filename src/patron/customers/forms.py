@@ -16,6 +16,9 @@ from patron.web.paging import SortKey
 
 # Every sort is served by an index on PostgreSQL (read forwards or backwards): created by
 # customer_recent_idx, name and last purchase by the indexes of migration 0003.
+# Classes of the current scores the list filters on (a key of each, see insights.labels).
+SCORE_CLASSES = ("rfm_segment", "class8", "lifecycle")
+
 SORTS: dict[str, tuple[Any, SortKey]] = {
     "-created": (_("Newest first"), SortKey("created_at", descending=True, is_datetime=True)),
     "created": (_("Oldest first"), SortKey("created_at", is_datetime=True)),
@@ -53,6 +56,11 @@ class CustomerFilterForm(forms.Form):
     purchased_to = forms.DateField(
         label=_("Last purchase to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    # The current value scores (patron.insights): a class, or a saved segment's conditions.
+    rfm_segment = forms.ChoiceField(label=_("RFM segment"), required=False)
+    class8 = forms.ChoiceField(label=_("Value class"), required=False)
+    lifecycle = forms.ChoiceField(label=_("Lifecycle stage"), required=False)
+    segment = forms.ModelChoiceField(label=_("Saved segment"), queryset=User.objects.none(), required=False)
     sort = forms.ChoiceField(
         label=_("Sort"), choices=[(k, v[0]) for k, v in SORTS.items()], required=False
     )
@@ -64,6 +72,12 @@ class CustomerFilterForm(forms.Form):
         self.fields["owner"].queryset = org_users(user)
         self.fields["team"].queryset = Team.objects.order_by("path")
         self.fields["tag"].queryset = Tag.objects.order_by("name")
+        from patron.insights import labels
+        from patron.insights import selectors as insights
+
+        for name in SCORE_CLASSES:
+            self.fields[name].choices = [("", _("Any")), *labels.choices(name)]
+        self.fields["segment"].queryset = insights.segment_list(user=user)
         self.fields["q"].widget.attrs.update(
             type="search", placeholder=_("Name, company, phone or e-mail"), autocomplete="off"
         )
@@ -91,7 +105,12 @@ class CustomerFilterForm(forms.Form):
             "tag": data.get("tag"),
             "region": data.get("region"),
             "source": data.get("source"),
+            "score": {name: data[name] for name in SCORE_CLASSES if data.get(name)},
         }
+        if segment := data.get("segment"):
+            from patron.insights import selectors as insights
+
+            filters["conditions"] = insights.parse_conditions(segment.conditions)
         if start := data.get("purchased_from"):
             filters["last_ordered_after"] = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
         if end := data.get("purchased_to"):  # inclusive end date: before the next midnight

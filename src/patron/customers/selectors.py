@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from patron.common import standardize
 from patron.customers.models import Customer
@@ -22,6 +22,14 @@ def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QueryS
             qs = qs.filter(**{f"{field}_id" if field in ("owner", "owner_team") else field: getattr(value, "pk", value)})
     if tag := filters.get("tag"):
         qs = qs.filter(tags=tag)
+    if score := filters.get("score"):  # the current scores, e.g. {"rfm_segment": "at_risk"}
+        from patron.insights.models import CustomerScore
+
+        qs = qs.filter(Exists(CustomerScore.objects.current().filter(customer=OuterRef("pk"), **score)))
+    if (conditions := filters.get("conditions")) is not None:  # a saved segment's
+        from patron.insights import selectors as insights
+
+        qs = qs.filter(insights.conditions_q(conditions))
     if after := filters.get("last_ordered_after"):
         qs = qs.filter(last_ordered_at__gte=after)
     if before := filters.get("last_ordered_before"):

@@ -79,7 +79,10 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     }
     status = 400
     if form.is_valid():
-        qs = selectors.customer_list(user=request.user, filters=form.selector_filters())
+        from patron.insights import labels
+        from patron.insights import selectors as insights
+
+        qs = insights.with_current_score(selectors.customer_list(user=request.user, filters=form.selector_filters()))
         try:
             context["page"] = keyset_page(
                 qs,
@@ -88,6 +91,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
                 before=form.cleaned_data["before"],
                 size=PAGE_SIZE,
             )
+            for row in context["page"].rows:
+                row.value_class = labels.class8_label(row.score_class8) if row.score_class8 else ""
             status = 200
         except InvalidCursor:
             form.add_error(None, _("This page link is no longer valid; start from the first page."))

@@ -12,6 +12,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -46,9 +47,15 @@ CUSTOMER_FIELDS = [
 ]
 
 
+# "+86 138****6071", "+86 (21) 5555-0101": a phone number, in which no function or cell
+# reference can hide.
+_PHONE = re.compile(r"\+[\d\s*()\-]*")
+
+
 def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would evaluate gets a leading apostrophe; numbers are kept."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """Text that a spreadsheet would evaluate gets a leading apostrophe, except a phone number
+    with its "+" (every exported phone would otherwise read '+86...); numbers are kept."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PHONE.fullmatch(value):
         return "'" + value
     return value
 
