@@ -315,3 +315,32 @@ def test_it_stores_the_upload_where_the_job_can_read_it_again(owner, make_job, m
     job = make_job(owner, messy_file)
     assert job.source.read() == ContentFile(messy_file.read_bytes()).read()
     assert (job.encoding, job.delimiter, job.kind) == ("gb18030", ",", "customers")
+
+
+@pytest.mark.parametrize(("threshold", "analysed"), [(6, True), (7, False)])
+def test_a_large_import_refreshes_the_planners_statistics_of_its_tables(
+    monkeypatch, owner, messy_file, make_job, threshold, analysed
+):
+    from patron.common import bulk
+    from patron.customers.models import Contact
+
+    asked = []
+    monkeypatch.setattr(services, "ANALYZE_MIN_ROWS", threshold)
+    monkeypatch.setattr(bulk, "analyze", lambda *tables: asked.append(tables))
+    services.import_run(job=make_job(owner, messy_file), batch_size=3)  # 5 created, 1 updated
+    assert asked == ([(Customer, Contact)] if analysed else [])
+
+
+def test_analysing_a_table_gives_the_planner_its_size(owner, customer):
+    from django.db import connection
+
+    from patron.common import bulk
+
+    bulk.analyze(Customer)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # -1 (never analysed) before
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'customers_customer'")
+            assert cursor.fetchone()[0] == 1
+        else:  # SQLite: nothing is asked of it
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            assert cursor.fetchone()[0] == 0

@@ -504,3 +504,18 @@ def update_rows(model: type[models.Model], changes: list[tuple[Any, Any, dict[st
 def _single(field: models.Field, value: Any) -> Any:
     convert = _converter(field)
     return convert(value) if convert else value
+
+
+def analyze(*tables: type[models.Model]) -> None:
+    """Fresh planner statistics for tables that a bulk write has just grown (PostgreSQL).
+
+    Autovacuum analyses a table some time after a large write, or never where it is turned
+    off; until then the planner believes the table as small as it was. Seen: after loading a
+    million customers, a manager's customer list estimated 37 rows for the 630,000 of their
+    teams, sorted them all and took 1.1 s instead of 0.04 s. SQLite's planner keeps no such
+    statistics unless asked, so it has none to go stale."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

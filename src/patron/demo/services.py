@@ -19,7 +19,7 @@ from patron.accounts.services import team_create, user_create
 from patron.activities.models import Interaction, Task
 from patron.audit import services as audit
 from patron.catalog.models import Product
-from patron.common import tenancy
+from patron.common import bulk, tenancy
 from patron.customers.models import Contact, Customer
 from patron.demo import generator, loader
 from patron.demo.columns import STR, Table
@@ -98,6 +98,7 @@ def demo_load(
         # rows written and tell nobody anything.
         audit.record("demo.loaded", obj=organization_services.AuditTarget(organization), user=None,
                      data={"seed": seed, "counts": result.counts})
+    bulk.analyze(Customer, Contact, Order, OrderLine, Interaction, Task, Lead, Opportunity)
     return result
 
 

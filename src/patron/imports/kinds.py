@@ -128,6 +128,11 @@ class OwnedPeopleKind:
     key_fields = ("", "phone", "email", "number")
     audit_prefix = "customer"
 
+    @property
+    def tables(self) -> tuple[type, ...]:
+        """The tables an import of this kind grows (their statistics are refreshed after)."""
+        return (self.model, Contact) if self.model is Customer else (self.model,)
+
     def cleaners(self, ctx: Context) -> dict[str, Any]:
         text = cleaning.clean_text
         return {
@@ -354,6 +359,7 @@ class ProductKind:
     fields = ("name", "category", "price", "currency")
     key_fields = ("sku",)
     audit_prefix = "product"
+    tables = (Product,)
 
     def cleaners(self, ctx: Context) -> dict[str, Any]:
         return {
@@ -416,6 +422,7 @@ class OrderKind:
     resource = "orders"
     key_fields = ("external_ref", "")
     audit_prefix = "order"
+    tables = (Order, OrderLine)
 
     def cleaners(self, ctx: Context) -> dict[str, Any]:
         return {

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from patron.accounts import permissions
 from patron.accounts.models import User
 from patron.audit import services as audit
+from patron.common import bulk
 from patron.imports import batches, cleaning, mapping, readahead, readers
 from patron.imports.batches import ImportInterrupted
 from patron.imports.kinds import KINDS, Context
@@ -213,6 +214,10 @@ def import_start(*, job: ImportJob, user: Any) -> ImportJob:
     return job
 
 
+# An import that wrote this many rows refreshes the planner's statistics of its tables.
+ANALYZE_MIN_ROWS = 10_000
+
+
 def import_run(
     *,
     job: ImportJob,
@@ -257,6 +262,8 @@ def import_run(
         status=ImportJob.Status.DONE, finished_at=timezone.now()
     )
     job.refresh_from_db()
+    if job.rows_created + job.rows_updated >= ANALYZE_MIN_ROWS:
+        bulk.analyze(*kind.tables)
     audit.record(
         "import.finished",
         obj=job,
