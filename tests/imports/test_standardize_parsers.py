@@ -169,3 +169,31 @@ def test_a_region_typed_imported_or_filtered_any_usual_way_is_one_region(owner):
         assert set(found.values_list("pk", flat=True)) == {typed.pk, english.pk}
     [condition] = parse_conditions([{"field": "region", "op": "eq", "value": "Zhejiang Province"}])
     assert condition.value == "浙江"
+
+
+@pytest.mark.parametrize(("written", "channel"), [
+    ("线上商城", "online"), ("京东自营店", "online"), ("Online shop", "online"), ("门店", "store"),
+    ("电销", "phone"), ("区域代理商", "partner"), ("", "direct"),
+])
+def test_an_order_channel_is_read_as_teams_write_it(written, channel):
+    from patron.imports import cleaning
+
+    assert cleaning.clean_channel(written) == channel
+
+
+def test_a_channel_naming_two_kinds_or_none_is_refused():
+    from patron.imports import cleaning
+
+    for written in ("线上门店", "carrier pigeon"):
+        with pytest.raises(ValidationError):
+            cleaning.clean_channel(written)
+
+
+def test_a_column_mapped_twice_is_named_as_the_mapping_page_names_it():
+    from django.utils import translation
+
+    from patron.imports.mapping import validate_mapping
+
+    with translation.override("zh-hans"):
+        [problem] = validate_mapping(["name", "phone", "phone"], "customers")
+    assert "phone" not in problem and "电话" in problem, problem

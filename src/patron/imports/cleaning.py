@@ -100,11 +100,13 @@ _SOURCE_WORDS = {
     Source.OTHER: ("other", "其他"),
 }
 _CHANNEL_WORDS = {
-    Order.SalesChannel.DIRECT: ("direct", "直销", "线下"),
-    Order.SalesChannel.ONLINE: ("online", "web", "shop", "线上", "网店", "天猫", "京东", "淘宝"),
-    Order.SalesChannel.STORE: ("store", "门店", "店铺"),
-    Order.SalesChannel.PHONE: ("phone", "电话"),
-    Order.SalesChannel.PARTNER: ("partner", "经销商", "代理", "合作伙伴"),
+    Order.SalesChannel.DIRECT: ("direct", "direct sales", "直销", "直营", "线下"),
+    Order.SalesChannel.ONLINE: ("online", "web", "shop", "online shop", "e-commerce", "线上", "网店", "网上商城",
+                                "商城", "电商", "小程序", "天猫", "京东", "淘宝", "拼多多", "抖音"),
+    Order.SalesChannel.STORE: ("store", "门店", "店铺", "实体店"),
+    Order.SalesChannel.PHONE: ("phone", "telesales", "电话", "电销"),
+    Order.SalesChannel.PARTNER: ("partner", "reseller", "distributor", "经销商", "代理", "代理商", "分销",
+                                 "合作伙伴"),
 }
 _STATUS_WORDS = {
     Order.Status.PLACED: ("placed", "pending", "unpaid", "待付款", "已下单"),
@@ -121,6 +123,10 @@ def _choice(words: dict[Any, tuple[str, ...]], value: str, default: Any) -> Any:
     for choice, synonyms in words.items():
         if key == str(choice) or key in synonyms:
             return choice
+    # "线上商城", "京东自营店", "Online (app)": a known word inside the value, if it names one choice.
+    within = {choice for choice, synonyms in words.items() if any(len(w) > 1 and w in key for w in synonyms)}
+    if len(within) == 1:
+        return within.pop()
     raise ValidationError(_("%(value)s is not one of the known values."), params={"value": value})
 
 

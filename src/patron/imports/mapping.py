@@ -245,7 +245,7 @@ def validate_mapping(mapping: list[str], kind: str) -> list[str]:
     for name in sorted(set(targets) - set(TARGETS[kind])):
         problems.append(str(_("Unknown field: %(f)s")) % {"f": name})
     for name in sorted({t for t in targets if targets.count(t) > 1}):
-        problems.append(str(_("Two columns are mapped to %(f)s.")) % {"f": name})
+        problems.append(str(_("Two columns are mapped to %(f)s.")) % {"f": TARGETS[kind][name][0]})
     required = {
         "customers": [("name", "family_name")],
         "leads": [("name",)],
