@@ -162,3 +162,14 @@ def test_it_resumes_a_failed_import(
     assert response.status_code == 302
     assert ImportJob.objects.get(pk=job.pk).status == "done" and Customer.objects.count() == 2
     assert services.rejected_rows_file(job=job).decode("utf-8-sig").count("\n") == 1
+
+
+def test_a_file_of_headers_only_says_so_and_offers_no_import(client, owner):
+    client.force_login(owner)
+    _upload(client, data="客户名称,手机,邮箱\r\n".encode("gbk"))
+    job = ImportJob.objects.get()
+    client.post(f"/imports/{job.pk}/mapping/", {"column_0": "name", "column_1": "phone", "column_2": "email",
+                                                "key_field": "", "owner_rule": "importer"})
+    preview = client.get(f"/imports/{job.pk}/preview/")
+    assert preview.status_code == 200 and "no rows to import" in preview.text
+    assert 'class="btn btn-primary" disabled' in preview.text
