@@ -39,13 +39,12 @@ def _demo(ns: argparse.Namespace) -> int:
     call_command("demo_data", customers=ns.customers, seed=ns.seed)
     # Score the demo customers so classes, value, churn alerts and dashboards show at once.
     call_command("refresh", org="demo")
-    # Fill the duplicate review queue, as the periodic cleaning would have by now.
-    from patron.customers import dedupe
-    from patron.organizations.context import working_for
+    # Fill the duplicate review queue, as the periodic cleaning would have by now: in the
+    # background (the worker below), since a large demo takes minutes to scan.
+    from patron.customers import tasks
     from patron.organizations.models import Organization
 
-    with working_for(Organization.objects.get(slug="demo")) as organization:
-        print(f"{len(dedupe.duplicate_scan(organization=organization))} possible duplicates to review", flush=True)
+    tasks.duplicate_scan_run.enqueue(str(Organization.objects.get(slug="demo").pk))
     if ns.no_serve:
         return 0
     address = f"http://{ns.host}:{ns.port}/"

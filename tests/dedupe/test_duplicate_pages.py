@@ -203,3 +203,31 @@ def test_a_merged_customers_old_address_leads_to_the_one_it_was_merged_into(clie
                                                                             args=[survivor.pk])
     client.force_login(teammate)  # sees neither
     assert client.get(reverse("customers:customer-detail", args=[gone.pk])).status_code == 404
+
+
+def test_one_scan_at_a_time_and_an_abandoned_one_does_not_block(client, org, manager,
+                                                                 django_capture_on_commit_callbacks):
+    from patron.customers import dedupe
+    from patron.organizations.models import Counter
+
+    assert dedupe.scan_claim(organization_id=org.pk)  # a scan under way
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("dedupe:duplicate-scan"), follow=True)
+    assert not callbacks and "already under way" in response.content.decode()
+    Counter.objects.filter(organization=org, key=dedupe.SCAN_CLAIM_KEY).update(value=1)  # its worker died long ago
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        client.post(reverse("dedupe:duplicate-scan"))
+    assert len(callbacks) == 1
+    assert Counter.objects.get(organization=org, key=dedupe.SCAN_CLAIM_KEY).value == 0  # released when done
+
+
+def test_the_redirect_says_nothing_to_who_could_not_see_the_customer_merged_away(client, owner, other_team):
+    mine = services.customer_create(user=owner, data={"name": "A"})
+    gone = services.customer_create(user=owner, data={"name": "B"})
+    record = merge.customer_merge(survivor=mine, duplicate=gone, user=owner)
+    # As if the customer merged away had been the other team's when it was merged.
+    record.snapshot["fields"].update(owner_id=str(other_team.pk), owner_team_id=str(other_team.team_id))
+    record.save(update_fields=["snapshot"])
+    client.force_login(owner)  # sees the survivor, could not see the one merged away
+    assert client.get(reverse("customers:customer-detail", args=[gone.pk])).status_code == 404

@@ -197,3 +197,19 @@ def test_a_column_mapped_twice_is_named_as_the_mapping_page_names_it():
     with translation.override("zh-hans"):
         [problem] = validate_mapping(["name", "phone", "phone"], "customers")
     assert "phone" not in problem and "电话" in problem, problem
+
+
+def test_the_migration_brings_every_stored_region_to_its_canonical_name(owner):
+    import importlib
+
+    from django.apps import apps
+
+    from patron.customers import services
+    from patron.customers.models import Customer
+
+    migration = importlib.import_module("patron.customers.migrations.0005_regions_in_chinese")
+    made = [services.customer_create(user=owner, data={"name": f"c{i}"}) for i in range(4)]
+    for customer, stored in zip(made, ["Zhejiang", "浙江省", "zhejiang", "Texas"], strict=True):
+        Customer.objects.filter(pk=customer.pk).update(region=stored)  # as older versions stored them
+    migration.to_canonical(apps, None)
+    assert [Customer.objects.get(pk=c.pk).region for c in made] == ["浙江", "浙江", "浙江", "Texas"]

@@ -309,10 +309,10 @@ def test_a_behaviour_group_reads_in_the_pages_language():
 
     with translation.override("zh-hans"):
         assert labels.cluster_text("recent, infrequent, low spend, newly acquired") == "近期购买、低频购买、消费额低、新近获取"
-        assert labels.cluster_text("lapsed one-time buyers, low spend").count("、") == 2
+        assert labels.cluster_text("lapsed one-time buyers, low spend").count("、") == 1
         assert labels.cluster_text("something new") == "something new"
     with translation.override("en"):
-        assert labels.cluster_text("lapsed one-time buyers, high spend") == "lapsed, one-time buyers, high spend"
+        assert labels.cluster_text("lapsed one-time buyers, high spend") == "lapsed one-time buyers, high spend"
 
 
 def test_a_reason_counts_in_words_that_fit_the_count():

@@ -243,3 +243,13 @@ def test_it_filters_by_the_current_scores_and_by_a_saved_segment(client, org, ow
                                      conditions=[{"field": "clv", "op": "gte", "value": 5000}])
     assert _names(client.get(reverse("customers:customer-list"), {"segment": segment.pk})) == ["王芳"]
     assert client.get(reverse("customers:customer-list"), {"rfm_segment": "nonsense"}).status_code == 400
+
+
+def test_a_saved_segment_that_no_longer_holds_is_a_400_not_a_500(client, org, owner, customer):
+    from patron.insights.models import Segment
+
+    stale = Segment.objects.create(organization=org, owner=owner, name="Old", last_count=0,
+                                   conditions=[{"field": "rfm_segment", "op": "eq", "value": "no_such_segment"}])
+    client.force_login(owner)
+    response = client.get(reverse("customers:customer-list"), {"segment": stale.pk})
+    assert response.status_code == 400 and "no longer valid" in response.content.decode()

@@ -327,6 +327,37 @@ def duplicate_scan(
     return fresh
 
 
+# A scan asked for from the queue page runs one at a time per organisation: a scan of a large
+# customer base takes minutes, and a second one beside it would only repeat its work. The
+# claim is a counter row holding the start time; one older than this is taken as abandoned
+# (its worker killed).
+SCAN_CLAIM_KEY = "duplicate_scan"
+SCAN_STALE_AFTER = dt.timedelta(hours=2)
+
+
+def scan_claim(*, organization_id: Any) -> bool:
+    """Claim the organisation's scan; False if one is already under way."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from patron.organizations.models import Counter
+
+    now = int(timezone.now().timestamp())
+    with transaction.atomic():
+        Counter.objects.get_or_create(organization_id=organization_id, key=SCAN_CLAIM_KEY)
+        # One conditional UPDATE: of two requests at once, one claims and the other sees it taken.
+        return bool(Counter.objects.filter(
+            organization_id=organization_id, key=SCAN_CLAIM_KEY,
+            value__lt=now - int(SCAN_STALE_AFTER.total_seconds()),
+        ).update(value=now))
+
+
+def scan_release(*, organization_id: Any) -> None:
+    from patron.organizations.models import Counter
+
+    Counter.objects.filter(organization_id=organization_id, key=SCAN_CLAIM_KEY).update(value=0)
+
+
 def match_incoming(
     rows: pl.DataFrame, *, organization: Any, min_score: float = 0.6
 ) -> pl.DataFrame:

@@ -125,9 +125,13 @@ def may_scan(user: Any) -> bool:
 def duplicate_scan(request: HttpRequest) -> HttpResponse:
     if not may_scan(request.user):
         raise PermissionDenied("customers.change")
-    organization_id = str(request.user.organization_id)
-    transaction.on_commit(lambda: tasks.duplicate_scan_run.enqueue(organization_id))
-    messages.success(request, _("Looking for duplicates in the background: new pairs appear here in a minute or two."))
+    if dedupe.scan_claim(organization_id=request.user.organization_id):
+        organization_id = str(request.user.organization_id)
+        transaction.on_commit(lambda: tasks.duplicate_scan_run.enqueue(organization_id))
+        messages.success(request, _("Looking for duplicates in the background: new pairs appear here in a minute "
+                                    "or two."))
+    else:
+        messages.info(request, _("A look for duplicates is already under way; its pairs appear here when it ends."))
     return redirect("dedupe:duplicate-list")
 
 

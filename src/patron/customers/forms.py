@@ -82,6 +82,20 @@ class CustomerFilterForm(forms.Form):
             type="search", placeholder=_("Name, company, phone or e-mail"), autocomplete="off"
         )
 
+    def clean_segment(self) -> Any:
+        """A saved segment whose conditions no longer hold (a class renamed since) is said
+        so, instead of failing the list."""
+        from patron.insights import selectors as insights
+
+        segment = self.cleaned_data.get("segment")
+        if segment is not None:
+            try:
+                insights.parse_conditions(segment.conditions)
+            except insights.ConditionError as error:
+                raise ValidationError(_("This segment's conditions are no longer valid: %(e)s"),
+                                      params={"e": error}) from error
+        return segment
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("after") and data.get("before"):

@@ -1,10 +1,12 @@
 """Reads on customers: everything starts from `visible_to(user)`."""
 
+import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from patron.accounts import permissions
 from patron.common import standardize
 from patron.customers.models import Customer
 
@@ -196,5 +198,12 @@ def merged_into(*, user: Any, pk: Any) -> Customer | None:
     except (ValidationError, ValueError):
         return None
     if record is None:
+        return None
+    # Only for who could see the customer merged away (as it was when merged): to anyone
+    # else its address says nothing, as before the merge.
+    fields = record.snapshot.get("fields", {})
+    as_was = {name: uuid.UUID(str(fields[name])) if fields.get(name) else None for name in ("owner_id", "owner_team_id")}
+    gone = Customer(organization_id=record.organization_id, **as_was)
+    if not permissions.can(user, "view", gone):
         return None
     return Customer.objects.visible_to(user).filter(pk=record.survivor_id).first()

@@ -11,4 +11,7 @@ def duplicate_scan_run(organization_id: str) -> int:
     from patron.customers import dedupe
 
     with working_for(organization_id) as organization:
-        return len(dedupe.duplicate_scan(organization=organization))
+        try:
+            return len(dedupe.duplicate_scan(organization=organization))
+        finally:
+            dedupe.scan_release(organization_id=organization.pk)

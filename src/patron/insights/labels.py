@@ -147,12 +147,15 @@ _CLUSTER_KEYS = {english: key for key, english in [*clustering.PHRASES.values(),
 def cluster_text(description: str) -> str:
     """A behaviour group's description in the active language (a phrase it does not know is
     left as it is)."""
-    phrases = []
+    def said(phrase: str) -> str:
+        return str(CLUSTER_PHRASES.get(_CLUSTER_KEYS.get(phrase, ""), phrase))
+
+    out = []
     for phrase in filter(None, (p.strip() for p in (description or "").split(","))):
         lead = phrase.removesuffix(" " + clustering.ONE_TIME[1])  # "lapsed one-time buyers"
-        phrases += [lead, clustering.ONE_TIME[1]] if lead != phrase else [phrase]
-    said = [str(CLUSTER_PHRASES.get(_CLUSTER_KEYS.get(p, ""), p)) for p in phrases]
-    return ("、" if _is_chinese() else ", ").join(said)
+        out.append(said(phrase) if lead == phrase else
+                   ("" if _is_chinese() else " ").join([said(lead), said(clustering.ONE_TIME[1])]))
+    return ("、" if _is_chinese() else ", ").join(out)
 
 
 def reason_label(key: str) -> str:

@@ -118,11 +118,12 @@ def churn_list(request: HttpRequest) -> HttpResponse:
     form = forms.RiskFilterForm(request.GET)
     status = 200 if form.is_valid() else 400
     limit = AT_RISK_ROWS
-    rows = selectors.at_risk(user=request.user, threshold=form.threshold_value(), limit=limit) if status == 200 else []
+    # One more than shown, to know whether there are more.
+    rows = selectors.at_risk(user=request.user, threshold=form.threshold_value(), limit=limit + 1) if status == 200 else []
     return render(
         request,
         _partial(request, "insights/churn_list.html", "results"),
-        {"form": form, "rows": rows, "limit": limit, "more": len(rows) == limit},
+        {"form": form, "rows": rows[:limit], "limit": limit, "more": len(rows) > limit},
         status=status,
     )
 

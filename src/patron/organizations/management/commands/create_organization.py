@@ -19,6 +19,7 @@ from patron.accounts.models import User
 from patron.accounts.services import user_create
 from patron.common import tenancy
 from patron.organizations import services
+from patron.organizations.models import Organization
 
 PASSWORD_VARIABLE = "PATRON_ADMIN_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 
@@ -42,6 +43,14 @@ class Command(BaseCommand):
             raise CommandError("--slug: the name has no Latin letters or digits to make a short name of; give one")
         if User.objects.filter(username=opts["admin"]).exists():
             raise CommandError(f"--admin: the user name {opts['admin']!r} is taken")
+        # Every option checked before the password is asked for: a mistyped zone is said first.
+        planned = Organization(name=opts["name"], slug=opts["slug"] or slugify(opts["name"]),
+                               time_zone=opts["time_zone"], currency=opts["currency"],
+                               phone_region=opts["phone_region"], language=opts["language"])
+        try:
+            planned.full_clean()
+        except ValidationError as exc:
+            raise CommandError(_described(exc)) from exc
         password = self._password(opts["admin"])
         try:
             with transaction.atomic(), tenancy.unscoped():
