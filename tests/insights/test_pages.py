@@ -326,3 +326,17 @@ def test_a_reason_counts_in_words_that_fit_the_count():
         assert reason_text({"key": "complaint", "count": 2.0, "days": 4.0}) == "complained 2 times, last 4 days ago"
     with translation.override("zh-hans"):
         assert reason_text({"key": "few_purchases", "purchases": 1.0}) == "仅购买 1 次"
+
+
+def test_the_month_under_way_is_left_out_of_the_trends_and_cohorts():
+    import datetime as dt
+
+    from patron.insights import selectors
+
+    months = [{"month": m, "revenue": 100.0, "orders": 10, "active": 5} for m in ("2026-10", "2026-11", "2026-12")]
+    cohorts = [{"month": "2026-10", "size": 4, "active": [4, 2, 1]}, {"month": "2026-11", "size": 2, "active": [2, 1]},
+               {"month": "2026-12", "size": 3, "active": [3]}]
+    assert [m["month"] for m in selectors._complete(months, dt.date(2026, 12, 7))] == ["2026-10", "2026-11"]
+    assert selectors._complete(months, dt.date(2026, 12, 31)) == months  # December is complete
+    assert selectors._complete_cohorts(cohorts, dt.date(2026, 12, 7)) == [
+        {"month": "2026-10", "size": 4, "active": [4, 2]}, {"month": "2026-11", "size": 2, "active": [2]}]

@@ -317,8 +317,9 @@ def dashboard(*, run: ScoreRun | None) -> dict:
             "labels": [labels.segment_label(k) for k in keys],
             "matrix": [[matrix.get((a, b), 0) for b in keys] for a in keys],
         },
-        "monthly": _monthly(rollups["monthly"]),
-        "cohorts": _cohorts(rollups["cohorts"]["cohorts"]),
+        "monthly": _monthly(_complete(rollups["monthly"], run.as_of)),
+        "cohorts": _cohorts(_complete_cohorts(rollups["cohorts"]["cohorts"], run.as_of)),
+        "month_under_way": None if _month_ends(run.as_of) else run.as_of,
         "clv_band_rows": [{"label": _band_label(b), "n": b["n"]} for b in scores["clv_bands"]],
         "funnel": _funnel(rollups["funnel"]),
         "forecast": _forecast(rollups["forecast"]),
@@ -327,6 +328,24 @@ def dashboard(*, run: ScoreRun | None) -> dict:
 
 def _band_label(band: dict) -> str:
     return f"{band['low']:,}+" if band["high"] is None else f"{band['low']:,}–{band['high']:,}"
+
+
+def _month_ends(day: dt.date) -> bool:
+    return (day + dt.timedelta(days=1)).day == 1
+
+
+def _complete(months: list[dict], as_of: dt.date) -> list[dict]:
+    """The months before the one under way: a week of December next to whole months read as
+    a collapse of revenue."""
+    return months if _month_ends(as_of) else months[:-1]
+
+
+def _complete_cohorts(cohorts: list[dict], as_of: dt.date) -> list[dict]:
+    """Cohorts without the month under way: each cohort's last cell is the current month, and
+    the last cohort is only that month."""
+    if _month_ends(as_of):
+        return cohorts
+    return [{**c, "active": c["active"][:-1]} for c in cohorts[:-1]]
 
 
 def _monthly(months: list[dict]) -> list[dict]:
