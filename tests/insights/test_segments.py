@@ -84,6 +84,8 @@ def test_no_contact_for_n_days_includes_customers_never_contacted(owner, shangha
     long_ago.save(update_fields=["last_contacted_at"])
     assert _names(owner, [_cond("days_since_contact", "gte", "60")]) == ["丙", "乙"]
     assert _names(owner, [_cond("days_since_contact", "lt", "60")]) == ["甲"]
+    assert _names(owner, [_cond("days_since_contact", "lte", "91")]) == ["乙", "甲"]  # within the last 91 days
+    assert _names(owner, [_cond("days_since_contact", "gt", "91")]) == ["丙"]  # never contacted
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ OPERATORS_OF = {
     "text": ("eq", "ne", "contains"),
     "choice": ("eq", "ne"),
     "number": ("gt", "gte", "lt", "lte"),
-    "days": ("gte", "lt"),
+    "days": ("gt", "gte", "lt", "lte"),
 }
 _DATE_FIELD = {"days_since_contact": "last_contacted_at", "days_since_order": "last_ordered_at"}
 MAX_CONDITIONS = 12
@@ -134,10 +134,11 @@ def _one_q(cond: Condition, now: dt.datetime) -> Q:
     field, op, value = cond.field, cond.op, cond.value
     if field in _DATE_FIELD:
         column, cutoff = _DATE_FIELD[field], now - dt.timedelta(days=value)
-        # "at least N days" includes never (no contact at all is the longest gap).
-        if op == "gte":
-            return Q(**{f"{column}__lte": cutoff}) | Q(**{f"{column}__isnull": True})
-        return Q(**{f"{column}__gt": cutoff})
+        # "At least N days" and "above N days" include never (no contact at all is the
+        # longest gap); "below" and "at most" mean within the last N days.
+        if op in ("gte", "gt"):
+            return Q(**{f"{column}__{'lte' if op == 'gte' else 'lt'}": cutoff}) | Q(**{f"{column}__isnull": True})
+        return Q(**{f"{column}__{'gt' if op == 'lt' else 'gte'}": cutoff})
     column = "tags__name" if field == "tag" else field
     if op == "ne":
         return ~Q(**{column: value})
