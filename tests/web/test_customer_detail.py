@@ -275,3 +275,17 @@ def test_it_serves_the_timeline_fragment_to_htmx(client, owner, customer):
     assert response.status_code == 200 and "<html" not in html
     assert html.lstrip().startswith('<div id="timeline">') and "Fragment call" in html
     assert "HX-Request" in response["Vary"]
+
+
+def test_the_timeline_shows_changed_times_and_choices_as_the_page_does(client, owner, customer):
+    from patron.audit import services as audit
+
+    audit.record("customer.updated", obj=customer, user=owner, changes={
+        "last_contacted_at": (None, dt.datetime(2025, 2, 2, 20, 9, 49, tzinfo=dt.UTC)),
+        "kind": ("person", "company"),
+    })
+    client.force_login(owner)
+    html = client.get(_url(customer)).content.decode()
+    assert "2025-02-02T20:09:49" not in html and ">company<" not in html and "→ company" not in html
+    assert "Company" in html
+    assert "Feb. 3, 2025" in html or "2025-02-03" in html or "2025年2月3日" in html  # 04:09 on 3 Feb in Shanghai

@@ -142,8 +142,8 @@ def _audit_items(customer: Customer, limit: int) -> list[dict[str, Any]]:
                 label = name
             changes.append({
                 "field": label,
-                "old": masking.mask_change(Customer, name, old),
-                "new": masking.mask_change(Customer, name, new),
+                "old": _as_shown(name, masking.mask_change(Customer, name, old)),
+                "new": _as_shown(name, masking.mask_change(Customer, name, new)),
             })
         items.append({"at": entry.created_at, "kind": "audit", "object": entry, "changes": changes})
     return items
@@ -207,3 +207,28 @@ def merged_into(*, user: Any, pk: Any) -> Customer | None:
     if not permissions.can(user, "view", gone):
         return None
     return Customer.objects.visible_to(user).filter(pk=record.survivor_id).first()
+
+
+def _as_shown(name: str, value: Any) -> Any:
+    """A changed value as the customer page shows the field: a time on the team's clock, a
+    date as a date, a choice by its label ("2025-02-02T20:09:49+00:00" and "company" were
+    shown as stored). A masked value stays as it is."""
+    import datetime as dt
+
+    from django.db import models
+    from django.utils import timezone
+
+    try:
+        field = Customer._meta.get_field(name)
+    except Exception:  # a field removed since the entry was written
+        return value
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        if isinstance(field, models.DateTimeField):
+            return timezone.localtime(dt.datetime.fromisoformat(value))
+        if isinstance(field, models.DateField):
+            return dt.date.fromisoformat(value)
+    except ValueError:  # masked, or not a date
+        return value
+    return dict(field.choices).get(value, value) if field.choices else value
