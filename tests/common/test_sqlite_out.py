@@ -83,7 +83,8 @@ def file_copy(tmp_path, monkeypatch):
         path = str(tmp_path / "copy.sqlite3")
         with connection.cursor() as cursor:
             cursor.execute("VACUUM INTO %s", [path])
-        monkeypatch.setattr(sqlite_out, "_file_for_children", lambda: path)
+        monkeypatch.setattr(sqlite_out, "_file_for_children",
+                            lambda first, last: path if last - first >= sqlite_out.PROCESS_MIN_ROWS else None)
         monkeypatch.setattr(sqlite_out, "PROCESS_MIN_ROWS", 0)
         return path
 
@@ -147,9 +148,9 @@ def test_no_children_read_what_a_transaction_or_an_in_memory_database_holds():
     from patron.common import sqlite_out
 
     assert connection.is_in_memory_db()  # the tests' database
-    assert sqlite_out._file_for_children() is None
+    assert sqlite_out._file_for_children(0, sqlite_out.PROCESS_MIN_ROWS) is None
     with transaction.atomic():
-        assert sqlite_out._file_for_children() is None
+        assert sqlite_out._file_for_children(0, sqlite_out.PROCESS_MIN_ROWS) is None
 
 
 @pytest.mark.django_db(transaction=True)

@@ -50,8 +50,7 @@ def interaction_log(
         # next full refresh, so a churn alert can reach the owner today.
         from patron.insights import tasks
 
-        org_id, customer_id = str(customer.organization_id), str(customer.pk)
-        transaction.on_commit(lambda: tasks.customer_rescore_run.enqueue(customer_id, org_id))
+        tasks.rescore_on_commit(customer)
     return interaction
 
 

@@ -71,7 +71,7 @@ def read_table(*, table: str, organization_id: uuid.UUID, columns: dict[str, str
         # The children bind plain values themselves (they unpickle them without Django: a
         # choice's enum would not load); anything else is read here, as Django adapts it.
         plain = [[_plain(value) for value in args] for args in chunks]
-        path = _file_for_children() if last - first >= PROCESS_MIN_ROWS else None
+        path = _file_for_children(first, last)
         frames = None
         if path is not None and all(value is not _NOT_PLAIN for args in plain for value in args):
             try:
@@ -94,11 +94,9 @@ def read_table(*, table: str, organization_id: uuid.UUID, columns: dict[str, str
 def reads_in_children(*, table: str, organization_id: uuid.UUID) -> bool:
     """Whether `read_table` of the organisation's rows of `table` would run in child processes
     (so that another read beside it, on a thread, would not slow it down)."""
-    if _file_for_children() is None:
-        return False
     with connection.cursor() as cursor:
         first, last = _rowids(cursor, table, organization_id, None)
-    return first is not None and last - first >= PROCESS_MIN_ROWS
+    return first is not None and _file_for_children(first, last) is not None
 
 
 def _rowids(cursor, table: str, organization_id: uuid.UUID, span: tuple[str, list] | None) -> tuple:
@@ -141,11 +139,12 @@ def _parsed(text: bytes | None, schema: dict[str, pl.DataType]) -> pl.DataFrame 
     return pl.read_csv(text, has_header=False, schema=schema, quote_char=None) if text else None
 
 
-def _file_for_children() -> str | None:
-    """The database file other processes can read what this connection sees, if there is one:
-    not an in-memory database (the tests'), and not inside a transaction, whose rows nobody
-    else sees yet."""
-    if connection.in_atomic_block or connection.is_in_memory_db():
+def _file_for_children(first: int, last: int) -> str | None:
+    """The database file that child processes read rowids `first` to `last` of, if they should:
+    a span long enough to pay for starting them, of a file other processes can read what this
+    connection sees (not an in-memory database, the tests', nor inside a transaction, whose
+    rows nobody else sees yet)."""
+    if last - first < PROCESS_MIN_ROWS or connection.in_atomic_block or connection.is_in_memory_db():
         return None
     name = str(connection.settings_dict["NAME"])
     return name if os.path.isfile(name) else None

@@ -340,7 +340,7 @@ def scan_claim(*, organization_id: Any) -> bool:
     from django.db import transaction
     from django.utils import timezone
 
-    from patron.organizations.models import Counter
+    from patron.organizations.models import Counter  # the frame functions above need no Django
 
     now = int(timezone.now().timestamp())
     with transaction.atomic():

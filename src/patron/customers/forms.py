@@ -12,13 +12,14 @@ from patron.accounts.models import Team, User
 from patron.activities.models import Interaction
 from patron.common import standardize
 from patron.customers.models import Channel, Customer, Source, Tag
+from patron.insights.models import Segment
 from patron.web.paging import SortKey
 
-# Every sort is served by an index on PostgreSQL (read forwards or backwards): created by
-# customer_recent_idx, name and last purchase by the indexes of migration 0003.
 # Classes of the current scores the list filters on (a key of each, see insights.labels).
 SCORE_CLASSES = ("rfm_segment", "class8", "lifecycle")
 
+# Every sort is served by an index on PostgreSQL (read forwards or backwards): created by
+# customer_recent_idx, name and last purchase by the indexes of migration 0003.
 SORTS: dict[str, tuple[Any, SortKey]] = {
     "-created": (_("Newest first"), SortKey("created_at", descending=True, is_datetime=True)),
     "created": (_("Oldest first"), SortKey("created_at", is_datetime=True)),
@@ -60,7 +61,7 @@ class CustomerFilterForm(forms.Form):
     rfm_segment = forms.ChoiceField(label=_("RFM segment"), required=False)
     class8 = forms.ChoiceField(label=_("Value class"), required=False)
     lifecycle = forms.ChoiceField(label=_("Lifecycle stage"), required=False)
-    segment = forms.ModelChoiceField(label=_("Saved segment"), queryset=User.objects.none(), required=False)
+    segment = forms.ModelChoiceField(label=_("Saved segment"), queryset=Segment.objects.none(), required=False)
     sort = forms.ChoiceField(
         label=_("Sort"), choices=[(k, v[0]) for k, v in SORTS.items()], required=False
     )
@@ -88,9 +89,10 @@ class CustomerFilterForm(forms.Form):
         from patron.insights import selectors as insights
 
         segment = self.cleaned_data.get("segment")
+        self.segment_conditions = None
         if segment is not None:
             try:
-                insights.parse_conditions(segment.conditions)
+                self.segment_conditions = insights.parse_conditions(segment.conditions)
             except insights.ConditionError as error:
                 raise ValidationError(_("This segment's conditions are no longer valid: %(e)s"),
                                       params={"e": error}) from error
@@ -121,10 +123,8 @@ class CustomerFilterForm(forms.Form):
             "source": data.get("source"),
             "score": {name: data[name] for name in SCORE_CLASSES if data.get(name)},
         }
-        if segment := data.get("segment"):
-            from patron.insights import selectors as insights
-
-            filters["conditions"] = insights.parse_conditions(segment.conditions)
+        if data.get("segment"):
+            filters["conditions"] = self.segment_conditions  # parsed by clean_segment
         if start := data.get("purchased_from"):
             filters["last_ordered_after"] = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
         if end := data.get("purchased_to"):  # inclusive end date: before the next midnight

@@ -21,6 +21,7 @@ from patron.activities.models import Interaction, Task
 from patron.audit import services as audit
 from patron.common.errors import ConflictError
 from patron.customers.models import Contact, Customer, DuplicatePair, MergeRecord
+from patron.insights import tasks as insights_tasks
 from patron.orders import services as order_services
 from patron.orders.models import Order
 from patron.sales.models import Lead, Opportunity
@@ -171,7 +172,7 @@ def customer_merge(
         },
     )
     duplicate.delete()
-    _rescore(survivor)
+    insights_tasks.rescore_on_commit(survivor)  # orders moved: its scores follow at once
     return record
 
 
@@ -184,23 +185,18 @@ def _keep_other_details(survivor: Customer, duplicate: Customer) -> list[str]:
     survivor lacks fills its field (above); one that differs from the survivor's own becomes
     a contact on the survivor, named as the duplicate was, instead of being lost. Returns the
     contact's id, for the undo."""
-    other = {name: getattr(duplicate, name) for name in KEPT_DETAILS
-             if getattr(duplicate, name) and getattr(survivor, name) and getattr(duplicate, name) != getattr(survivor, name)}
+    other = {}
+    for name in KEPT_DETAILS:
+        theirs, ours = getattr(duplicate, name), getattr(survivor, name)
+        if theirs and ours and theirs != ours:
+            other[name] = theirs
     if not other:
         return []
-    contact = Contact.objects.create(organization_id=survivor.organization_id, customer=survivor,
-                                     name=duplicate.name, title=_("from %(number)s") % {"number": duplicate.number},
-                                     **other)
+    contact = Contact.objects.create(
+        organization_id=survivor.organization_id, customer=survivor, name=duplicate.name,
+        title=_("from %(number)s") % {"number": duplicate.number}, **other,
+    )
     return [str(contact.pk)]
-
-
-def _rescore(*customers: Customer) -> None:
-    """Orders moved: the customers' scores follow at once, as after a new order."""
-    from patron.insights import tasks
-
-    for customer in customers:
-        org_id, customer_id = str(customer.organization_id), str(customer.pk)
-        transaction.on_commit(lambda c=customer_id, o=org_id: tasks.customer_rescore_run.enqueue(c, o))
 
 
 def _close_pairs(survivor: Customer, duplicate: Customer, record: MergeRecord, user: Any) -> None:
@@ -271,7 +267,7 @@ def customer_merge_undo(*, record: MergeRecord, user: Any) -> Customer:
         user=user,
         data={"duplicate": duplicate.pk, "number": duplicate.number, "merge": record.pk},
     )
-    _rescore(survivor, duplicate)
+    insights_tasks.rescore_on_commit(survivor, duplicate)
     return duplicate
 
 

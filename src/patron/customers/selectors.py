@@ -1,10 +1,13 @@
 """Reads on customers: everything starts from `visible_to(user)`."""
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from patron.accounts import permissions
 from patron.common import standardize
@@ -202,7 +205,8 @@ def merged_into(*, user: Any, pk: Any) -> Customer | None:
     # Only for who could see the customer merged away (as it was when merged): to anyone
     # else its address says nothing, as before the merge.
     fields = record.snapshot.get("fields", {})
-    as_was = {name: uuid.UUID(str(fields[name])) if fields.get(name) else None for name in ("owner_id", "owner_team_id")}
+    as_was = {name: uuid.UUID(str(fields[name])) if fields.get(name) else None
+              for name in ("owner_id", "owner_team_id")}
     gone = Customer(organization_id=record.organization_id, **as_was)
     if not permissions.can(user, "view", gone):
         return None
@@ -213,11 +217,6 @@ def _as_shown(name: str, value: Any) -> Any:
     """A changed value as the customer page shows the field: a time on the team's clock, a
     date as a date, a choice by its label ("2025-02-02T20:09:49+00:00" and "company" were
     shown as stored). A masked value stays as it is."""
-    import datetime as dt
-
-    from django.db import models
-    from django.utils import timezone
-
     try:
         field = Customer._meta.get_field(name)
     except Exception:  # a field removed since the entry was written

@@ -127,11 +127,8 @@ class OwnedPeopleKind:
     fields = ("name", "company_name", "phone", "email", "wechat", "region", "industry", "source")
     key_fields = ("", "phone", "email", "number")
     audit_prefix = "customer"
-
-    @property
-    def tables(self) -> tuple[type, ...]:
-        """The tables an import of this kind grows (their statistics are refreshed after)."""
-        return (self.model, Contact) if self.model is Customer else (self.model,)
+    # The tables an import of this kind grows (their statistics are refreshed after).
+    tables: tuple[type, ...] = (Customer,)
 
     def cleaners(self, ctx: Context) -> dict[str, Any]:
         text = cleaning.clean_text
@@ -286,6 +283,7 @@ class OwnedPeopleKind:
 
 class CustomerKind(OwnedPeopleKind):
     fields = (*OwnedPeopleKind.fields, "kind", "city", "address", "id_number", "birthday", "notes")
+    tables = (Customer, Contact)
 
     def build(self, pending: Pending, number: int, ctx: Context, pk: Any) -> dict[str, Any]:
         data = pending.data
@@ -344,6 +342,7 @@ class CustomerKind(OwnedPeopleKind):
 
 class LeadKind(OwnedPeopleKind):
     model = Lead
+    tables = (Lead,)
     resource = "leads"
     counter = "lead"
     prefix = "L"

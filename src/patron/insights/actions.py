@@ -55,6 +55,16 @@ def reason_text(reason: dict) -> str:
         return reason.get("key", "")
 
 
+def require_manager(user: Any) -> None:
+    """Setting playbooks, applying them and starting a refresh are a manager's: the pages
+    check this too; here, so that no other caller can skip it."""
+    from patron.accounts import permissions
+    from patron.insights import selectors
+
+    if not selectors.may_manage(user):
+        raise permissions.PermissionDenied("insights.manage")
+
+
 def _period(cadence_days: int, today: dt.date) -> str:
     """The period a task belongs to: one per `cadence_days` window since a fixed epoch."""
     return str((today - dt.date(2000, 1, 1)).days // max(cadence_days, 1))
@@ -73,9 +83,7 @@ def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = Non
     """Create this period's follow-up task for every current customer of the playbook's class,
     except those whose task from this playbook is still open: the follow-up is still to do,
     and a second task for it would only pile up on the owner's list."""
-    from patron.insights import services
-
-    services._require_manager(user)
+    require_manager(user)
     today = today or user.organization.today()
     period = _period(playbook.cadence_days, today)
     # Only the customers the person applying the playbook may work on: a team manager's

@@ -28,7 +28,7 @@ from patron.analytics.errors import AnalyticsError
 from patron.audit import services as audit
 from patron.common import bulk, sqlite_out
 from patron.customers.models import Customer
-from patron.insights import readers, tasks
+from patron.insights import actions, readers, tasks
 from patron.insights.actions import CHURN_RISK_THRESHOLD
 from patron.insights.models import CustomerScore, ScoreRun, ScoreRunDigest
 from patron.organizations.models import Organization
@@ -345,18 +345,9 @@ def customer_rescore(*, customer_id: uuid.UUID, organization: Organization, as_o
 # --- Writes of the insight pages (segments, playbooks, refresh requests) ----------------------
 
 
-def _require_manager(user: Any) -> None:
-    """The pages check this too; here, so that no other caller can skip it."""
-    from patron.accounts import permissions
-    from patron.insights import selectors
-
-    if not selectors.may_manage(user):
-        raise permissions.PermissionDenied("insights.manage")
-
-
 def refresh_request(*, organization: Organization, user: Any, as_of: dt.date | None = None) -> ScoreRun:
     """Queue a value refresh; the task starts once the transaction commits. One at a time."""
-    _require_manager(user)
+    actions.require_manager(user)
     active = ScoreRun.objects.filter(status__in=[ScoreRun.Status.QUEUED, ScoreRun.Status.RUNNING]).first()
     if active is not None:
         return active
@@ -401,7 +392,7 @@ def playbook_save(*, form: Any, user: Any, playbook: Any = None, expected_versio
     """Create a playbook from a valid form, or update one (refusing a stale edit)."""
     from patron.common.services import model_update
 
-    _require_manager(user)
+    actions.require_manager(user)
 
     data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
     if playbook is None:

@@ -1,8 +1,19 @@
 """Background work of the value science: thin tasks over the services, keyed by primary keys."""
 
+from typing import Any
+
+from django.db import transaction
 from django.tasks import task
 
 from patron.organizations.context import working_for
+
+
+def rescore_on_commit(*customers: Any) -> None:
+    """Rescore these customers once the transaction commits: the triggers (a new order, a
+    complaint or lost contact, a merge and its undo) need not wait for the full refresh."""
+    for customer in customers:
+        org_id, customer_id = str(customer.organization_id), str(customer.pk)
+        transaction.on_commit(lambda c=customer_id, o=org_id: customer_rescore_run.enqueue(c, o))
 
 
 @task

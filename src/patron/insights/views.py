@@ -118,8 +118,9 @@ def churn_list(request: HttpRequest) -> HttpResponse:
     form = forms.RiskFilterForm(request.GET)
     status = 200 if form.is_valid() else 400
     limit = AT_RISK_ROWS
-    # One more than shown, to know whether there are more.
-    rows = selectors.at_risk(user=request.user, threshold=form.threshold_value(), limit=limit + 1) if status == 200 else []
+    rows = []
+    if status == 200:  # one more than shown, to know whether there are more
+        rows = selectors.at_risk(user=request.user, threshold=form.threshold_value(), limit=limit + 1)
     return render(
         request,
         _partial(request, "insights/churn_list.html", "results"),

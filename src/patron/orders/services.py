@@ -55,8 +55,7 @@ def order_create(
     # A new order is a trigger: rescore this customer without waiting for the full refresh.
     from patron.insights import tasks
 
-    org_id, customer_id = str(customer.organization_id), str(customer.pk)
-    transaction.on_commit(lambda: tasks.customer_rescore_run.enqueue(customer_id, org_id))
+    tasks.rescore_on_commit(customer)
     return order
 
 

@@ -22,17 +22,19 @@ class OrganizationForm(forms.Form):
     )
     currency = forms.CharField(
         label=_("Currency"), max_length=3,
-        help_text=_("ISO 4217 code, such as CNY. New orders and deals are recorded in it; existing ones keep theirs."),
+        help_text=_("ISO 4217 code, such as CNY. New orders and deals are recorded in it; "
+                    "existing ones keep theirs."),
     )
     phone_region = forms.ChoiceField(
         label=_("Phone region"), choices=_region_choices,
-        help_text=_("How phone numbers written without a country code are read, in forms, searches and imports."),
+        help_text=_("How phone numbers written without a country code are read, in forms, searches "
+                    "and imports."),
     )
-
     language = forms.ChoiceField(
         label=_("Language"), choices=lambda: settings.LANGUAGES,
         help_text=_("What Patron writes for the team on its own is worded in it: tasks from playbooks, "
-                    "churn alerts and data cleaning, and import reports. Each person's pages speak the language they choose."),
+                    "churn alerts and data cleaning, and import reports. Each person's pages speak "
+                    "the language they choose."),
     )
 
     def clean_currency(self) -> str:

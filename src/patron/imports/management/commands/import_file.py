@@ -16,9 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from patron.accounts.models import User
 from patron.common import tenancy
-from patron.organizations.context import working_for
 from patron.imports import mapping, services
 from patron.imports.models import ImportJob
+from patron.organizations.context import working_for
 from patron.organizations.models import Organization
 
 

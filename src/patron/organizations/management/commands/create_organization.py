@@ -39,12 +39,13 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="", help="the administrator's e-mail address")
 
     def handle(self, *args, **opts):
-        if not (opts["slug"] or slugify(opts["name"])):
+        slug = opts["slug"] or slugify(opts["name"])
+        if not slug:
             raise CommandError("--slug: the name has no Latin letters or digits to make a short name of; give one")
         if User.objects.filter(username=opts["admin"]).exists():
             raise CommandError(f"--admin: the user name {opts['admin']!r} is taken")
         # Every option checked before the password is asked for: a mistyped zone is said first.
-        planned = Organization(name=opts["name"], slug=opts["slug"] or slugify(opts["name"]),
+        planned = Organization(name=opts["name"], slug=slug,
                                time_zone=opts["time_zone"], currency=opts["currency"],
                                phone_region=opts["phone_region"], language=opts["language"])
         try:
@@ -55,7 +56,7 @@ class Command(BaseCommand):
         try:
             with transaction.atomic(), tenancy.unscoped():
                 org = services.organization_create(
-                    name=opts["name"], slug=opts["slug"], time_zone=opts["time_zone"], currency=opts["currency"],
+                    name=opts["name"], slug=slug, time_zone=opts["time_zone"], currency=opts["currency"],
                     phone_region=opts["phone_region"], language=opts["language"],
                 )
                 with tenancy.scope(org):
