@@ -37,6 +37,8 @@ class ImportJobOut(serializers.ModelSerializer):
             "original_name",
             "encoding",
             "delimiter",
+            "sheet",
+            "header_row",
             "mapping",
             "key_field",
             "owner_rule",
@@ -66,6 +68,20 @@ class ImportJobIn(serializers.Serializer):
         allow_blank=True,
         help_text='JSON {"column header": "field"}; guessed when absent.',
     )
+    sheet = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=100,
+        help_text="XLSX: the sheet to read; the first with anything on it when absent.",
+    )
+    header_row = serializers.IntegerField(
+        required=False,
+        default=0,
+        min_value=0,
+        max_value=100,
+        help_text="The row holding the column names; found among the first rows when 0.",
+    )
     start = serializers.BooleanField(default=True, help_text="Queue the import at once.")
 
 
@@ -92,11 +108,7 @@ class ImportJobViewSet(ScopedViewSet):
             return ImportJob.objects.none()
         user = self.request.user
         jobs = ImportJob.objects.all()
-        return (
-            jobs
-            if user.scope_for("admin.manage") >= Scope.ORGANIZATION
-            else jobs.filter(created_by=user)
-        )
+        return jobs if user.scope_for("admin.manage") >= Scope.ORGANIZATION else jobs.filter(created_by=user)
 
     @extend_schema(request=ImportJobIn, responses={201: ImportJobOut})
     def create(self, request: Request) -> Response:
@@ -117,6 +129,8 @@ class ImportJobViewSet(ScopedViewSet):
             owner_rule=data["owner_rule"],
             day_first=data["day_first"],
             mapping_names=names,
+            sheet=data["sheet"],
+            header_row=data["header_row"],
         )
         if data["start"]:
             try:
@@ -166,9 +180,7 @@ class CustomerExportViewSet(ScopedViewSet):
             filters={k: v for k, v in request.query_params.items() if k != "output"},
         )
         content_type = (
-            "text/csv"
-            if fmt == "csv"
-            else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            "text/csv" if fmt == "csv" else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )
         response = HttpResponse(data, content_type=content_type)
         response["Content-Disposition"] = _attachment(f"customers.{fmt}")
@@ -178,10 +190,6 @@ class CustomerExportViewSet(ScopedViewSet):
 urlpatterns = [
     path("", ImportJobViewSet.as_view({"post": "create"}), name="import-create"),
     path("<uuid:pk>/", ImportJobViewSet.as_view({"get": "retrieve"}), name="import-detail"),
-    path(
-        "<uuid:pk>/rejected/", ImportJobViewSet.as_view({"get": "rejected"}), name="import-rejected"
-    ),
-    path(
-        "export/customers/", CustomerExportViewSet.as_view({"get": "list"}), name="customer-export"
-    ),
+    path("<uuid:pk>/rejected/", ImportJobViewSet.as_view({"get": "rejected"}), name="import-rejected"),
+    path("export/customers/", CustomerExportViewSet.as_view({"get": "list"}), name="customer-export"),
 ]

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patron.imports.mapping import TARGETS
 from patron.imports.models import ImportJob
+from patron.imports.readers import MAX_HEADER_ROW, Table
 
 KEY_LABELS = {
     "": _("Phone or e-mail (matching)"),
@@ -31,16 +32,26 @@ class UploadForm(forms.Form):
     )
 
 
+class FrameForm(forms.Form):
+    """Where in the file the records are: the sheet of a workbook and the header's row."""
+
+    sheet = forms.ChoiceField(label=_("Sheet"), required=False)
+    header_row = forms.IntegerField(label=_("Column names are in row"), min_value=1, max_value=MAX_HEADER_ROW)
+
+    def __init__(self, *args: Any, table: Table, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"sheet": table.sheet, "header_row": table.header_row})
+        super().__init__(*args, **kwargs)
+        self.fields["sheet"].choices = [(name, name) for name in table.sheets]
+        if len(table.sheets) < 2:
+            self.fields["sheet"].widget = forms.HiddenInput()
+
+
 class MappingForm(forms.Form):
     """One choice per column of the file, plus how to match and who owns the records."""
 
     key_field = forms.ChoiceField(label=_("Match existing records on"), required=False)
-    owner_rule = forms.ChoiceField(
-        label=_("Owner of new records"), choices=ImportJob.OwnerRule.choices
-    )
-    day_first = forms.BooleanField(
-        label=_("Dates like 05/03/2024 are day first (5 March)"), required=False
-    )
+    owner_rule = forms.ChoiceField(label=_("Owner of new records"), choices=ImportJob.OwnerRule.choices)
+    day_first = forms.BooleanField(label=_("Dates like 05/03/2024 are day first (5 March)"), required=False)
 
     def __init__(self, *args: Any, job: ImportJob, headers: list[str], **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -70,7 +81,5 @@ class MappingForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    format = forms.ChoiceField(
-        label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")], required=False
-    )
+    format = forms.ChoiceField(label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")], required=False)
     sensitive = forms.BooleanField(label=_("Include sensitive fields in clear"), required=False)

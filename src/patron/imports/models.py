@@ -35,6 +35,10 @@ class ImportJob(TenantModel):
     original_name = models.CharField(_("file name"), max_length=255)
     encoding = models.CharField(_("encoding"), max_length=20, blank=True)
     delimiter = models.CharField(_("delimiter"), max_length=2, blank=True)
+    # Where the records are: the sheet of a workbook, and the row holding the column names
+    # (found at upload, below any title rows; the importer may correct both).
+    sheet = models.CharField(_("sheet"), max_length=100, blank=True)
+    header_row = models.PositiveIntegerField(_("header row"), default=1)
     day_first = models.BooleanField(_("dates are day first"), default=False)
     mapping = models.JSONField(_("column mapping"), default=list, blank=True)
     key_field = models.CharField(_("match on"), max_length=30, blank=True)

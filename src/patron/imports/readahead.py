@@ -37,6 +37,8 @@ class Plan:
     name: str
     encoding: str
     delimiter: str
+    sheet: str
+    header_row: int
     kind: str
     columns: list[str]
     region: str
@@ -147,7 +149,12 @@ def _setup(plan: Plan) -> tuple[Any, readers.Table]:
     )
     cleaner = RowCleaner(plan.columns, KINDS[plan.kind].cleaners(ctx))
     table = readers.open_table(
-        Path(plan.path), name=plan.name, encoding=plan.encoding, delimiter=plan.delimiter
+        Path(plan.path),
+        name=plan.name,
+        encoding=plan.encoding,
+        delimiter=plan.delimiter,
+        sheet=plan.sheet,
+        header_row=plan.header_row,
     )
     return cleaner, table
 

@@ -10,9 +10,11 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import quopri
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,6 +23,11 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 SAMPLE_BYTES = 64 * 1024
+# Spreadsheets exported by hand often open with a title ("2024年客户名单") or a note above
+# the column names; the header is looked for among this many first rows.
+HEADER_SCAN_ROWS = 10
+# How far down a person may put the header by hand.
+MAX_HEADER_ROW = 100
 DELIMITERS = (",", ";", "\t", "|")
 VCARD_COLUMNS = [
     "FN",
@@ -44,6 +51,10 @@ class ReaderError(Exception):
     """The file cannot be read at all (empty, truncated, not the format it claims)."""
 
 
+class NoSuchSheet(ReaderError):
+    """The workbook has no sheet of the name asked for."""
+
+
 @dataclass
 class Table:
     """An opened import file: its format, how it was decoded, its header, and its rows."""
@@ -53,14 +64,31 @@ class Table:
     headers: list[str]
     encoding: str = ""
     delimiter: str = ""
-    _skip_header: bool = field(default=True, repr=False)
+    # The spreadsheet row (1-based) holding the column names; records follow it.
+    header_row: int = 1
+    # XLSX: the sheet read, and every sheet of the workbook to choose from.
+    sheet: str = ""
+    sheets: list[str] = field(default_factory=list)
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         if self.format == "csv":
-            return _csv_rows(self.path, self.encoding, self.delimiter)
+            return _csv_rows(self.path, self.encoding, self.delimiter, self.header_row)
         if self.format == "xlsx":
-            return _xlsx_rows(self.path)
+            return _xlsx_rows(self.path, self.sheet, self.header_row)
         return _vcard_rows(self.path, self.encoding)
+
+
+def find_header(rows: list[list[str]]) -> int:
+    """The row number (1-based) of the column names among a file's first rows: the first row
+    filled at least half as wide as the widest, and with two names at least when the file
+    has two columns. A title or a note above the header fills one or two cells."""
+    counts = [sum(1 for v in row if v.strip()) for row in rows]
+    widest = max(counts, default=0)
+    need = max(min(widest, 2), (widest + 1) // 2)
+    for number, count in enumerate(counts, start=1):
+        if count and count >= need:
+            return number
+    return 1
 
 
 def detect_encoding(head: bytes) -> str:
@@ -87,25 +115,46 @@ def detect_delimiter(sample: str) -> str:
         lines = lines[:-1]  # the sample may cut the last line short
     best, best_score = ",", (0, 0)
     for delimiter in DELIMITERS:
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
-        if not counts or counts[0] < 2:
+        # The most usual width of two fields or more: a title line above the header is one.
+        counts = Counter(n for n in (len(r) for r in csv.reader(lines, delimiter=delimiter)) if n > 1)
+        if not counts:
             continue
-        score = (sum(1 for c in counts if c == counts[0]), counts[0])
+        width, lines_of_width = counts.most_common(1)[0]
+        score = (lines_of_width, width)
         if score > best_score:
             best, best_score = delimiter, score
     return best
 
 
-def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path, encoding: str, delimiter: str, header_row: int = 1) -> Iterator[tuple[int, list[str]]]:
+    # Row numbers count records as a spreadsheet shows them (a quoted field with line breaks
+    # stays one row), so they match what the person opening the file sees.
     with path.open(encoding=encoding, errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        next(reader, None)
-        for number, row in enumerate(reader, start=2):
+        for _skipped in itertools.islice(reader, header_row):
+            pass
+        for number, row in enumerate(reader, start=header_row + 1):
             if "".join(row).strip():  # skip blank rows; one C call rather than one per cell
                 yield number, row
 
 
-def open_csv(path: Path, *, encoding: str = "", delimiter: str = "") -> Table:
+def _header(first_rows: list[list[str]], header_row: int) -> tuple[int, list[str]]:
+    """The header row (found when `header_row` is 0) and its names, or a clear error."""
+    header_row = header_row or find_header(first_rows)
+    if header_row > len(first_rows):
+        raise ReaderError(_("The file has no row %(n)s to read the column names from.") % {"n": header_row})
+    names = [h.strip() for h in first_rows[header_row - 1]]
+    if not any(names):
+        if header_row == 1:
+            raise ReaderError(_("The first row holds no column names."))
+        raise ReaderError(_("Row %(n)s holds no column names.") % {"n": header_row})
+    while names and not names[-1]:
+        names.pop()  # the empty cells Excel leaves right of the last column
+    return header_row, names
+
+
+def open_csv(path: Path, *, encoding: str = "", delimiter: str = "", header_row: int = 0) -> Table:
+    """`header_row` 0 finds the header among the first rows."""
     with path.open("rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
@@ -114,10 +163,10 @@ def open_csv(path: Path, *, encoding: str = "", delimiter: str = "") -> Table:
     sample = head.decode(encoding, errors="ignore")
     delimiter = delimiter or detect_delimiter(sample)
     with path.open(encoding=encoding, errors="replace", newline="") as handle:
-        headers = next(csv.reader(handle, delimiter=delimiter), [])
-    if not any(h.strip() for h in headers):
-        raise ReaderError(_("The first row holds no column names."))
-    return Table(path, "csv", [h.strip() for h in headers], encoding, delimiter)
+        reader = csv.reader(handle, delimiter=delimiter)
+        first = list(itertools.islice(reader, max(header_row, HEADER_SCAN_ROWS)))
+    header_row, headers = _header(first, header_row)
+    return Table(path, "csv", headers, encoding, delimiter, header_row=header_row)
 
 
 def _cell(value: object) -> str:
@@ -135,48 +184,67 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _load_sheet(path: Path):
+def _damaged(exc: BaseException) -> ReaderError:
+    return ReaderError(_("The spreadsheet is damaged or truncated: %(e)s") % {"e": exc})
+
+
+def _load_workbook(path: Path):
     from openpyxl import load_workbook
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        return load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
-        raise ReaderError(
-            _("The spreadsheet is damaged or truncated: %(e)s") % {"e": exc}
-        ) from None
-    return workbook, workbook.worksheets[0]
+        raise _damaged(exc) from None
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    workbook, sheet = _load_sheet(path)
+def _first_rows(sheet, count: int) -> list[list[str]]:
     try:
-        rows = sheet.iter_rows(values_only=True)
-        next(rows, None)
-        for number, row in enumerate(rows, start=2):
+        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True, max_row=count)]
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise _damaged(exc) from None
+
+
+def _sheet(workbook, name: str):
+    if name not in workbook.sheetnames:
+        raise NoSuchSheet(_("The workbook has no sheet named “%(name)s”.") % {"name": name})
+    return workbook[name]
+
+
+def _xlsx_rows(path: Path, sheet_name: str, header_row: int) -> Iterator[tuple[int, list[str]]]:
+    workbook = _load_workbook(path)
+    try:
+        sheet = _sheet(workbook, sheet_name) if sheet_name else workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True, min_row=header_row + 1)
+        for number, row in enumerate(rows, start=header_row + 1):
             values = [_cell(v) for v in row]
             if any(v.strip() for v in values):
                 yield number, values
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ReaderError(
-            _("The spreadsheet is damaged or truncated: %(e)s") % {"e": exc}
-        ) from None
+        raise _damaged(exc) from None
     finally:
         workbook.close()
 
 
-def open_xlsx(path: Path) -> Table:
-    workbook, sheet = _load_sheet(path)
+def open_xlsx(path: Path, *, sheet: str = "", header_row: int = 0) -> Table:
+    """The named sheet, or else the first sheet that holds anything; `header_row` 0 finds
+    the header among the first rows."""
+    workbook = _load_workbook(path)
     try:
-        header = next(sheet.iter_rows(values_only=True, max_row=1), None)
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ReaderError(
-            _("The spreadsheet is damaged or truncated: %(e)s") % {"e": exc}
-        ) from None
+        names = list(workbook.sheetnames)
+        if sheet:
+            first = _first_rows(_sheet(workbook, sheet), max(header_row, HEADER_SCAN_ROWS))
+        else:
+            # A workbook's first sheet is sometimes a cover or left empty.
+            for sheet in names:
+                first = _first_rows(workbook[sheet], max(header_row, HEADER_SCAN_ROWS))
+                if any(v.strip() for row in first for v in row):
+                    break
+            else:
+                raise ReaderError(_("The spreadsheet is empty."))
     finally:
         workbook.close()
-    if not header or not any(_cell(h).strip() for h in header):
-        raise ReaderError(_("The first row holds no column names."))
-    return Table(path, "xlsx", [_cell(h).strip() for h in header])
+    header_row, headers = _header(first, header_row)
+    return Table(path, "xlsx", headers, header_row=header_row, sheet=sheet, sheets=names)
 
 
 # --- vCard 3.0 / 4.0 (RFC 2426, RFC 6350) -----------------------------------------------
@@ -191,11 +259,7 @@ def unfold(text: str) -> list[str]:
     for raw in re.split(r"\r\n|\r|\n", text):
         if raw[:1] in (" ", "\t") and lines:
             lines[-1] += raw[1:]
-        elif (
-            lines
-            and lines[-1].endswith("=")
-            and "QUOTED-PRINTABLE" in lines[-1].upper().split(":")[0]
-        ):
+        elif lines and lines[-1].endswith("=") and "QUOTED-PRINTABLE" in lines[-1].upper().split(":")[0]:
             lines[-1] = lines[-1][:-1] + raw
         else:
             lines.append(raw)
@@ -284,18 +348,27 @@ def open_vcard(path: Path, *, encoding: str = "") -> Table:
     return Table(path, "vcard", list(VCARD_COLUMNS), encoding)
 
 
-def open_table(path: Path, *, name: str = "", encoding: str = "", delimiter: str = "") -> Table:
-    """Open an import file, choosing the reader by the name's extension, then by content."""
+def open_table(
+    path: Path,
+    *,
+    name: str = "",
+    encoding: str = "",
+    delimiter: str = "",
+    sheet: str = "",
+    header_row: int = 0,
+) -> Table:
+    """Open an import file, choosing the reader by the name's extension, then by content.
+    `header_row` 0 finds the column names among the first rows (CSV and XLSX)."""
     suffix = Path(name or path.name).suffix.lower()
     if path.stat().st_size == 0:
         raise ReaderError(_("The file is empty."))
     with path.open("rb") as handle:
         magic = handle.read(4)
     if suffix in (".xlsx", ".xlsm") or magic == b"PK\x03\x04":
-        return open_xlsx(path)
+        return open_xlsx(path, sheet=sheet, header_row=header_row)
     if suffix in (".vcf", ".vcard"):
         return open_vcard(path, encoding=encoding)
-    return open_csv(path, encoding=encoding, delimiter=delimiter)
+    return open_csv(path, encoding=encoding, delimiter=delimiter, header_row=header_row)
 
 
 def read_all(table: Table, limit: int | None = None) -> list[tuple[int, list[str]]]:
@@ -306,6 +379,20 @@ def read_all(table: Table, limit: int | None = None) -> list[tuple[int, list[str
             break
         rows.append(item)
     return rows
+
+
+def samples(table: Table, *, per_column: int = 3, rows: int = 50) -> list[list[str]]:
+    """A few distinct values of each column from the first rows, to show beside its name
+    while mapping; long values are cut."""
+    found: list[list[str]] = [[] for _ in table.headers]
+    for _number, values in read_all(table, rows):
+        for column, value in zip(found, values, strict=False):
+            value = " ".join(value.split())
+            if len(value) > 40:
+                value = value[:39] + "…"
+            if value and value not in column and len(column) < per_column:
+                column.append(value)
+    return found
 
 
 def sniff_text(data: bytes) -> str:

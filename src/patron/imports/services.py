@@ -63,12 +63,15 @@ class Preview:
     problems: list[str]  # problems with the mapping itself
 
 
-def _table(job: ImportJob) -> readers.Table:
+def job_table(job: ImportJob) -> readers.Table:
+    """The job's file, opened as the job says to read it."""
     return readers.open_table(
         Path(job.source.path),
         name=job.original_name,
         encoding=job.encoding,
         delimiter=job.delimiter,
+        sheet=job.sheet,
+        header_row=job.header_row,
     )
 
 
@@ -82,14 +85,19 @@ def import_create(
     owner_rule: str = ImportJob.OwnerRule.IMPORTER,
     day_first: bool = False,
     mapping_names: dict[str, str] | None = None,
+    sheet: str = "",
+    header_row: int = 0,
 ) -> ImportJob:
-    """Store an uploaded file as a new job, detect how to read it and guess the mapping."""
+    """Store an uploaded file as a new job, detect how to read it and guess the mapping.
+    `sheet` and `header_row` say where the records are; by default the first sheet with
+    anything on it, and the header found among the first rows."""
     if kind not in KINDS:
         raise ValidationError({"kind": _("Unknown kind of import.")})
     if not permissions.can_create(user, RESOURCE[kind]):
         raise permissions.PermissionDenied(f"{RESOURCE[kind]}.add")
     if key_field not in KINDS[kind].key_fields and not (kind == "products" and not key_field):
         raise ValidationError({"key_field": _("Records of this kind cannot be matched on that.")})
+    _check_header_row(header_row, allow_zero=True)
     if not file.size:
         raise ValidationError({"file": _("The file is empty.")})
     if file.size > MAX_UPLOAD_BYTES:
@@ -106,8 +114,9 @@ def import_create(
         created_by=user,
     )
     job.source.save(Path(name).name[-100:] or "import", file, save=False)
+    job.sheet, job.header_row = sheet, header_row
     try:
-        table = _table(job)
+        table = job_table(job)
         job.mapping = (
             mapping.mapping_from_names(table.headers, mapping_names, kind)
             if mapping_names
@@ -115,8 +124,10 @@ def import_create(
         )
     except (readers.ReaderError, ValueError) as exc:
         job.source.delete(save=False)
-        raise ValidationError({"file": str(exc)}) from None
+        field_name = "sheet" if isinstance(exc, readers.NoSuchSheet) else "file"
+        raise ValidationError({field_name: str(exc)}) from None
     job.encoding, job.delimiter = table.encoding, table.delimiter
+    job.sheet, job.header_row = table.sheet, table.header_row
     job.save()
     audit.record(
         "import.created", obj=job, user=user, data={"kind": kind, "file": job.original_name}
@@ -148,7 +159,7 @@ def _context(job: ImportJob, user: Any) -> Context:
 
 def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
     """The first rows as they would be imported, with each row's problems; writes nothing."""
-    table = _table(job)
+    table = job_table(job)
     kind = KINDS[job.kind]
     ctx = _context(job, user)
     kind.load_index(ctx)
@@ -169,6 +180,32 @@ def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
     return Preview(
         table.headers, job.mapping, rows, mapping.validate_mapping(job.mapping, job.kind)
     )
+
+
+def import_reframe(*, job: ImportJob, user: Any, sheet: str, header_row: int) -> ImportJob:
+    """Read the columns from another sheet or header row, and guess their mapping anew."""
+    if job.status != ImportJob.Status.UPLOADED:
+        raise ValidationError(_("This import has already started."))
+    _check_header_row(header_row)
+    job.sheet, job.header_row = sheet, header_row
+    try:
+        table = job_table(job)
+    except readers.ReaderError as exc:
+        field_name = "sheet" if isinstance(exc, readers.NoSuchSheet) else "header_row"
+        raise ValidationError({field_name: str(exc)}) from None
+    job.mapping = mapping.guess_mapping(table.headers, job.kind)
+    job.save(update_fields=["sheet", "header_row", "mapping", "updated_at"])
+    return job
+
+
+def _check_header_row(header_row: int, *, allow_zero: bool = False) -> None:
+    if not (allow_zero and header_row == 0) and not 1 <= header_row <= readers.MAX_HEADER_ROW:
+        raise ValidationError(
+            {
+                "header_row": _("The header row must be between 1 and %(n)s.")
+                % {"n": readers.MAX_HEADER_ROW}
+            }
+        )
 
 
 def import_configure(
@@ -230,7 +267,7 @@ def import_run(
     user = job.created_by
     ahead = None
     try:
-        table = _table(job)
+        table = job_table(job)
         if job.source.size >= READ_AHEAD_MIN_BYTES:  # started first: it loads while we count
             ahead = _read_ahead(job, batch_size)
         if not job.rows_total:
@@ -324,6 +361,8 @@ def _read_ahead_plan(job: ImportJob, batch_size: int) -> readahead.Plan:
         name=job.original_name,
         encoding=job.encoding,
         delimiter=job.delimiter,
+        sheet=job.sheet,
+        header_row=job.header_row,
         kind=job.kind,
         columns=list(job.mapping),
         region=organization.phone_region or "CN",
@@ -343,7 +382,7 @@ def rejected_rows_file(*, job: ImportJob) -> bytes:
         "row", "column", "reason"
     ):
         reasons[row].append(f"{column}: {reason}" if column else reason)
-    table = _table(job)
+    table = job_table(job)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_("Row"), *table.headers, _("Problems")])

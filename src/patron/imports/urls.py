@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.import_create, name="import-create"),
     path("<uuid:pk>/", views.import_detail, name="import-detail"),
     path("<uuid:pk>/mapping/", views.import_mapping, name="import-mapping"),
+    path("<uuid:pk>/frame/", views.import_frame, name="import-frame"),
     path("<uuid:pk>/preview/", views.import_preview, name="import-preview"),
     path("<uuid:pk>/retry/", views.import_retry, name="import-retry"),
     path("<uuid:pk>/rejected.csv", views.import_rejected, name="import-rejected"),

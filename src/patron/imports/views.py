@@ -1,6 +1,5 @@
 """Import pages (upload, mapping, preview, progress, rejected rows) and the customers export."""
 
-from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -16,7 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from patron.accounts import permissions
 from patron.accounts.capabilities import Scope
 from patron.imports import exports, readers, services
-from patron.imports.forms import ExportForm, MappingForm, UploadForm
+from patron.imports.forms import ExportForm, FrameForm, MappingForm, UploadForm
 from patron.imports.models import ImportJob
 
 
@@ -75,19 +74,43 @@ def import_create(request: HttpRequest) -> HttpResponse:
     return render(request, "imports/importjob_form.html", {"form": form}, status=status)
 
 
+def _mapping_page(
+    request: HttpRequest,
+    job: ImportJob,
+    table: readers.Table,
+    form: MappingForm | None = None,
+    frame: FrameForm | None = None,
+) -> HttpResponse:
+    form = form or MappingForm(job=job, headers=table.headers)
+    frame = frame or FrameForm(table=table)
+    context = {
+        "job": job,
+        "form": form,
+        "frame": frame,
+        "columns": list(zip(form.column_fields(), readers.samples(table), strict=True)),
+    }
+    status = 400 if form.errors or frame.errors else 200
+    return render(request, "imports/importjob_mapping.html", context, status=status)
+
+
+def _uploaded(request: HttpRequest, pk: Any) -> tuple[ImportJob, readers.Table | HttpResponse]:
+    """The job still waiting for its mapping and its file opened; else where to go instead."""
+    job = _job(request.user, pk)
+    if job.status != ImportJob.Status.UPLOADED:
+        return job, redirect("imports:import-detail", pk=job.pk)
+    try:
+        return job, services.job_table(job)
+    except readers.ReaderError as exc:
+        return job, render(request, "imports/importjob_detail.html", {"job": job, "error": exc}, status=400)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_mapping(request: HttpRequest, pk: Any) -> HttpResponse:
-    job = _job(request.user, pk)
-    if job.status != ImportJob.Status.UPLOADED:
-        return redirect("imports:import-detail", pk=job.pk)
-    try:
-        headers = readers.open_table(Path(job.source.path), name=job.original_name).headers
-    except readers.ReaderError as exc:
-        return render(
-            request, "imports/importjob_detail.html", {"job": job, "error": exc}, status=400
-        )
-    form = MappingForm(request.POST or None, job=job, headers=headers)
+    job, table = _uploaded(request, pk)
+    if isinstance(table, HttpResponse):
+        return table
+    form = MappingForm(request.POST or None, job=job, headers=table.headers)
     if request.method == "POST" and form.is_valid():
         try:
             services.import_configure(
@@ -102,10 +125,31 @@ def import_mapping(request: HttpRequest, pk: Any) -> HttpResponse:
             form.add_error(None, exc.messages)
         else:
             return redirect("imports:import-preview", pk=job.pk)
-    status = 400 if form.errors else 200
-    return render(
-        request, "imports/importjob_mapping.html", {"job": job, "form": form}, status=status
-    )
+    return _mapping_page(request, job, table, form=form)
+
+
+@login_required
+@require_POST
+def import_frame(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Read the column names from another sheet or row, then map them again."""
+    job, table = _uploaded(request, pk)
+    if isinstance(table, HttpResponse):
+        return table
+    frame = FrameForm(request.POST, table=table)
+    if frame.is_valid():
+        try:
+            services.import_reframe(
+                job=job,
+                user=request.user,
+                sheet=frame.cleaned_data["sheet"] or "",
+                header_row=frame.cleaned_data["header_row"],
+            )
+        except ValidationError as exc:
+            for field_name, messages in exc.message_dict.items():
+                frame.add_error(field_name if field_name in frame.fields else None, messages)
+        else:
+            return redirect("imports:import-mapping", pk=job.pk)
+    return _mapping_page(request, job, table, frame=frame)
 
 
 @login_required
@@ -126,9 +170,7 @@ def import_preview(request: HttpRequest, pk: Any) -> HttpResponse:
     try:
         preview = services.import_prepare(job=job, user=request.user)
     except readers.ReaderError as exc:
-        return render(
-            request, "imports/importjob_detail.html", {"job": job, "error": exc}, status=400
-        )
+        return render(request, "imports/importjob_detail.html", {"job": job, "error": exc}, status=400)
     return render(request, "imports/importjob_preview.html", {"job": job, "preview": preview})
 
 
@@ -156,9 +198,7 @@ def import_rejected(request: HttpRequest, pk: Any) -> HttpResponse:
 def _attachment(name: str) -> str:
     from urllib.parse import quote
 
-    return (
-        f"attachment; filename=\"export.{name.rsplit('.', 1)[-1]}\"; filename*=UTF-8''{quote(name)}"
-    )
+    return f"attachment; filename=\"export.{name.rsplit('.', 1)[-1]}\"; filename*=UTF-8''{quote(name)}"
 
 
 @login_required

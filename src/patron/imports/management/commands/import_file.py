@@ -34,6 +34,10 @@ class Command(BaseCommand):
         parser.add_argument("--mapping", default="", help='JSON {"header": "field"}')
         parser.add_argument("--owner-rule", choices=ImportJob.OwnerRule.values, default="importer")
         parser.add_argument("--day-first", action="store_true", help="read 05/03/2024 as 5 March")
+        parser.add_argument("--sheet", default="", help="XLSX: the sheet to read")
+        parser.add_argument(
+            "--header-row", type=int, default=0, help="the row of column names (found if absent)"
+        )
         parser.add_argument("--batch-size", type=int, default=services.BATCH_SIZE)
         parser.add_argument("--resume", default="", help="the id of an interrupted import")
         parser.add_argument("--rejected", type=Path, help="where to write the rejected rows")
@@ -70,6 +74,8 @@ class Command(BaseCommand):
                     day_first=options["day_first"],
                     owner_rule=options["owner_rule"],
                     mapping_names=names,
+                    sheet=options["sheet"],
+                    header_row=options["header_row"],
                 )
         except (ValidationError, json.JSONDecodeError, ValueError) as exc:
             raise CommandError(str(exc)) from None
