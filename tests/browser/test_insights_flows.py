@@ -84,3 +84,29 @@ def test_the_dashboard_shows_charts_and_their_numbers(page, live_server, sign_in
     expect(table).to_be_visible()
     expect(table).to_contain_text("At risk")
     screenshot("insights-dashboard", docs=True)
+
+
+def test_the_segment_builder_offers_the_comparisons_and_classes_that_fit_the_field(
+    page, live_server, sign_in, owner, scored
+):
+    sign_in(owner)
+    page.goto(f"{live_server.url}/insights/segments/new/")
+    page.select_option("#id_cond-0-field", "region")
+    page.select_option("#id_cond-0-op", "contains")
+    # A number has no "contains": the comparison moves to the first that fits.
+    page.select_option("#id_cond-0-field", "clv")
+    expect(page.locator("#id_cond-0-op")).to_have_value("gt")
+    expect(page.locator("#id_cond-0-op option[value=contains]")).to_be_disabled()
+    expect(page.locator("#id_cond-0-op option[value=lte]")).to_be_enabled()
+    # A class takes is / is not, and offers its classes by name.
+    page.select_option("#id_cond-0-field", "rfm_segment")
+    expect(page.locator("#id_cond-0-op")).to_have_value("eq")
+    expect(page.locator("#id_cond-0-op option[value=gt]")).to_be_disabled()
+    expect(page.locator("#id_cond-0-value")).to_have_attribute("list", "segment-values-rfm_segment")
+    names = page.locator("#segment-values-rfm_segment option").evaluate_all(
+        "options => options.map(o => o.value)"
+    )
+    assert "At risk" in names
+    page.locator("#id_cond-0-value").fill("At risk")
+    page.locator("#id_cond-0-value").dispatch_event("input")
+    expect(page.locator("#preview-count")).to_have_text("1")

@@ -12,18 +12,45 @@ from patron.insights.models import Playbook
 CONDITION_ROWS = 6
 
 
+class TaggedSelect(forms.Select):
+    """A select whose options carry a data attribute, read by the segment builder's script."""
+
+    def __init__(self, *, attribute: str, tags: dict[str, str]) -> None:
+        super().__init__()
+        self.attribute, self.tags = attribute, tags
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict:
+        option = super().create_option(name, value, *args, **kwargs)
+        if str(value) in self.tags:
+            option["attrs"][self.attribute] = self.tags[str(value)]
+        return option
+
+
 class ConditionForm(forms.Form):
-    """One row of the segment builder: field, comparison, value. A row without a field is ignored."""
+    """One row of the segment builder: field, comparison, value. A row without a field is ignored.
+
+    Each field says its kind and each comparison the kinds it applies to, so that the page
+    offers only the comparisons that fit the chosen field; the server checks it anyway."""
 
     field = forms.ChoiceField(
         label=_("Field"),
         required=False,
         choices=[("", "—")] + [(k, v[2]) for k, v in selectors.FIELDS.items()],
+        widget=TaggedSelect(
+            attribute="data-kind", tags={k: v[1] for k, v in selectors.FIELDS.items()}
+        ),
     )
     op = forms.ChoiceField(
         label=_("Comparison"),
         required=False,
         choices=[("", "—"), *list(selectors.OPERATORS.items())],
+        widget=TaggedSelect(
+            attribute="data-kinds",
+            tags={
+                op: " ".join(k for k, ops in selectors.OPERATORS_OF.items() if op in ops)
+                for op in selectors.OPERATORS
+            },
+        ),
     )
     value = forms.CharField(label=_("Value"), required=False, max_length=120)
 

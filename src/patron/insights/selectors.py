@@ -79,6 +79,16 @@ def field_choices(field: str) -> list[tuple[str, Any]]:
     return labels.choices(field)
 
 
+def choice_lists() -> dict[str, list[str]]:
+    """The classes each choice field may be compared with, by the names people use, offered
+    as they type a condition's value."""
+    return {
+        field: [str(label) for _key, label in field_choices(field)]
+        for field, (_where, kind, _label) in FIELDS.items()
+        if kind == "choice"
+    }
+
+
 def parse_conditions(raw: Any) -> list[Condition]:
     """Validate stored or submitted conditions ([{field, op, value}, ...]); raise ConditionError."""
     if not isinstance(raw, list) or len(raw) > MAX_CONDITIONS:

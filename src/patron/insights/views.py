@@ -209,6 +209,7 @@ def _form_page(
             "rows": rows,
             "count": count,
             "fields": selectors.FIELDS,
+            "choice_lists": selectors.choice_lists(),
         },
         status=status,
     )
