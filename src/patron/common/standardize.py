@@ -36,6 +36,17 @@ def normalize_phone(value: str, *, region: str = "CN") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def format_phone(e164: str) -> str:
+    """A stored E.164 number as people write it ("+86 138 1234 1016"), for files people open:
+    spreadsheets read "+8613812341016" as a number and show 8.61381E+12. Anything that is
+    not a number comes back as it is."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def normalize_email(value: str) -> str:
     """Lower-case and validate an e-mail address; raise ValidationError when it is not one."""
     email = clean_name(value).lower()

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from patron.accounts import permissions
 from patron.audit.models import AuditEntry
 from patron.audit.services import jsonable
-from patron.common import masking
+from patron.common import masking, standardize
 
 FORMATS = ("csv", "xlsx")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -64,6 +64,8 @@ def _value(user: Any, obj: Model, name: str, reveal: bool) -> Any:
     field = obj._meta.get_field(name)
     if masking.is_sensitive(obj, name):
         value = masking.present(user, obj, name, reveal=reveal)
+        if name == "phone" and value == obj.phone:  # shown in clear
+            value = standardize.format_phone(value)
     elif field.is_relation:
         related = getattr(obj, name)
         value = "" if related is None else str(related)
