@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from patron.accounts import permissions
@@ -30,7 +30,7 @@ def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QueryS
     if score := filters.get("score"):  # the current scores, e.g. {"rfm_segment": "at_risk"}
         from patron.insights.models import CustomerScore
 
-        qs = qs.filter(Exists(CustomerScore.objects.current().filter(customer=OuterRef("pk"), **score)))
+        qs = qs.filter(pk__in=CustomerScore.objects.current().filter(**score).values("customer_id"))
     if (conditions := filters.get("conditions")) is not None:  # a saved segment's
         from patron.insights import selectors as insights
 

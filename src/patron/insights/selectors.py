@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -173,8 +173,7 @@ def conditions_q(conditions: list[Condition], now: dt.datetime | None = None) ->
             score_q &= _one_q(cond, now)
             has_score = True
     if has_score:
-        scores = CustomerScore.objects.current().filter(score_q, customer=OuterRef("pk"))
-        customer_q &= Q(Exists(scores))
+        customer_q &= Q(pk__in=CustomerScore.objects.current().filter(score_q).values("customer_id"))
     return customer_q
 
 
