@@ -127,3 +127,33 @@ def test_an_exported_file_imports_back_onto_the_same_customers(
         job.rejections.values_list("row", "column", "reason")
     )
     assert Customer.objects.get().phone == "+8613812341016"
+
+
+def test_a_masked_export_imported_back_overwrites_nothing_with_asterisks(
+    marketer, owner, customer, tmp_path, make_job
+):
+    """A marketer's export masks contact details. Imported back, matched on the number with
+    the phone column left out, it updated every customer's e-mail to "w***@example.com"."""
+    from patron.imports import services
+
+    customer.wechat = "wxid_wangfang88"
+    customer.save()
+    data, _ = exports.export_rows(
+        user=marketer,
+        queryset=Customer.objects.all(),
+        fields=["number", "name", "phone", "email", "wechat"],
+        format="csv",
+        include_sensitive=True,
+    )
+    path = tmp_path / "masked.csv"
+    path.write_bytes(data)
+    assert "w***@example.com" in data.decode("utf-8-sig")
+    job = make_job(owner, path, key_field="number", mapping_names={
+        "number": "number", "name": "name", "e-mail": "email", "WeChat ID": "wechat"})
+    job = services.import_run(job=job)
+    assert (job.rows_updated, job.rows_rejected) == (0, 1)
+    rejections = {r.column: r.reason for r in job.rejections.all()}
+    assert set(rejections) == {"phone", "e-mail", "WeChat ID"}
+    assert all("is masked" in reason for reason in rejections.values())
+    customer.refresh_from_db()
+    assert (customer.email, customer.wechat) == ("wang.fang@example.com", "wxid_wangfang88")

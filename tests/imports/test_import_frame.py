@@ -129,8 +129,8 @@ def test_the_mapping_page_switches_sheets_and_the_import_reads_that_sheet(
     path = _workbook(
         tmp_path / "book.xlsx",
         {
-            "说明": [["这本表格有两张表"]],
-            "客户": [["客户名称", "手机"], ["张伟", 13800138000], ["李娜", "12345"]],
+            "说明": [["这本表格有两张表。"], ["制表人：王磊"]],
+            "客户": [["2024年第二季度新客户"], [], ["客户名称", "手机"], ["张伟", 13800138000], ["李娜", "12345"]],
         },
     )
     client.force_login(owner)
@@ -139,21 +139,30 @@ def test_the_mapping_page_switches_sheets_and_the_import_reads_that_sheet(
         {"kind": "customers", "file": SimpleUploadedFile("book.xlsx", path.read_bytes())},
     )
     job = ImportJob.objects.get()
-    assert job.sheet == "说明"  # the first sheet holds something
+    # The cover sheet (one column of notes) is passed over for the sheet holding a table.
+    assert (job.sheet, job.header_row, job.mapping) == ("客户", 3, ["name", "phone"])
     page = client.get(f"/imports/{job.pk}/mapping/")
-    assert '<option value="客户">客户</option>' in page.text
-    refused = client.post(f"/imports/{job.pk}/frame/", {"sheet": "发票", "header_row": "1"})
+    assert '<option value="说明">说明</option>' in page.text
+    refused = client.post(f"/imports/{job.pk}/frame/", {"sheet": "发票", "header_row": "3"})
     assert refused.status_code == 400
+    client.post(f"/imports/{job.pk}/frame/", {"sheet": "说明", "header_row": "3"})
+    job.refresh_from_db()
+    assert (job.sheet, job.header_row) == ("说明", 1)  # another sheet: its header is looked for
     client.post(f"/imports/{job.pk}/frame/", {"sheet": "客户", "header_row": "1"})
     job.refresh_from_db()
-    assert (job.sheet, job.mapping) == ("客户", ["name", "phone"])
+    assert (job.sheet, job.header_row, job.mapping) == ("客户", 3, ["name", "phone"])
+    # A refused header row leaves the page and the job as they were.
+    wrong = client.post(f"/imports/{job.pk}/frame/", {"sheet": "客户", "header_row": "50"})
+    assert wrong.status_code == 400 and "The column names are in row 50" not in wrong.text
+    job.refresh_from_db()
+    assert job.header_row == 3
     form = {"column_0": "name", "column_1": "phone", "key_field": "", "owner_rule": "importer"}
     assert client.post(f"/imports/{job.pk}/mapping/", form).status_code == 302
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/imports/{job.pk}/preview/")
     job.refresh_from_db()
     assert (job.status, job.rows_created, job.rows_rejected) == ("done", 1, 1)
-    assert list(job.rejections.values_list("row", "column")) == [(3, "手机")]
+    assert list(job.rejections.values_list("row", "column")) == [(5, "手机")]
     assert Customer.objects.get().name == "张伟"
     # Once started, the frame cannot change.
     assert client.post(f"/imports/{job.pk}/frame/", {"header_row": "1"}).status_code == 302

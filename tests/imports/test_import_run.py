@@ -167,6 +167,25 @@ def test_it_assigns_owners_from_a_column_or_leaves_records_in_the_pool(
     assert pooled.rows_created == 1 and d.owner is None and d.pooled_at is not None
 
 
+def test_the_owner_column_knows_people_by_the_names_a_team_writes(
+    manager, teammate, owner, tmp_path, write_csv, make_job
+):
+    teammate.display_name, teammate.first_name, teammate.last_name = "王磊 Wang Lei", "磊", "王"
+    teammate.save()
+    owner.display_name = "王磊 Wang Lei (east)"  # a second 王磊: that name is nobody's alone
+    owner.save()
+    rows = [
+        ["name", "负责人"],
+        ["A", "Wang Lei"],
+        ["B", "teammate"],
+        ["C", "王磊 Wang Lei"],
+        ["D", "王磊"],
+    ]
+    job = services.import_run(job=make_job(manager, write_csv(tmp_path / "f.csv", rows), owner_rule="column"))
+    assert {c.name: c.owner for c in Customer.objects.all()} == {"A": teammate, "B": teammate, "C": teammate}
+    assert list(job.rejections.values_list("row", flat=True)) == [5]
+
+
 def test_it_resumes_a_killed_import_with_exactly_the_right_rows(
     owner, tmp_path, write_csv, make_job, monkeypatch
 ):

@@ -167,3 +167,27 @@ def test_it_unfolds_whatever_it_folded(value):
     ).rstrip(" ").rstrip("\r\n")
     unfolded = readers.unfold(f"BEGIN:VCARD\r\n{folded}\r\nEND:VCARD")
     assert unfolded[1] == "NOTE:" + value
+
+
+def test_a_gbk_file_whose_chinese_comes_after_the_first_64_kb_is_read_as_gbk(tmp_path, write_csv):
+    rows = [["name", "city"], *[[f"Customer {i}", "Shanghai"] for i in range(4000)], ["上海贸易公司", "上海"]]
+    path = write_csv(tmp_path / "late.csv", rows, encoding="gbk")
+    assert path.stat().st_size > readers.SAMPLE_BYTES
+    table = readers.open_table(path)
+    assert table.encoding == "gb18030"
+    assert list(table.rows())[-1][1] == ["上海贸易公司", "上海"]
+    # A UTF-8 file stays UTF-8 however late its Chinese comes.
+    utf8 = write_csv(tmp_path / "late-utf8.csv", rows)
+    assert readers.open_table(utf8).encoding == "utf-8"
+
+
+def test_an_old_binary_excel_file_is_refused_with_what_to_do(tmp_path):
+    path = tmp_path / "客户.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    with pytest.raises(readers.ReaderError, match="save it as .xlsx or CSV"):
+        readers.open_table(path)
+    # Even under another name: the content says what it is.
+    renamed = tmp_path / "customers.csv"
+    renamed.write_bytes(path.read_bytes())
+    with pytest.raises(readers.ReaderError, match="old Excel"):
+        readers.open_table(renamed)

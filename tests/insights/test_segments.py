@@ -73,6 +73,23 @@ def test_it_accepts_a_class_by_its_chinese_or_english_name(owner, shanghai):
     assert cond.value == "important_retain"
     (cond,) = selectors.parse_conditions([_cond("rfm_segment", "eq", "At risk")])
     assert cond.value == "at_risk"
+    # Whatever the page's language: a Chinese team writes English names and the reverse.
+    from django.utils import translation
+
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            for field, name, key in [("rfm_segment", "At risk", "at_risk"), ("rfm_segment", "流失风险客户", "at_risk"),
+                                     ("class8", "Important value", "important_value"),
+                                     ("class8", "重要价值客户", "important_value")]:
+                (cond,) = selectors.parse_conditions([_cond(field, "eq", name)])
+                assert cond.value == key, (language, name)
+
+
+def test_numbers_are_read_as_people_write_them_and_regions_by_any_name(owner, shanghai):
+    (cond,) = selectors.parse_conditions([_cond("clv", "gte", "¥5,000")])
+    assert cond.value == 5000.0
+    (cond,) = selectors.parse_conditions([_cond("region", "contains", "上海市")])
+    assert cond.value == "上海"
 
 
 def test_no_contact_for_n_days_includes_customers_never_contacted(owner, shanghai):

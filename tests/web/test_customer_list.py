@@ -273,3 +273,26 @@ def test_a_class_filter_reads_the_class_once_from_an_index_not_once_per_customer
         plan = "\n".join(row[-1] for row in cursor.fetchall())
     assert "CORRELATED" not in plan and "LIST SUBQUERY" in plan, plan
     assert "USING COVERING INDEX" in plan or "score_run_segment_idx" in plan, plan
+
+
+def test_the_export_links_follow_the_filters_set_in_place(client, manager, customer):
+    """The list refreshes in place as filters change; the export links must export what it
+    shows, not what the page first loaded (they exported the whole team)."""
+    client.force_login(manager)
+    page = client.get(LIST).content.decode()
+    assert 'id="export-links"' in page and "hx-swap-oob" not in page.split('id="export-links"')[1][:40]
+    fragment = client.get(LIST, {"region": "上海", "class8": ""}, headers={"HX-Request": "true"}).content.decode()
+    links = fragment.split('id="export-links"')[1].split("</span>")[0]
+    assert 'hx-swap-oob="true"' in links
+    assert links.count("region=%E4%B8%8A%E6%B5%B7") == 3 and "format=csv" in links and "format=xlsx" in links
+    # A manager may see contact details: one link exports them in clear.
+    assert "sensitive=on" in links
+    response = client.get("/imports/export/customers/?region=%E4%B8%8A%E6%B5%B7&format=xlsx&sensitive=on")
+    assert response.status_code == 200
+
+
+def test_the_navigation_leads_to_the_imports_for_those_who_may_import(client, owner, viewer):
+    client.force_login(owner)
+    assert 'href="/imports/"' in client.get(LIST).content.decode()
+    client.force_login(viewer)
+    assert 'href="/imports/"' not in client.get(LIST).content.decode()

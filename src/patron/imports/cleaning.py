@@ -165,6 +165,14 @@ def clean_quantity(value: str) -> Decimal:
     return amount
 
 
+# Fields an export masks for those who may not see them (common.masking: "p***@139.com",
+# "+86 138****1016", "wxid_0****"). Such a file imported back would overwrite the real values
+# with asterisks (an e-mail address may contain them), so a masked value is refused.
+MASKABLE = frozenset(
+    {"phone", "email", "wechat", "id_number", "address", "birthday", "contact_phone", "contact_email"}
+)
+
+
 def clean_row(
     values: dict[str, str], cleaners: dict[str, Callable[[str], Any]]
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -172,6 +180,9 @@ def clean_row(
     data: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for name, raw in values.items():
+        if "***" in raw and name in MASKABLE:
+            problems.append((name, _masked_message(raw)))
+            continue
         cleaner = cleaners.get(name)
         if cleaner is None:
             data[name] = raw.strip()
@@ -181,6 +192,13 @@ def clean_row(
         except ValidationError as exc:
             problems.append((name, " ".join(exc.messages)))
     return data, problems
+
+
+def _masked_message(raw: str) -> str:
+    return _(
+        "%(value)s is masked, as exported for someone who may not see it: leave this column "
+        "out, or import a file exported with contact details in clear."
+    ) % {"value": raw.strip()}
 
 
 class RowCleaner:

@@ -108,6 +108,26 @@ def detect_encoding(head: bytes) -> str:
         return "gb18030"
 
 
+def detect_file_encoding(path: Path) -> str:
+    """`detect_encoding` over the whole file: a GBK file whose first 64 KB are ASCII (English
+    headers, numbers) would otherwise read as UTF-8, and its Chinese rows as garbage. UTF-8 is
+    checked to the end (a quarter of a second per 100 MB)."""
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+        guess = detect_encoding(head)
+        if guess != "utf-8":
+            return guess
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            decoder.decode(head)
+            while chunk := handle.read(2**20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "gb18030"
+    return "utf-8"
+
+
 def detect_delimiter(sample: str) -> str:
     """The delimiter that splits the first lines into the same, largest number of fields."""
     lines = [line for line in sample.splitlines()[:20] if line.strip()]
@@ -159,7 +179,7 @@ def open_csv(path: Path, *, encoding: str = "", delimiter: str = "", header_row:
         head = handle.read(SAMPLE_BYTES)
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
         raise ReaderError(_("The file is empty."))
-    encoding = encoding or detect_encoding(head)
+    encoding = encoding or detect_file_encoding(path)
     sample = head.decode(encoding, errors="ignore")
     delimiter = delimiter or detect_delimiter(sample)
     with path.open(encoding=encoding, errors="replace", newline="") as handle:
@@ -185,7 +205,10 @@ def _cell(value: object) -> str:
 
 
 def _damaged(exc: BaseException) -> ReaderError:
-    return ReaderError(_("The spreadsheet is damaged or truncated: %(e)s") % {"e": exc})
+    # The library's own words ("File is not a zip file") would mean nothing to the reader.
+    return ReaderError(
+        _("The spreadsheet is damaged or truncated; open it in Excel or WPS, save it again and upload that.")
+    )
 
 
 def _load_workbook(path: Path):
@@ -225,22 +248,34 @@ def _xlsx_rows(path: Path, sheet_name: str, header_row: int) -> Iterator[tuple[i
         workbook.close()
 
 
+def _table_sheet(workbook, rows: int) -> tuple[str, list[list[str]]]:
+    """The first sheet that holds a table (a header of two names or more) and its first
+    rows; else the first that holds anything. A workbook often opens on a cover or a sheet of
+    notes, one column of text."""
+    found: tuple[str, list[list[str]]] | None = None
+    for name in workbook.sheetnames:
+        first = _first_rows(workbook[name], rows)
+        if not any(v.strip() for row in first for v in row):
+            continue
+        found = found or (name, first)
+        header = first[find_header(first) - 1]
+        if sum(1 for v in header if v.strip()) >= 2:
+            return name, first
+    if found is None:
+        raise ReaderError(_("The spreadsheet is empty."))
+    return found
+
+
 def open_xlsx(path: Path, *, sheet: str = "", header_row: int = 0) -> Table:
-    """The named sheet, or else the first sheet that holds anything; `header_row` 0 finds
-    the header among the first rows."""
+    """The named sheet, or else the first that holds a table (`_table_sheet`); `header_row`
+    0 finds the header among the first rows."""
     workbook = _load_workbook(path)
     try:
         names = list(workbook.sheetnames)
         if sheet:
             first = _first_rows(_sheet(workbook, sheet), max(header_row, HEADER_SCAN_ROWS))
         else:
-            # A workbook's first sheet is sometimes a cover or left empty.
-            for sheet in names:
-                first = _first_rows(workbook[sheet], max(header_row, HEADER_SCAN_ROWS))
-                if any(v.strip() for row in first for v in row):
-                    break
-            else:
-                raise ReaderError(_("The spreadsheet is empty."))
+            sheet, first = _table_sheet(workbook, max(header_row, HEADER_SCAN_ROWS))
     finally:
         workbook.close()
     header_row, headers = _header(first, header_row)
@@ -342,7 +377,7 @@ def open_vcard(path: Path, *, encoding: str = "") -> Table:
     head = path.read_bytes()[:SAMPLE_BYTES]
     if not head.strip():
         raise ReaderError(_("The file is empty."))
-    encoding = encoding or detect_encoding(head)
+    encoding = encoding or detect_file_encoding(path)
     if "BEGIN:VCARD" not in head.decode(encoding, errors="ignore").upper():
         raise ReaderError(_("The file holds no vCard."))
     return Table(path, "vcard", list(VCARD_COLUMNS), encoding)
@@ -364,6 +399,10 @@ def open_table(
         raise ReaderError(_("The file is empty."))
     with path.open("rb") as handle:
         magic = handle.read(4)
+    if suffix in (".xls", ".et") or magic == b"\xd0\xcf\x11\xe0":  # the old binary formats
+        raise ReaderError(
+            _("This is an old Excel (.xls) or WPS file; save it as .xlsx or CSV and upload that.")
+        )
     if suffix in (".xlsx", ".xlsm") or magic == b"PK\x03\x04":
         return open_xlsx(path, sheet=sheet, header_row=header_row)
     if suffix in (".vcf", ".vcard"):

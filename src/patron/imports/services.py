@@ -10,6 +10,7 @@ importing the same file twice updates instead of duplicating.
 import codecs
 import csv
 import io
+import re
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 from patron.accounts import permissions
 from patron.accounts.models import User
 from patron.audit import services as audit
-from patron.common import bulk
+from patron.common import bulk, standardize
 from patron.imports import batches, cleaning, mapping, readahead, readers
 from patron.imports.batches import ImportInterrupted
 from patron.imports.kinds import KINDS, Context
@@ -139,10 +140,12 @@ def _context(job: ImportJob, user: Any) -> Context:
     org = user.organization
     users: dict[str, Any] = {}
     if job.owner_rule == ImportJob.OwnerRule.COLUMN:
+        named: dict[str, set] = defaultdict(set)
         for u in User.objects.filter(organization_id=job.organization_id, is_active=True):
-            for name in (u.username, u.email, u.display_name):
-                if name:
-                    users.setdefault(name.strip().lower(), u)
+            for name in _names_of(u):
+                named[standardize.clean_name(name).lower()].add(u)
+        # A name two people share names nobody: the row is refused rather than guessed.
+        users = {name: next(iter(who)) for name, who in named.items() if name and len(who) == 1}
     return Context(
         user=user,
         organization_id=job.organization_id,
@@ -155,6 +158,21 @@ def _context(job: ImportJob, user: Any) -> Context:
         now=timezone.now(),
         users=users,
     )
+
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+
+
+def _names_of(user: User) -> set[str]:
+    """The ways a team writes who owns a row: login, e-mail, the name shown, and its parts
+    when it pairs a Chinese and a Latin name ("王磊 Wang Lei": 王磊, Wang Lei), family name
+    first or last."""
+    names = {user.username, user.email, user.display_name, user.get_full_name()}
+    names.add(f"{user.last_name}{user.first_name}" if not user.last_name.isascii() else "")
+    names.add(f"{user.last_name} {user.first_name}")
+    for run in _CJK_RUN.findall(user.display_name):
+        names.update({run, _CJK_RUN.sub(" ", user.display_name)})
+    return {n.strip() for n in names if n and n.strip()}
 
 
 def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
@@ -187,12 +205,17 @@ def import_reframe(*, job: ImportJob, user: Any, sheet: str, header_row: int) ->
     if job.status != ImportJob.Status.UPLOADED:
         raise ValidationError(_("This import has already started."))
     _check_header_row(header_row)
+    before = job.sheet, job.header_row
+    if sheet != job.sheet and header_row == job.header_row:
+        header_row = 0  # another sheet: find its header, unless a row was given with it
     job.sheet, job.header_row = sheet, header_row
     try:
         table = job_table(job)
     except readers.ReaderError as exc:
+        job.sheet, job.header_row = before
         field_name = "sheet" if isinstance(exc, readers.NoSuchSheet) else "header_row"
         raise ValidationError({field_name: str(exc)}) from None
+    job.header_row = table.header_row
     job.mapping = mapping.guess_mapping(table.headers, job.kind)
     job.save(update_fields=["sheet", "header_row", "mapping", "updated_at"])
     return job

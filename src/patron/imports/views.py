@@ -88,6 +88,7 @@ def _mapping_page(
         "form": form,
         "frame": frame,
         "columns": list(zip(form.column_fields(), readers.samples(table), strict=True)),
+        "framed": table.format != "vcard",  # a vCard has no sheets nor header row
     }
     status = 400 if form.errors or frame.errors else 200
     return render(request, "imports/importjob_mapping.html", context, status=status)
@@ -129,9 +130,12 @@ def import_mapping(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def import_frame(request: HttpRequest, pk: Any) -> HttpResponse:
-    """Read the column names from another sheet or row, then map them again."""
+    """Read the column names from another sheet or row, then map them again. (A GET, e.g.
+    the language switched on a refused change's page, goes back to the mapping.)"""
+    if request.method == "GET":
+        return redirect("imports:import-mapping", pk=pk)
     job, table = _uploaded(request, pk)
     if isinstance(table, HttpResponse):
         return table

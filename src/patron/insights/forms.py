@@ -72,7 +72,10 @@ ConditionFormSet = formset_factory(ConditionForm, extra=0, min_num=CONDITION_ROW
 
 
 def condition_formset(data: Any = None, conditions: list[dict] | None = None) -> Any:
-    initial = list(conditions or [])
+    # A stored class is its key (important_value); the form shows its name, which it reads back.
+    initial = [
+        {**c, "value": selectors.choice_name(c["field"], c.get("value"))} for c in conditions or []
+    ]
     return ConditionFormSet(data, initial=initial + [{}] * max(0, CONDITION_ROWS - len(initial)), prefix="cond")
 
 

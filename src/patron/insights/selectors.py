@@ -8,11 +8,13 @@ the last refresh (run.report["rollups"]), never the raw tables.
 import datetime as dt
 import heapq
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from patron.accounts.capabilities import Scope
@@ -102,7 +104,7 @@ def parse_conditions(raw: Any) -> list[Condition]:
         if op not in OPERATORS_OF[kind]:
             raise ConditionError(_("This comparison does not apply to %s.") % FIELDS[field][2])
         value = _clean_value(field, kind, value)
-        if field == "region" and op != "contains":  # 浙江省 or Zhejiang means the stored 浙江
+        if field == "region":  # 浙江省 or Zhejiang means the stored 浙江, contained or not
             value = standardize.canonical_region(value)
         out.append(Condition(field, op, value))
     return out
@@ -111,11 +113,11 @@ def parse_conditions(raw: Any) -> list[Condition]:
 def _clean_value(field: str, kind: str, value: Any) -> Any:
     text = str(value if value is not None else "").strip()
     if kind in ("number", "days"):
-        try:
-            number = Decimal(text)
-        except InvalidOperation as error:
+        try:  # as people write amounts: 5,000, ¥5000, 1.5万
+            number = standardize.parse_amount(text)
+        except (ValidationError, InvalidOperation) as error:
             raise ConditionError(_("%s needs a number.") % FIELDS[field][2]) from error
-        if not number.is_finite() or (kind == "days" and number < 0):
+        if number is None or not number.is_finite() or (kind == "days" and number < 0):
             raise ConditionError(_("%s needs a number.") % FIELDS[field][2])
         return float(number) if kind == "number" else int(number)
     if kind == "choice":
@@ -125,16 +127,22 @@ def _clean_value(field: str, kind: str, value: Any) -> Any:
     return text
 
 
+def choice_name(field: str, value: Any) -> Any:
+    """A choice field's stored key as shown in the active language; other values as they are."""
+    if FIELDS.get(field, ("", ""))[1] != "choice":
+        return value
+    return str(dict(field_choices(field)).get(value, value))
+
+
 def _choice_key(field: str, text: str) -> str:
-    """A choice by its key or by its label in English, Chinese or the active language."""
+    """A choice by its key or by its label in any language the product speaks (a Chinese
+    team writes "At risk" as often as 流失风险客户, whatever the page's language)."""
     folded = text.casefold()
     for key, label in field_choices(field):
-        names = {key, str(label)}
-        if field in ("class8", "lifecycle"):
-            names |= {
-                labels.label_for(field, key),
-                labels.CHINESE_NAMES.get(field, {}).get(key, ""),
-            }
+        names = {key, labels.CHINESE_NAMES.get(field, {}).get(key, "")}
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                names |= {str(label), labels.label_for(field, key)}
         if folded in {n.casefold() for n in names if n}:
             return key
     raise ConditionError(_("Choose a value for %s.") % FIELDS[field][2])

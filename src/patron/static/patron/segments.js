@@ -1,5 +1,6 @@
-// The segment builder: each row offers only the comparisons that fit its field, and a class
-// field offers its classes as you type. The server checks every condition anyway.
+// The segment builder: each row offers only the comparisons that fit its field (the first of
+// them once a field is chosen), and a class field offers its classes as you type. The server
+// checks every condition anyway.
 function fitCondition(row) {
   const field = row.querySelector("select[name$='-field']");
   const op = row.querySelector("select[name$='-op']");
@@ -10,7 +11,7 @@ function fitCondition(row) {
     const fits = !option.value || !kind || (option.dataset.kinds ?? "").split(" ").includes(kind);
     option.disabled = option.hidden = !fits;
   }
-  if (op.selectedOptions[0]?.disabled) {
+  if (kind && (!op.value || op.selectedOptions[0]?.disabled)) {
     op.value = [...op.options].find((option) => option.value && !option.disabled)?.value ?? "";
   }
   if (kind === "choice") value.setAttribute("list", `segment-values-${field.value}`);
