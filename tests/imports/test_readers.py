@@ -184,7 +184,7 @@ def test_a_gbk_file_whose_chinese_comes_after_the_first_64_kb_is_read_as_gbk(tmp
 def test_an_old_binary_excel_file_is_refused_with_what_to_do(tmp_path):
     path = tmp_path / "客户.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
-    with pytest.raises(readers.ReaderError, match="save it as .xlsx or CSV"):
+    with pytest.raises(readers.ReaderError, match=r"save it as \.xlsx or CSV"):
         readers.open_table(path)
     # Even under another name: the content says what it is.
     renamed = tmp_path / "customers.csv"

@@ -17,7 +17,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from django.core.files.base import ContentFile
+from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +30,10 @@ from patron.audit.services import jsonable
 from patron.common import masking, standardize
 
 FORMATS = ("csv", "xlsx")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CUSTOMER_FIELDS = [
     "number",
@@ -165,3 +172,78 @@ def export_rows(
         },
     )
     return data, count
+
+
+# Lists up to this many rows are exported within the request; longer ones in the background,
+# since a million rows take minutes, well past a web server's timeout (gunicorn's is 30 s).
+DIRECT_MAX_ROWS = 5_000
+
+
+def customer_queryset(*, user: Any, query: dict[str, str]) -> QuerySet:
+    """The customer list as `user` sees it with the list page's `query` string; ValueError
+    when its filters are not valid."""
+    from patron.customers import selectors
+    from patron.customers.forms import CustomerFilterForm
+
+    params = QueryDict(mutable=True)
+    params.update(query)
+    filters = CustomerFilterForm(params, user=user)
+    if not filters.is_valid():
+        raise ValueError(filters.errors.as_text())
+    return selectors.customer_list(user=user, filters=filters.selector_filters())
+
+
+def is_long(queryset: QuerySet) -> bool:
+    """More rows than an export within the request may take (counting no further)."""
+    return queryset[: DIRECT_MAX_ROWS + 1].count() > DIRECT_MAX_ROWS
+
+
+def export_queue(*, user: Any, query: dict[str, str], format: str, include_sensitive: bool) -> Any:
+    """Queue the customer list's export as a background job, after checking who asks."""
+    from patron.imports import tasks
+    from patron.imports.models import ExportJob
+
+    if format not in FORMATS:
+        raise ValueError(f"unknown export format {format!r}")
+    if user.scope_for("customers.export") == 0:
+        raise permissions.PermissionDenied("customers.export")
+    customer_queryset(user=user, query=query)  # refuse bad filters now, not in the job
+    job = ExportJob.objects.create(
+        organization_id=user.organization_id,
+        created_by=user,
+        format=format,
+        include_sensitive=include_sensitive,
+        query=query,
+    )
+    args = (str(job.pk), str(job.organization_id))
+    transaction.on_commit(lambda: tasks.export_job_run.enqueue(*args))
+    return job
+
+
+def export_run(*, job: Any) -> Any:
+    """Write a queued export's file as its user would get it from the page. Idempotent: a
+    finished export is left as it is; a run killed midway writes the file again."""
+    from patron.imports.models import ExportJob
+
+    if job.status == ExportJob.Status.DONE:
+        return job
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING)
+    try:
+        queryset = customer_queryset(user=job.created_by, query=job.query)
+        data, count = export_rows(
+            user=job.created_by,
+            queryset=queryset,
+            fields=CUSTOMER_FIELDS,
+            format=job.format,
+            include_sensitive=job.include_sensitive,
+            filters=job.query,
+        )
+    except (ValueError, permissions.PermissionDenied) as exc:
+        job.status, job.error = ExportJob.Status.FAILED, str(exc)[:500]
+    else:
+        name = f"customers-{timezone.localdate():%Y%m%d}.{job.format}"
+        job.file.save(name, ContentFile(data), save=False)
+        job.status, job.rows = ExportJob.Status.DONE, count
+    job.finished_at = timezone.now()
+    job.save()
+    return job

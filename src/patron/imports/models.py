@@ -99,3 +99,36 @@ class ImportRejection(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.row}: {self.reason}"
+
+
+class ExportJob(TenantModel):
+    """A customer list too long to export within a request, written to a file in the
+    background; only who asked for it may download it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("by")
+    )
+    format = models.CharField(_("format"), max_length=4)
+    include_sensitive = models.BooleanField(_("contact details in clear"), default=False)
+    # The customer list's query string (its filters), read again by the job as its user.
+    query = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    file = models.FileField(upload_to="exports/%Y/%m/", max_length=300, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} {self.format}"

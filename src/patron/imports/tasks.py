@@ -19,3 +19,15 @@ def import_job_run(job_id: str, organization_id: str) -> dict[str, int]:
             "updated": job.rows_updated,
             "rejected": job.rows_rejected,
         }
+
+
+@task
+def export_job_run(job_id: str, organization_id: str) -> dict[str, int]:
+    """Write a long customer list's export; enqueued on commit by `exports.export_queue`."""
+    from patron.imports import exports
+    from patron.imports.models import ExportJob
+
+    with working_for(organization_id):
+        job = ExportJob.objects.select_related("created_by__organization").get(pk=job_id)
+        job = exports.export_run(job=job)
+        return {"rows": job.rows}

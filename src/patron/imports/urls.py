@@ -14,4 +14,6 @@ urlpatterns = [
     path("<uuid:pk>/retry/", views.import_retry, name="import-retry"),
     path("<uuid:pk>/rejected.csv", views.import_rejected, name="import-rejected"),
     path("export/customers/", views.customer_export, name="customer-export"),
+    path("exports/<uuid:pk>/", views.export_detail, name="export-detail"),
+    path("exports/<uuid:pk>/file", views.export_file, name="export-file"),
 ]

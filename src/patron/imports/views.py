@@ -1,11 +1,12 @@
 """Import pages (upload, mapping, preview, progress, rejected rows) and the customers export."""
 
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +17,7 @@ from patron.accounts import permissions
 from patron.accounts.capabilities import Scope
 from patron.imports import exports, readers, services
 from patron.imports.forms import ExportForm, FrameForm, MappingForm, UploadForm
-from patron.imports.models import ImportJob
+from patron.imports.models import ExportJob, ImportJob
 
 
 def _jobs(user: Any) -> Any:
@@ -208,34 +209,66 @@ def _attachment(name: str) -> str:
 @login_required
 @require_GET
 def customer_export(request: HttpRequest) -> HttpResponse:
-    """The customer list, filtered by the list page's query string, as CSV or XLSX."""
-    from patron.customers import selectors
-    from patron.customers.forms import CustomerFilterForm
-
-    filters = CustomerFilterForm(request.GET, user=request.user)
+    """The customer list, filtered by the list page's query string, as CSV or XLSX: at once
+    when short, else as a background export the user is taken to."""
     options = ExportForm(request.GET)
-    if not filters.is_valid() or not options.is_valid():
+    query = {k: v for k, v in request.GET.items() if k not in ("format", "sensitive")}
+    try:
+        queryset = exports.customer_queryset(user=request.user, query=query)
+    except ValueError:
+        queryset = None
+    if queryset is None or not options.is_valid():
         return HttpResponseBadRequest(_("The export's filters are not valid."))
     fmt = options.cleaned_data["format"] or "csv"
-    queryset = selectors.customer_list(user=request.user, filters=filters.selector_filters())
+    sensitive = options.cleaned_data["sensitive"]
     try:
+        if exports.is_long(queryset):
+            job = exports.export_queue(
+                user=request.user, query=query, format=fmt, include_sensitive=sensitive
+            )
+            return redirect("imports:export-detail", pk=job.pk)
         data, _count = exports.export_rows(
             user=request.user,
             queryset=queryset,
             fields=exports.CUSTOMER_FIELDS,
             format=fmt,
-            include_sensitive=options.cleaned_data["sensitive"],
-            filters={k: v for k, v in request.GET.items() if k not in ("format", "sensitive")},
+            include_sensitive=sensitive,
+            filters=query,
         )
     except permissions.PermissionDenied:
         raise PermissionDenied from None
-    content_type = (
-        "text/csv; charset=utf-8"
-        if fmt == "csv"
-        else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    )
-    response = HttpResponse(data, content_type=content_type)
+    response = HttpResponse(data, content_type=exports.CONTENT_TYPES[fmt])
     response["Content-Disposition"] = _attachment(f"customers-{timezone.localdate():%Y%m%d}.{fmt}")
+    return response
+
+
+def _export_job(request: HttpRequest, pk: Any) -> ExportJob:
+    """An export of the user's own: nobody else may see another's file, administrators
+    included (it may hold contact details in clear)."""
+    try:
+        return ExportJob.objects.get(pk=pk, created_by=request.user)
+    except ExportJob.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def export_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    job = _export_job(request, pk)
+    running = job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING)
+    template = "imports/exportjob_detail.html" + ("#progress" if request.htmx else "")
+    return render(request, template, {"job": job, "running": running})
+
+
+@login_required
+@require_GET
+def export_file(request: HttpRequest, pk: Any) -> HttpResponse:
+    job = _export_job(request, pk)
+    if job.status != ExportJob.Status.DONE or not job.file:
+        raise Http404
+    response = FileResponse(job.file.open("rb"), content_type=exports.CONTENT_TYPES[job.format])
+    response["Content-Disposition"] = _attachment(Path(job.file.name).name)
     return response
 
 

@@ -1,0 +1,69 @@
+"""A customer list too long to export within a request is written in the background."""
+
+import pytest
+
+from patron.audit.models import AuditEntry
+from patron.customers import services as customers
+from patron.imports import exports
+from patron.imports.models import ExportJob
+
+pytestmark = pytest.mark.urls("imports_test_urls")
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def three(owner):
+    return [
+        customers.customer_create(
+            user=owner, data={"name": name, "phone": phone, "region": "上海"}
+        )
+        for name, phone in [("张伟", "13800138000"), ("李娜", "13900139000"), ("王强", "13700137000")]
+    ]
+
+
+def test_a_long_list_is_exported_in_the_background_for_its_user_only(
+    client, manager, admin, three, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(exports, "DIRECT_MAX_ROWS", 2)
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get("/imports/export/customers/?region=上海&format=csv&sensitive=on")
+    job = ExportJob.objects.get()
+    assert response.status_code == 302 and response.url == f"/imports/exports/{job.pk}/"
+    page = client.get(response.url)
+    assert page.status_code == 200 and "3 customers exported." in page.text
+    assert (job.__class__.objects.get().status, job.query) == ("done", {"region": "上海"})
+    download = client.get(f"/imports/exports/{job.pk}/file")
+    assert download.status_code == 200
+    text = b"".join(download.streaming_content).decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert len(lines) == 4 and "+86 138 0013 8000" in text  # the manager may see phones
+    entry = AuditEntry.objects.get(action="customer.exported")
+    assert entry.actor == manager and entry.data["rows"] == 3 and entry.data["sensitive"]
+    # Nobody else gets the file or its page, administrators included.
+    client.force_login(admin)
+    assert client.get(f"/imports/exports/{job.pk}/").status_code == 404
+    assert client.get(f"/imports/exports/{job.pk}/file").status_code == 404
+
+
+def test_a_short_list_comes_at_once_and_bad_filters_queue_nothing(client, manager, three):
+    client.force_login(manager)
+    response = client.get("/imports/export/customers/?format=csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert client.get("/imports/export/customers/?format=csv&owner=nobody").status_code == 400
+    assert not ExportJob.objects.exists()
+
+
+def test_the_background_export_respects_who_asked(owner, manager, three):
+    """The job reads the list as its user would: a rep without the export capability gets
+    nothing queued, and a queued export of a manager holds only the manager's customers."""
+    with pytest.raises(Exception, match="customers.export"):
+        exports.export_queue(user=owner, query={}, format="csv", include_sensitive=False)
+    job = exports.export_queue(user=manager, query={"q": "张"}, format="xlsx", include_sensitive=False)
+    job = exports.export_run(job=job)
+    assert (job.status, job.rows) == ("done", 1)
+    assert exports.export_run(job=job).rows == 1  # run again: left as it is
