@@ -42,9 +42,15 @@ class CustomerFilterForm(forms.Form):
     """The list's filters, sort and cursor, all from the query string."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
-    tag = forms.ModelChoiceField(label=_("Tag"), queryset=Tag.objects.none(), required=False)
+    owner = forms.ModelChoiceField(
+        label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=_("Any")
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("Any")
+    )
+    tag = forms.ModelChoiceField(
+        label=_("Tag"), queryset=Tag.objects.none(), required=False, empty_label=_("Any")
+    )
     region = forms.CharField(label=_("Region"), required=False, max_length=60)
     source = forms.ChoiceField(
         label=_("Source"), choices=[("", _("Any source")), *Source.choices], required=False
@@ -61,7 +67,9 @@ class CustomerFilterForm(forms.Form):
     rfm_segment = forms.ChoiceField(label=_("RFM segment"), required=False)
     class8 = forms.ChoiceField(label=_("Value class"), required=False)
     lifecycle = forms.ChoiceField(label=_("Lifecycle stage"), required=False)
-    segment = forms.ModelChoiceField(label=_("Saved segment"), queryset=Segment.objects.none(), required=False)
+    segment = forms.ModelChoiceField(
+        label=_("Saved segment"), queryset=Segment.objects.none(), required=False, empty_label=_("Any")
+    )
     sort = forms.ChoiceField(
         label=_("Sort"), choices=[(k, v[0]) for k, v in SORTS.items()], required=False
     )

@@ -114,12 +114,12 @@ def _csv(headers: list[str], rows: Iterator[list[Any]]) -> tuple[bytes, int]:
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8"), count
 
 
-def _xlsx(headers: list[str], rows: Iterator[list[Any]]) -> tuple[bytes, int]:
+def _xlsx(headers: list[str], rows: Iterator[list[Any]], title: str = "") -> tuple[bytes, int]:
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
+    sheet = workbook.create_sheet(title=title[:31] or None)  # Excel allows 31 characters
     sheet.append(headers)
     count = 0
     for row in rows:
@@ -155,7 +155,10 @@ def export_rows(
         raise ValueError(f"unknown fields: {', '.join(unknown)}")
     allowed = permissions.visible(queryset, user, "export")
     rows = _rows(user, allowed, fields, include_sensitive)
-    data, count = (_csv if format == "csv" else _xlsx)(_headers(model, fields), rows)
+    if format == "csv":
+        data, count = _csv(_headers(model, fields), rows)
+    else:
+        data, count = _xlsx(_headers(model, fields), rows, str(model._meta.verbose_name_plural))
     # An export concerns many records, so the entry names the model, not one object.
     AuditEntry.objects.create(
         organization_id=user.organization_id,

@@ -31,6 +31,12 @@ class UploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.vcf"}),
     )
 
+    def __init__(self, *args: Any, kinds: list[str] | None = None, **kwargs: Any) -> None:
+        """`kinds`: those the user may import (all when None)."""
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            self.fields["kind"].choices = [c for c in ImportJob.Kind.choices if c[0] in kinds]
+
 
 class FrameForm(forms.Form):
     """Where in the file the records are: the sheet of a workbook and the header's row."""

@@ -408,7 +408,10 @@ def rejected_rows_file(*, job: ImportJob) -> bytes:
     table = job_table(job)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("Row"), *table.headers, _("Problems")])
+    # The reasons were written in the organisation's language (the import ran in the
+    # background), so the file's own headings are too.
+    with translation.override(job.organization.language or None):
+        writer.writerow([_("Row"), *table.headers, _("Problems")])
     if reasons:
         for number, values in table.rows():
             if number in reasons:

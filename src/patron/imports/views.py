@@ -58,7 +58,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
 def import_create(request: HttpRequest) -> HttpResponse:
     if not _may_import(request.user):
         raise PermissionDenied
-    form = UploadForm(request.POST or None, request.FILES or None)
+    kinds = [k for k, r in services.RESOURCE.items() if permissions.can_create(request.user, r)]
+    form = UploadForm(request.POST or None, request.FILES or None, kinds=kinds)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:

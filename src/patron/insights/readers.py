@@ -10,6 +10,8 @@ import io
 import sqlite3
 import uuid
 import zoneinfo
+from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from django.db import connection
@@ -285,15 +287,9 @@ def rollup_funnel(*, as_of: dt.date, tz: str, days: int = FUNNEL_DAYS) -> dict:
     return {"days": days, "by_source": grouped("source"), "by_rep": grouped("owner_id")}
 
 
-def rollup_forecast(*, organization_id: uuid.UUID, as_of: dt.date, run_id: uuid.UUID,
-                    purchases: pl.DataFrame, snapshots: pl.DataFrame) -> dict:
-    """Last period's forecast against what happened, by the RFM segment of that forecast.
-
-    The forecast is the earlier run whose date is at least the horizon (90 days) before as_of,
-    else the latest earlier run with an earlier date; its 90-day expected purchases and spend
-    for the customers still in `snapshots` (this refresh's) are scaled to the days that have
-    elapsed and compared with the orders those customers placed since.
-    """
+def _forecast_source(*, organization_id: uuid.UUID, as_of: dt.date,
+                     run_id: uuid.UUID) -> tuple[Any, pl.DataFrame | None]:
+    """The run whose forecast is checked (see `rollup_forecast`) and its digest."""
     from patron.insights.models import ScoreRun
 
     earlier = ScoreRun.objects.filter(status=ScoreRun.Status.DONE, as_of__lt=as_of).exclude(pk=run_id)
@@ -301,10 +297,24 @@ def rollup_forecast(*, organization_id: uuid.UUID, as_of: dt.date, run_id: uuid.
     run = (earlier.filter(as_of__lte=horizon_ago).order_by("-as_of", "-created_at").first()
            or earlier.order_by("-as_of", "-created_at").first())
     if run is None:
+        return None, None
+    return run, read_run_digest(organization_id=organization_id, run_id=run.pk, columns=list(DIGEST_COLUMNS))
+
+
+def rollup_forecast(*, as_of: dt.date, source: tuple[Any, pl.DataFrame | None], purchases: pl.DataFrame,
+                    snapshots: pl.DataFrame) -> dict:
+    """Last period's forecast against what happened, by the RFM segment of that forecast.
+
+    The forecast is the earlier run whose date is at least the horizon (90 days) before as_of,
+    else the latest earlier run with an earlier date (`_forecast_source`); its 90-day expected
+    purchases and spend for the customers still in `snapshots` (this refresh's) are scaled to
+    the days that have elapsed and compared with the orders those customers placed since.
+    """
+    run, digest = source
+    if run is None or digest is None:
         return {"run": None}
     # A digest still holds the customers merged away or deleted since: leave them out.
-    forecast = read_run_digest(organization_id=organization_id, run_id=run.pk, columns=list(DIGEST_COLUMNS)).join(
-        snapshots.select("customer_id"), on="customer_id", how="semi")
+    forecast = digest.join(snapshots.select("customer_id"), on="customer_id", how="semi")
     if forecast.height == 0:
         return {"run": None}
     days = min((as_of - run.as_of).days, FORECAST_HORIZON_DAYS)
@@ -313,26 +323,44 @@ def rollup_forecast(*, organization_id: uuid.UUID, as_of: dt.date, run_id: uuid.
     return {"run": str(run.pk), "as_of": run.as_of.isoformat(), "days": days, "rows": rows}
 
 
+@dataclass
+class RollupReads:
+    """What the rollups read from the database, besides the refresh's own frames."""
+
+    previous: pl.DataFrame | None  # the previous run's segments, for the movement
+    funnel: dict
+    forecast_source: tuple[Any, pl.DataFrame | None]
+
+
+def rollup_reads(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, run_id: uuid.UUID,
+                 previous_run_id: uuid.UUID | None) -> RollupReads:
+    previous = (None if previous_run_id is None else
+                read_run_digest(organization_id=organization_id, run_id=previous_run_id, columns=["rfm_segment"]))
+    return RollupReads(previous=previous, funnel=rollup_funnel(as_of=as_of, tz=tz),
+                       forecast_source=_forecast_source(organization_id=organization_id, as_of=as_of, run_id=run_id))
+
+
 def rollups(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, run_id: uuid.UUID,
             previous_run_id: uuid.UUID | None, threshold: float, purchases: pl.DataFrame,
-            snapshots: pl.DataFrame) -> dict:
+            snapshots: pl.DataFrame, reads: RollupReads | None = None) -> dict:
     """Every dashboard rollup of one refresh (call inside the organisation's scope).
 
-    `purchases` is what the refresh read (read_purchases), `snapshots` what it wrote.
+    `purchases` is what the refresh read (read_purchases), `snapshots` what it wrote; `reads`
+    what `rollup_reads` read, when done beforehand (read here otherwise).
     """
-    if previous_run_id is None:
-        movement = {"previous_run": None, "cells": []}
-    else:
-        before = read_run_digest(organization_id=organization_id, run_id=previous_run_id, columns=["rfm_segment"])
+    reads = reads or rollup_reads(organization_id=organization_id, as_of=as_of, tz=tz, run_id=run_id,
+                                  previous_run_id=previous_run_id)
+    movement = {"previous_run": None, "cells": []}
+    if reads.previous is not None:
         movement = {"previous_run": str(previous_run_id),
-                    "cells": analytics_rollups.movement(before, snapshots)}
+                    "cells": analytics_rollups.movement(reads.previous, snapshots)}
     activity = analytics_rollups.activity(purchases, as_of=as_of)
     return {
         "monthly": analytics_rollups.monthly(activity, as_of=as_of, months=ROLLUP_MONTHS),
         "cohorts": analytics_rollups.cohorts(activity, as_of=as_of, months=ROLLUP_MONTHS),
         "scores": analytics_rollups.scores(snapshots, threshold=threshold),
         "movement": movement,
-        "funnel": rollup_funnel(as_of=as_of, tz=tz),
-        "forecast": rollup_forecast(organization_id=organization_id, as_of=as_of, run_id=run_id,
-                                    purchases=purchases, snapshots=snapshots),
+        "funnel": reads.funnel,
+        "forecast": rollup_forecast(as_of=as_of, source=reads.forecast_source, purchases=purchases,
+                                    snapshots=snapshots),
     }
