@@ -222,22 +222,21 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
             read_s = time.perf_counter() - t0
             read_steps["signals"] = read_s - read_steps["purchases"]
             ScoreRun.objects.filter(pk=run.pk).update(progress=30)
-            result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
+            previous = ScoreRun.objects.filter(is_current=True).exclude(pk=run.pk).values_list("pk", flat=True).first()
+            # What the dashboard rollups read (the previous run's digest, the funnel) is read
+            # while the models run: beside the snapshot insert, SQLite served those reads only
+            # between the insert's steps (rollups 28 s instead of 5 s), and before it they
+            # held up the write (6-12 s).
+            with _beside(readers.rollup_reads, read_steps, organization_id=organization.pk, as_of=as_of,
+                         tz=organization.time_zone, run_id=run.pk, previous_run_id=previous) as rollup_reads:
+                result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
+                reads = rollup_reads()
         result.customers = service_signals.with_service_signals(result.customers, signals, effects=SIGNAL_EFFECTS)
         t1 = time.perf_counter()
-        previous = ScoreRun.objects.filter(is_current=True).exclude(pk=run.pk).values_list("pk", flat=True).first()
         snapshots = _snapshot_frame(organization.pk, run, as_of, result.customers)
         prepared_s = time.perf_counter() - t1
         # The rollups need the frames and earlier runs, not the rows being written: they are
-        # computed while the database takes the insert. On SQLite their own reads (the previous
-        # run's digest, the funnel) come first: beside the insert, on a thread of this process,
-        # SQLite served them only between the insert's steps (rollups 28 s instead of 5 s).
-        reads = None
-        if connection.vendor == "sqlite":
-            t_reads = time.perf_counter()
-            reads = readers.rollup_reads(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
-                                         run_id=run.pk, previous_run_id=previous)
-            prepared_s += time.perf_counter() - t_reads
+        # computed while the database takes the insert.
         rollup_steps: dict[str, float] = {}
         with _beside(readers.rollups, rollup_steps, organization_id=organization.pk, as_of=as_of,
                      tz=organization.time_zone, run_id=run.pk, previous_run_id=previous, reads=reads,
