@@ -58,12 +58,37 @@ def test_a_short_list_comes_at_once_and_bad_filters_queue_nothing(client, manage
     assert not ExportJob.objects.exists()
 
 
-def test_the_background_export_respects_who_asked(owner, manager, three):
+def test_the_background_export_respects_who_asked(owner, manager, other_team, three):
     """The job reads the list as its user would: a rep without the export capability gets
-    nothing queued, and a queued export of a manager holds only the manager's customers."""
-    with pytest.raises(Exception, match="customers.export"):
+    nothing queued, and a manager's export holds only the customers of the manager's teams."""
+    from patron.accounts.permissions import PermissionDenied
+
+    customers.customer_create(user=other_team, data={"name": "外组客户", "region": "上海"})
+    with pytest.raises(PermissionDenied):
         exports.export_queue(user=owner, query={}, format="csv", include_sensitive=False)
-    job = exports.export_queue(user=manager, query={"q": "张"}, format="xlsx", include_sensitive=False)
+    job = exports.export_queue(user=manager, query={"region": "上海"}, format="xlsx", include_sensitive=False)
+    # Asked again while queued: the same job, not another.
+    assert exports.export_queue(user=manager, query={"region": "上海"}, format="xlsx",
+                                include_sensitive=False) == job
     job = exports.export_run(job=job)
-    assert (job.status, job.rows) == ("done", 1)
-    assert exports.export_run(job=job).rows == 1  # run again: left as it is
+    assert (job.status, job.rows) == ("done", 3)
+    assert exports.export_run(job=job).rows == 3  # delivered again: left as it is
+
+
+def test_an_export_fails_clearly_and_its_file_goes_only_to_who_may_still_have_it(
+    client, manager, three, monkeypatch
+):
+    job = exports.export_queue(user=manager, query={}, format="csv", include_sensitive=True)
+    monkeypatch.setattr(exports, "export_rows", lambda **kw: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError):
+        exports.export_run(job=job)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error == exports.EXPORT_ERRORS["internal"]
+    monkeypatch.undo()
+    done = exports.export_run(job=exports.export_queue(user=manager, query={}, format="csv", include_sensitive=True))
+    client.force_login(manager)
+    assert client.get(f"/imports/exports/{done.pk}/file").status_code == 200
+    # The right to see contact details withdrawn: the file with them is gone from reach.
+    monkeypatch.setattr(type(manager), "scope_for",
+                        lambda self, cap: 0 if cap == "customers.view_sensitive" else 3)
+    assert client.get(f"/imports/exports/{done.pk}/file").status_code == 404

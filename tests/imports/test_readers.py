@@ -191,3 +191,38 @@ def test_an_old_binary_excel_file_is_refused_with_what_to_do(tmp_path):
     renamed.write_bytes(path.read_bytes())
     with pytest.raises(readers.ReaderError, match="old Excel"):
         readers.open_table(renamed)
+
+
+def test_a_text_export_named_xls_is_read_as_text_and_a_stray_byte_keeps_utf8(tmp_path):
+    tsv = tmp_path / "系统导出.xls"
+    tsv.write_bytes("客户名称\t手机\t城市\r\n张伟\t13800138000\t上海\r\n".encode("gbk"))
+    table = readers.open_table(tsv)
+    assert (table.format, table.delimiter, table.headers) == ("csv", "\t", ["客户名称", "手机", "城市"])
+    stray = tmp_path / "utf8.csv"
+    stray.write_bytes("姓名,城市\r\n张伟,上海\r\n".encode() + b"Li Na,Shanghai\xa0\r\n")
+    assert readers.open_table(stray).headers == ["姓名", "城市"]
+
+
+def test_a_two_cell_note_above_a_wider_header_is_not_the_header(tmp_path, write_csv):
+    rows = [["导出人", "王磊", "", ""], ["姓名", "电话", "邮箱", "地址"], ["张伟", "13800138000", "", ""]]
+    table = readers.open_table(write_csv(tmp_path / "f.csv", rows))
+    assert (table.header_row, table.headers) == (2, ["姓名", "电话", "邮箱", "地址"])
+
+
+def test_a_workbook_with_a_chart_sheet_is_read_from_its_data(tmp_path):
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart
+
+    workbook = Workbook()
+    data = workbook.active
+    data.title = "数据"
+    for row in [["客户名称", "手机", "城市"], ["张伟", "13800138000", "上海"]]:
+        data.append(row)
+    chart = workbook.create_chartsheet("图表", 0)
+    chart.add_chart(BarChart())
+    path = tmp_path / "chart.xlsx"
+    workbook.save(path)
+    table = readers.open_table(path)
+    assert (table.sheet, table.sheets) == ("数据", ["数据"])
+    with pytest.raises(readers.NoSuchSheet):
+        readers.open_table(path, sheet="图表")

@@ -171,6 +171,8 @@ def clean_quantity(value: str) -> Decimal:
 MASKABLE = frozenset(
     {"phone", "email", "wechat", "id_number", "address", "birthday", "contact_phone", "contact_email"}
 )
+# Short values are masked with fewer stars ("E123*5678"); these never hold a star of their own.
+_NO_STARS = frozenset({"phone", "id_number", "contact_phone"})
 
 
 def clean_row(
@@ -180,7 +182,7 @@ def clean_row(
     data: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for name, raw in values.items():
-        if "***" in raw and name in MASKABLE:
+        if name in MASKABLE and ("***" in raw or ("*" in raw and name in _NO_STARS)):
             problems.append((name, _masked_message(raw)))
             continue
         cleaner = cleaners.get(name)

@@ -23,6 +23,7 @@ from django.db.models import Model, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from patron.accounts import permissions
 from patron.audit.models import AuditEntry
@@ -202,7 +203,10 @@ def is_long(queryset: QuerySet) -> bool:
 
 
 def export_queue(*, user: Any, query: dict[str, str], format: str, include_sensitive: bool) -> Any:
-    """Queue the customer list's export as a background job, after checking who asks."""
+    """Queue the customer list's export as a background job, after checking who asks. The
+    same export asked for again while queued or running (a double click, a reload) is that
+    job, not another million rows."""
+    from patron.customers.forms import CustomerFilterForm
     from patron.imports import tasks
     from patron.imports.models import ExportJob
 
@@ -210,7 +214,17 @@ def export_queue(*, user: Any, query: dict[str, str], format: str, include_sensi
         raise ValueError(f"unknown export format {format!r}")
     if user.scope_for("customers.export") == 0:
         raise permissions.PermissionDenied("customers.export")
+    query = {k: v for k, v in query.items() if k in CustomerFilterForm.base_fields and v}
     customer_queryset(user=user, query=query)  # refuse bad filters now, not in the job
+    pending = ExportJob.objects.filter(
+        created_by=user,
+        format=format,
+        include_sensitive=include_sensitive,
+        query=query,
+        status__in=[ExportJob.Status.QUEUED, ExportJob.Status.RUNNING],
+    ).first()
+    if pending is not None:
+        return pending
     job = ExportJob.objects.create(
         organization_id=user.organization_id,
         created_by=user,
@@ -223,14 +237,24 @@ def export_queue(*, user: Any, query: dict[str, str], format: str, include_sensi
     return job
 
 
+def may_download(user: Any, job: Any) -> bool:
+    """Its author, while they still may export (and see contact details, if it holds them)."""
+    if job.created_by_id != user.pk or user.scope_for("customers.export") == 0:
+        return False
+    return not job.include_sensitive or user.scope_for("customers.view_sensitive") > 0
+
+
 def export_run(*, job: Any) -> Any:
-    """Write a queued export's file as its user would get it from the page. Idempotent: a
-    finished export is left as it is; a run killed midway writes the file again."""
+    """Write a queued export's file as its user would get it from the page. Idempotent: only
+    a queued export is run (a second delivery of the task finds it claimed or done)."""
     from patron.imports.models import ExportJob
 
-    if job.status == ExportJob.Status.DONE:
+    claimed = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.QUEUED).update(
+        status=ExportJob.Status.RUNNING
+    )
+    if not claimed:
+        job.refresh_from_db()
         return job
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING)
     try:
         queryset = customer_queryset(user=job.created_by, query=job.query)
         data, count = export_rows(
@@ -241,12 +265,31 @@ def export_run(*, job: Any) -> Any:
             include_sensitive=job.include_sensitive,
             filters=job.query,
         )
-    except (ValueError, permissions.PermissionDenied) as exc:
-        job.status, job.error = ExportJob.Status.FAILED, str(exc)[:500]
-    else:
-        name = f"customers-{timezone.localdate():%Y%m%d}.{job.format}"
-        job.file.save(name, ContentFile(data), save=False)
-        job.status, job.rows = ExportJob.Status.DONE, count
-    job.finished_at = timezone.now()
+    except ValueError:
+        return _export_failed(job, EXPORT_ERRORS["filters"])
+    except permissions.PermissionDenied:
+        return _export_failed(job, EXPORT_ERRORS["permission"])
+    except Exception:
+        _export_failed(job, EXPORT_ERRORS["internal"])
+        raise
+    name = f"customers-{timezone.localdate():%Y%m%d}.{job.format}"
+    job.file.save(name, ContentFile(data), save=False)
+    job.status, job.rows, job.finished_at = ExportJob.Status.DONE, count, timezone.now()
     job.save()
+    return job
+
+
+# Stored in English, translated where they are shown.
+EXPORT_ERRORS = {
+    "filters": gettext_noop("The list's filters no longer hold (a segment or a person removed since)."),
+    "permission": gettext_noop("You may no longer export customers."),
+    "internal": gettext_noop("The export stopped on an internal error; ask for it again."),
+}
+
+
+def _export_failed(job: Any, message: str) -> Any:
+    from patron.imports.models import ExportJob
+
+    job.status, job.error, job.finished_at = ExportJob.Status.FAILED, message, timezone.now()
+    job.save(update_fields=["status", "error", "finished_at", "updated_at"])
     return job

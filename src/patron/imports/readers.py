@@ -1,8 +1,8 @@
 """Reading import files into header + rows: CSV (any usual encoding and delimiter), XLSX, vCard.
 
 Every reader yields `(row_number, values)` where `row_number` is what a person sees in a
-spreadsheet (the header is row 1, the first record row 2; for vCard, the card's position), so
-a rejected row can be found and fixed in the original file. Readers stream: a million-row file
+spreadsheet (the header's row, often 1, then the records below it; for vCard, the card's
+position), so a rejected row can be found and fixed in the original file. Readers stream: a million-row file
 is never held in memory, and a resumed import re-reads the file and skips what has landed.
 """
 
@@ -80,11 +80,12 @@ class Table:
 
 def find_header(rows: list[list[str]]) -> int:
     """The row number (1-based) of the column names among a file's first rows: the first row
-    filled at least half as wide as the widest, and with two names at least when the file
-    has two columns. A title or a note above the header fills one or two cells."""
+    filled at least half as wide as the widest, and with three names at least (two when the
+    file has two columns). A title or a note above the header ("导出人, 王磊") fills one or
+    two cells."""
     counts = [sum(1 for v in row if v.strip()) for row in rows]
     widest = max(counts, default=0)
-    need = max(min(widest, 2), (widest + 1) // 2)
+    need = max(min(widest, 3), (widest + 1) // 2)
     for number, count in enumerate(counts, start=1):
         if count and count >= need:
             return number
@@ -110,22 +111,25 @@ def detect_encoding(head: bytes) -> str:
 
 def detect_file_encoding(path: Path) -> str:
     """`detect_encoding` over the whole file: a GBK file whose first 64 KB are ASCII (English
-    headers, numbers) would otherwise read as UTF-8, and its Chinese rows as garbage. UTF-8 is
-    checked to the end (a quarter of a second per 100 MB)."""
+    headers, numbers) would otherwise read as UTF-8, and its Chinese rows as garbage. The file
+    is GBK when the first byte that is not UTF-8 comes before any Chinese written in UTF-8;
+    a stray byte in a file already seen to be UTF-8 stays one replaced character. (A quarter
+    of a second per 100 MB, at upload.)"""
     with path.open("rb") as handle:
         head = handle.read(SAMPLE_BYTES)
-        guess = detect_encoding(head)
-        if guess != "utf-8":
-            return guess
+        if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return detect_encoding(head)
         decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            decoder.decode(head)
-            while chunk := handle.read(2**20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "gb18030"
-    return "utf-8"
+        seen_utf8 = False
+        chunk = head
+        while chunk:
+            try:
+                seen_utf8 = seen_utf8 or not decoder.decode(chunk).isascii()
+            except UnicodeDecodeError as exc:
+                before = chunk[: max(exc.start, 0)]
+                return "utf-8" if seen_utf8 or not before.isascii() else "gb18030"
+            chunk = handle.read(2**20)
+    return "utf-8"  # a character cut short at the very end is not a reason to read it otherwise
 
 
 def detect_delimiter(sample: str) -> str:
@@ -227,8 +231,13 @@ def _first_rows(sheet, count: int) -> list[list[str]]:
         raise _damaged(exc) from None
 
 
+def _sheet_names(workbook) -> list[str]:
+    """The sheets that hold cells (a chart sheet has none)."""
+    return [sheet.title for sheet in workbook.worksheets]
+
+
 def _sheet(workbook, name: str):
-    if name not in workbook.sheetnames:
+    if name not in _sheet_names(workbook):
         raise NoSuchSheet(_("The workbook has no sheet named “%(name)s”.") % {"name": name})
     return workbook[name]
 
@@ -249,21 +258,23 @@ def _xlsx_rows(path: Path, sheet_name: str, header_row: int) -> Iterator[tuple[i
 
 
 def _table_sheet(workbook, rows: int) -> tuple[str, list[list[str]]]:
-    """The first sheet that holds a table (a header of two names or more) and its first
-    rows; else the first that holds anything. A workbook often opens on a cover or a sheet of
-    notes, one column of text."""
-    found: tuple[str, list[list[str]]] | None = None
-    for name in workbook.sheetnames:
+    """The first sheet that holds a table (a header of three names or more, else two) and
+    its first rows; else the first that holds anything. A workbook often opens on a cover or
+    a sheet of notes."""
+    filled: list[tuple[str, list[list[str]], int]] = []
+    for name in _sheet_names(workbook):
         first = _first_rows(workbook[name], rows)
-        if not any(v.strip() for row in first for v in row):
-            continue
-        found = found or (name, first)
-        header = first[find_header(first) - 1]
-        if sum(1 for v in header if v.strip()) >= 2:
-            return name, first
-    if found is None:
+        if any(v.strip() for row in first for v in row):
+            header = first[find_header(first) - 1]
+            filled.append((name, first, sum(1 for v in header if v.strip())))
+    if not filled:
         raise ReaderError(_("The spreadsheet is empty."))
-    return found
+    # Three names make a table; two may be a cover of labels and values.
+    for least in (3, 2, 0):
+        for name, first, names in filled:
+            if names >= least:
+                return name, first
+    return filled[0][:2]
 
 
 def open_xlsx(path: Path, *, sheet: str = "", header_row: int = 0) -> Table:
@@ -271,7 +282,7 @@ def open_xlsx(path: Path, *, sheet: str = "", header_row: int = 0) -> Table:
     0 finds the header among the first rows."""
     workbook = _load_workbook(path)
     try:
-        names = list(workbook.sheetnames)
+        names = _sheet_names(workbook)
         if sheet:
             first = _first_rows(_sheet(workbook, sheet), max(header_row, HEADER_SCAN_ROWS))
         else:
@@ -399,11 +410,15 @@ def open_table(
         raise ReaderError(_("The file is empty."))
     with path.open("rb") as handle:
         magic = handle.read(4)
-    if suffix in (".xls", ".et") or magic == b"\xd0\xcf\x11\xe0":  # the old binary formats
+    if magic == b"\xd0\xcf\x11\xe0":  # by content: the old binary formats, or encrypted
         raise ReaderError(
-            _("This is an old Excel (.xls) or WPS file; save it as .xlsx or CSV and upload that.")
+            _(
+                "This is an old Excel (.xls) or WPS file, or one protected by a password; "
+                "save it as .xlsx or CSV without a password and upload that."
+            )
         )
-    if suffix in (".xlsx", ".xlsm") or magic == b"PK\x03\x04":
+    # A file named .xls that is neither is usually a system's text export: read as CSV.
+    if magic == b"PK\x03\x04" or suffix in (".xlsx", ".xlsm"):
         return open_xlsx(path, sheet=sheet, header_row=header_row)
     if suffix in (".vcf", ".vcard"):
         return open_vcard(path, encoding=encoding)

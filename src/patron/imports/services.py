@@ -141,11 +141,15 @@ def _context(job: ImportJob, user: Any) -> Context:
     users: dict[str, Any] = {}
     if job.owner_rule == ImportJob.OwnerRule.COLUMN:
         named: dict[str, set] = defaultdict(set)
-        for u in User.objects.filter(organization_id=job.organization_id, is_active=True):
+        people = list(User.objects.filter(organization_id=job.organization_id, is_active=True))
+        for u in people:
             for name in _names_of(u):
                 named[standardize.clean_name(name).lower()].add(u)
-        # A name two people share names nobody: the row is refused rather than guessed.
+        # A name two people share names nobody: the row is refused rather than guessed. A
+        # login or an e-mail address is one person's alone, and always names them.
         users = {name: next(iter(who)) for name, who in named.items() if name and len(who) == 1}
+        for u in people:
+            users.update({n.strip().lower(): u for n in (u.username, u.email) if n and n.strip()})
     return Context(
         user=user,
         organization_id=job.organization_id,
@@ -167,11 +171,13 @@ def _names_of(user: User) -> set[str]:
     """The ways a team writes who owns a row: login, e-mail, the name shown, and its parts
     when it pairs a Chinese and a Latin name ("王磊 Wang Lei": 王磊, Wang Lei), family name
     first or last."""
-    names = {user.username, user.email, user.display_name, user.get_full_name()}
+    names = {user.display_name, user.get_full_name()}
     names.add(f"{user.last_name}{user.first_name}" if not user.last_name.isascii() else "")
     names.add(f"{user.last_name} {user.first_name}")
-    for run in _CJK_RUN.findall(user.display_name):
-        names.update({run, _CJK_RUN.sub(" ", user.display_name)})
+    chinese = [run for run in _CJK_RUN.findall(user.display_name) if len(run) > 1]
+    latin = _CJK_RUN.sub(" ", user.display_name).strip()
+    if len(chinese) == 1 and latin and latin.isascii():
+        names.update({chinese[0], latin})
     return {n.strip() for n in names if n and n.strip()}
 
 
@@ -215,9 +221,13 @@ def import_reframe(*, job: ImportJob, user: Any, sheet: str, header_row: int) ->
         job.sheet, job.header_row = before
         field_name = "sheet" if isinstance(exc, readers.NoSuchSheet) else "header_row"
         raise ValidationError({field_name: str(exc)}) from None
-    job.header_row = table.header_row
+    job.sheet, job.header_row = table.sheet, table.header_row
     job.mapping = mapping.guess_mapping(table.headers, job.kind)
-    job.save(update_fields=["sheet", "header_row", "mapping", "updated_at"])
+    changed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.UPLOADED).update(
+        sheet=job.sheet, header_row=job.header_row, mapping=job.mapping, updated_at=timezone.now()
+    )
+    if not changed:  # started meanwhile
+        raise ValidationError(_("This import has already started."))
     return job
 
 

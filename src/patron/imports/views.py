@@ -151,7 +151,8 @@ def import_frame(request: HttpRequest, pk: Any) -> HttpResponse:
                 header_row=frame.cleaned_data["header_row"],
             )
         except ValidationError as exc:
-            for field_name, messages in exc.message_dict.items():
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+            for field_name, messages in errors.items():
                 frame.add_error(field_name if field_name in frame.fields else None, messages)
         else:
             return redirect("imports:import-mapping", pk=job.pk)
@@ -244,12 +245,12 @@ def customer_export(request: HttpRequest) -> HttpResponse:
 
 
 def _export_job(request: HttpRequest, pk: Any) -> ExportJob:
-    """An export of the user's own: nobody else may see another's file, administrators
-    included (it may hold contact details in clear)."""
-    try:
-        return ExportJob.objects.get(pk=pk, created_by=request.user)
-    except ExportJob.DoesNotExist:
-        raise Http404 from None
+    """An export of the user's own, while they may still have it: nobody else may see
+    another's file, administrators included (it may hold contact details in clear)."""
+    job = ExportJob.objects.filter(pk=pk).first()
+    if job is None or not exports.may_download(request.user, job):
+        raise Http404
+    return job
 
 
 @login_required

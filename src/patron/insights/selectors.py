@@ -104,7 +104,9 @@ def parse_conditions(raw: Any) -> list[Condition]:
         if op not in OPERATORS_OF[kind]:
             raise ConditionError(_("This comparison does not apply to %s.") % FIELDS[field][2])
         value = _clean_value(field, kind, value)
-        if field == "region":  # 浙江省 or Zhejiang means the stored 浙江, contained or not
+        # 浙江省 or Zhejiang means the stored 浙江, contained or not; but "contains 宁" is not
+        # 宁夏 (a one-character abbreviation), it also finds 辽宁.
+        if field == "region" and (op != "contains" or len(value) > 1):
             value = standardize.canonical_region(value)
         out.append(Condition(field, op, value))
     return out
