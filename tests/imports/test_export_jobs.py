@@ -92,3 +92,17 @@ def test_an_export_fails_clearly_and_its_file_goes_only_to_who_may_still_have_it
     monkeypatch.setattr(type(manager), "scope_for",
                         lambda self, cap: 0 if cap == "customers.view_sensitive" else 3)
     assert client.get(f"/imports/exports/{done.pk}/file").status_code == 404
+
+
+def test_old_exports_and_their_files_are_deleted_when_another_is_asked_for(manager, three):
+    import datetime as dt
+    import os
+
+    from django.utils import timezone
+
+    old = exports.export_run(job=exports.export_queue(user=manager, query={}, format="csv", include_sensitive=True))
+    path = old.file.path
+    ExportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=8))
+    recent = exports.export_queue(user=manager, query={"region": "上海"}, format="csv", include_sensitive=False)
+    assert list(ExportJob.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not os.path.exists(path)

@@ -202,6 +202,29 @@ def is_long(queryset: QuerySet) -> bool:
     return queryset[: DIRECT_MAX_ROWS + 1].count() > DIRECT_MAX_ROWS
 
 
+# Days an export's file is kept: it may hold contact details in clear, which should not
+# outlive the need for them (each new export of the organisation deletes older ones).
+EXPORT_KEEP_DAYS = 7
+
+
+def exports_prune(*, organization_id: Any) -> int:
+    """Delete the organisation's finished exports older than EXPORT_KEEP_DAYS, files first;
+    return how many. Idempotent."""
+    from patron.imports.models import ExportJob
+
+    cutoff = timezone.now() - dt.timedelta(days=EXPORT_KEEP_DAYS)
+    old = list(
+        ExportJob.objects.filter(organization_id=organization_id, created_at__lt=cutoff).exclude(
+            status__in=[ExportJob.Status.QUEUED, ExportJob.Status.RUNNING]
+        )
+    )
+    for job in old:
+        if job.file:
+            job.file.delete(save=False)
+        job.delete()
+    return len(old)
+
+
 def export_queue(*, user: Any, query: dict[str, str], format: str, include_sensitive: bool) -> Any:
     """Queue the customer list's export as a background job, after checking who asks. The
     same export asked for again while queued or running (a double click, a reload) is that
@@ -225,6 +248,7 @@ def export_queue(*, user: Any, query: dict[str, str], format: str, include_sensi
     ).first()
     if pending is not None:
         return pending
+    exports_prune(organization_id=user.organization_id)
     job = ExportJob.objects.create(
         organization_id=user.organization_id,
         created_by=user,
