@@ -323,8 +323,9 @@ def test_it_previews_the_first_rows_with_their_problems(owner, customer, messy_f
     job = make_job(owner, messy_file)
     preview = services.import_prepare(job=job, user=owner, limit=7)
     assert [r.row for r in preview.rows] == [2, 3, 4, 5, 6, 7, 8]
-    # Row 8 repeats row 2's phone, so it will update the customer row 2 creates.
-    assert [r.action for r in preview.rows] == ["create", "create", "create", "", "", "", "update"]
+    # Row 8 repeats row 2's phone, so it is merged into the customer row 2 creates (it
+    # updates no record that exists now).
+    assert [r.action for r in preview.rows] == ["create", "create", "create", "", "", "", "repeat"]
     assert preview.rows[3].problems[0][0] == "手机"
     assert preview.problems == []
     assert job.rows_done == 0 and Customer.objects.count() == 1

@@ -53,7 +53,7 @@ class PreviewRow:
     row: int
     values: list[str]
     problems: list[tuple[str, str]] = field(default_factory=list)
-    action: str = ""  # "create", "update" or "" when rejected
+    action: str = ""  # "create", "update", "repeat" (of a row above) or "" when rejected
 
 
 @dataclass
@@ -198,7 +198,7 @@ def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
         action = ""
         if pending is not None:
             repeat = any(key in seen for key in pending.keys)
-            action = "update" if pending.pk or repeat else "create"
+            action = "update" if pending.pk else "repeat" if repeat else "create"
             seen.update(pending.keys)
         rows.append(PreviewRow(number, values, labelled, action))
     return Preview(
