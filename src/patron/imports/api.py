@@ -21,7 +21,7 @@ from patron.accounts.capabilities import Scope
 from patron.api.base import ScopedViewSet, valid
 from patron.customers.api import CustomerFilter
 from patron.customers.models import Customer
-from patron.imports import exports, services
+from patron.imports import exports, readers, services
 from patron.imports.models import ImportJob, ImportRejection
 from patron.imports.views import _attachment
 
@@ -79,7 +79,7 @@ class ImportJobIn(serializers.Serializer):
         required=False,
         default=0,
         min_value=0,
-        max_value=100,
+        max_value=readers.MAX_HEADER_ROW,
         help_text="The row holding the column names; found among the first rows when 0.",
     )
     start = serializers.BooleanField(default=True, help_text="Queue the import at once.")
@@ -179,10 +179,7 @@ class CustomerExportViewSet(ScopedViewSet):
             include_sensitive=request.query_params.get("sensitive") in ("1", "true"),
             filters={k: v for k, v in request.query_params.items() if k != "output"},
         )
-        content_type = (
-            "text/csv" if fmt == "csv" else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        )
-        response = HttpResponse(data, content_type=content_type)
+        response = HttpResponse(data, content_type=exports.CONTENT_TYPES[fmt])
         response["Content-Disposition"] = _attachment(f"customers.{fmt}")
         return response
 
