@@ -1,5 +1,9 @@
 """A customer list too long to export within a request is written in the background."""
 
+import csv
+import datetime as dt
+import io
+
 import pytest
 
 from patron.audit.models import AuditEntry
@@ -30,8 +34,14 @@ def test_a_long_list_is_exported_in_the_background_for_its_user_only(
 ):
     monkeypatch.setattr(exports, "DIRECT_MAX_ROWS", 2)
     client.force_login(manager)
+    # Asking (a GET, which a prefetch or a link preview may make) writes nothing: a page asks.
+    asked = client.get("/imports/export/customers/?region=上海&format=csv&sensitive=on")
+    assert asked.status_code == 200 and not ExportJob.objects.exists()
+    assert 'name="region" value="上海"' in asked.text and 'name="sensitive" value="on"' in asked.text
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.get("/imports/export/customers/?region=上海&format=csv&sensitive=on")
+        response = client.post(
+            "/imports/export/customers/", {"region": "上海", "format": "csv", "sensitive": "on"}
+        )
     job = ExportJob.objects.get()
     assert response.status_code == 302 and response.url == f"/imports/exports/{job.pk}/"
     page = client.get(response.url)
@@ -106,3 +116,44 @@ def test_old_exports_and_their_files_are_deleted_when_another_is_asked_for(manag
     recent = exports.export_queue(user=manager, query={"region": "上海"}, format="csv", include_sensitive=False)
     assert list(ExportJob.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not os.path.exists(path)
+
+
+def test_the_periodic_cleaning_deletes_old_exports_too(manager, org, three):
+    import datetime as dt
+    import io
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    old = exports.export_run(job=exports.export_queue(user=manager, query={}, format="csv", include_sensitive=True))
+    ExportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=8))
+    out = io.StringIO()
+    call_command("clean_customers", "--org", org.slug, stdout=out)
+    assert "old exports deleted 1" in out.getvalue() and not ExportJob.objects.exists()
+
+
+def test_the_export_holds_the_value_scores_and_a_segment_is_exported_by_its_name(
+    client, manager, three
+):
+    from patron.insights.models import CustomerScore, ScoreRun, Segment
+
+    org = manager.organization
+    run = ScoreRun.objects.create(organization=org, as_of=dt.date(2026, 1, 1), status="done", is_current=True)
+    CustomerScore.objects.create(
+        organization=org, run=run, customer=three[0], as_of=run.as_of, class8="important_retain",
+        clv=6543.219, churn_risk=0.8123,
+    )
+    segment = Segment.objects.create(
+        organization=org, name="重要挽留", owner=manager, conditions=[{"field": "class8", "op": "eq", "value": "important_retain"}]
+    )
+    client.force_login(manager)
+    response = client.get(f"/imports/export/customers/?segment={segment.pk}&format=csv")
+    assert response.status_code == 200
+    assert "filename*=UTF-8''%E9%87%8D%E8%A6%81%E6%8C%BD%E7%95%99-" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][-4:] == ["RFM segment", "Value class", "Lifetime value (12 months)", "Churn risk"]
+    assert len(rows) == 2 and rows[1][1] == "张伟"
+    assert rows[1][-3:] == ["Important to win back", "6543.22", "0.812"]
+    # Without scores the columns are blank.
+    everyone = list(csv.reader(io.StringIO(client.get("/imports/export/customers/?format=csv").content.decode("utf-8-sig"))))
+    assert sorted(r[-2] for r in everyone[1:]) == ["", "", "6543.22"]

@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from patron.accounts import permissions
 from patron.audit.models import AuditEntry
 from patron.customers.models import Customer
-from patron.imports import services
+from patron.imports import readers, services
 from patron.imports.kinds import KINDS
 from patron.imports.models import ImportJob
 from tests.support import lines_out_of_step
@@ -267,6 +267,40 @@ def test_it_imports_a_vcard_file(owner, tmp_path, make_job):
         "浙江",
         "杭州",
     )
+
+
+def test_a_vcard_keeps_a_birthday_without_year_and_the_job_title_of_a_person(
+    owner, tmp_path, make_job
+):
+    # Phones store a birthday without its year ("--0415"); a person's card has a job title
+    # but no contact person. Neither may cost the contact, nor be dropped.
+    path = tmp_path / "phone.vcf"
+    path.write_text(
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:孙丽\r\nORG:杭州茶叶有限公司\r\nTITLE:采购经理\r\n"
+        "TEL;TYPE=cell:13700003333\r\nBDAY:--0415\r\nNOTE:老客户介绍\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    job = make_job(owner, path)
+    assert job.mapping[readers.VCARD_COLUMNS.index("TITLE")] == "title"
+    job = services.import_run(job=job)
+    sun = Customer.objects.get()
+    assert (job.rows_created, job.rows_rejected) == (1, 0)
+    assert (sun.kind, sun.company_name, sun.title, sun.birthday) == (
+        "person", "杭州茶叶有限公司", "采购经理", None
+    )
+    assert sun.notes.splitlines() == ["老客户介绍", "Birthday 04-15 (no year given)"]
+    assert not sun.contacts.exists()
+
+
+def test_a_job_title_mapped_to_a_contact_with_no_contact_person_is_the_customers_own(
+    owner, tmp_path, write_csv, make_job
+):
+    path = write_csv(tmp_path / "t.csv", [["姓名", "手机", "职位"], ["赵雷", "13900002222", "店长"]])
+    job = make_job(
+        owner, path, mapping_names={"姓名": "name", "手机": "phone", "职位": "contact_title"}
+    )
+    services.import_run(job=job)
+    assert Customer.objects.values_list("name", "title").get() == ("赵雷", "店长")
 
 
 def test_it_imports_leads_products_and_orders(

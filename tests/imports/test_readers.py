@@ -2,6 +2,7 @@ import codecs
 import zipfile
 
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -111,6 +112,25 @@ def test_it_parses_vcards_with_folding_quoted_printable_and_odd_fields(tmp_path)
         and cards[1]["TEL.cell"] == "13912341016"
     )
     assert cards[2]["TEL.cell"] == "+86-139-0013-9000" and cards[2]["EMAIL"] == "li@example.com"
+
+
+def test_a_vcard_shows_its_columns_by_what_they_hold(tmp_path):
+    path = tmp_path / "contacts.vcf"
+    path.write_text(VCARD, encoding="utf-8")
+    table = readers.open_table(path)
+    assert table.headers[:3] == ["FN", "N.family", "N.given"]  # what a mapping names
+    assert table.labels[:3] == ["Full name (FN)", "Family name (N.family)", "Given name (N.given)"]
+    with translation.override("zh-hans"):
+        assert table.labels[5] == "手机 (TEL.cell)"
+
+
+@pytest.mark.parametrize("birthday", ["--0415", "--04-15"])
+def test_a_vcard_birthday_without_year_goes_to_the_note(birthday):
+    card = f"BEGIN:VCARD\nFN:Li Na\nBDAY:{birthday}\nEND:VCARD\n"
+    parsed = next(readers.parse_vcards(card))
+    assert (parsed["BDAY"], parsed["NOTE"]) == ("", "Birthday 04-15 (no year given)")
+    full = next(readers.parse_vcards("BEGIN:VCARD\nFN:Li Na\nBDAY:1990-04-15\nEND:VCARD\n"))
+    assert (full["BDAY"], full.get("NOTE", "")) == ("1990-04-15", "")
 
 
 def test_it_decodes_a_gbk_charset_parameter():

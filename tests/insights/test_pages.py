@@ -227,17 +227,21 @@ def test_a_stale_segment_edit_is_refused(client, owner, segment):
     assert client.post(f"/insights/segments/{segment.pk}/edit/", data).status_code == 409
 
 
-def test_only_exporters_get_the_csv(client, owner, viewer, org, scored, segment):
+def test_only_exporters_get_the_segments_file(client, owner, viewer, org, scored, segment):
     from patron.accounts.services import user_create
 
+    export = f"/imports/export/customers/?segment={segment.pk}&format=csv"
     client.force_login(owner)
-    assert client.get(f"/insights/segments/{segment.pk}/export/").status_code == 403
+    assert "/imports/export/customers/" not in client.get(f"/insights/segments/{segment.pk}/").text
+    assert client.get(export).status_code == 403
     marketer = user_create(organization=org, username="mkt", password="x-long-password-1", roles=["marketer"])
     client.force_login(marketer)
-    response = client.get(f"/insights/segments/{segment.pk}/export/")
-    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    page = client.get(f"/insights/segments/{segment.pk}/").text
+    assert f"/imports/export/customers/?segment={segment.pk}&amp;format=xlsx" in page
+    response = client.get(export)
+    body = response.content.decode("utf-8-sig")
     assert response.status_code == 200 and "王芳" in body and "6500" in body
-    assert "138" not in body  # no phone numbers in an export of values
+    assert "13800138000" not in body and "138 0013 8000" not in body  # contact details masked
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -340,3 +344,19 @@ def test_the_month_under_way_is_left_out_of_the_trends_and_cohorts():
     assert selectors._complete(months, dt.date(2026, 12, 31)) == months  # December is complete
     assert selectors._complete_cohorts(cohorts, dt.date(2026, 12, 7)) == [
         {"month": "2026-10", "size": 4, "active": [4, 2]}, {"month": "2026-11", "size": 2, "active": [2]}]
+
+
+def test_a_segments_amounts_read_as_written_and_its_count_reads_in_chinese(client, owner, org, scored):
+    segment = Segment.objects.create(
+        organization=org, owner=owner, name="Big", conditions=[{"field": "clv", "op": "gt", "value": 5000.0}]
+    )
+    client.force_login(owner)
+    detail = client.get(f"/insights/segments/{segment.pk}/").text
+    assert "<strong>above</strong> 5,000<" in detail and "5000.0" not in detail
+    edit = client.get(f"/insights/segments/{segment.pk}/edit/").text
+    assert 'value="5000"' in edit and "5000.0" not in edit
+    data = _builder_post(**{"0": ("clv", "gt", "5000")}) | {"_preview": "1"}
+    preview = client.post(
+        "/insights/segments/new/", data, headers={"HX-Request": "true", "Accept-Language": "zh-hans"}
+    ).content.decode()
+    assert '您的客户中有 <span class="preview-count" id="preview-count">1</span> 位符合条件' in preview

@@ -53,7 +53,7 @@ class CustomerOut(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = [
-            "id", "number", "kind", "name", "company_name", "phone", "email", "wechat",
+            "id", "number", "kind", "name", "company_name", "title", "phone", "email", "wechat",
             "id_number", "birthday", "address", "region", "city", "industry", "source",
             "preferred_channel", "consent_email", "consent_sms", "consent_phone",
             "consent_updated_at", "notes", "tags", "owner", "owner_team", "last_contacted_at",
@@ -84,6 +84,7 @@ class CustomerIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Customer.Kind.choices, required=False)
     name = serializers.CharField(max_length=200)
     company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    title = serializers.CharField(max_length=100, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
     email = serializers.CharField(max_length=254, required=False, allow_blank=True)
     wechat = serializers.CharField(max_length=64, required=False, allow_blank=True)

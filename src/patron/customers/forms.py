@@ -148,6 +148,7 @@ class CustomerForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Customer.Kind.choices)
     name = forms.CharField(label=_("Name"), max_length=200)
     company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
+    title = forms.CharField(label=_("Job title"), max_length=100, required=False)
     phone = forms.CharField(
         label=_("Phone"),
         max_length=32,

@@ -40,6 +40,7 @@ MOVED_KINDS: tuple[tuple[str, type[models.Model], str], ...] = (
 # Fields filled from the duplicate when the survivor's are blank.
 FILLABLE = (
     "company_name",
+    "title",
     "phone",
     "email",
     "wechat",

@@ -14,7 +14,7 @@ from patron.customers.models import Contact, Customer, Tag
 from patron.organizations.models import Counter
 
 EDITABLE_FIELDS = [
-    "kind", "name", "company_name", "phone", "email", "wechat", "id_number", "birthday",
+    "kind", "name", "company_name", "title", "phone", "email", "wechat", "id_number", "birthday",
     "address", "region", "city", "industry", "source", "preferred_channel", "consent_email",
     "consent_sms", "consent_phone", "notes",
 ]
@@ -23,7 +23,7 @@ CONSENT_FIELDS = {"consent_email", "consent_sms", "consent_phone"}
 
 def _standardize(data: dict[str, Any], *, region: str) -> dict[str, Any]:
     data = dict(data)
-    for field in ("name", "company_name", "region", "city", "industry"):
+    for field in ("name", "company_name", "title", "region", "city", "industry"):
         if field in data and data[field] is not None:
             data[field] = standardize.clean_name(data[field])
     if data.get("region"):  # as the importer writes it, so that one filter finds both

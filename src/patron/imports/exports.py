@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -41,6 +42,7 @@ CUSTOMER_FIELDS = [
     "name",
     "kind",
     "company_name",
+    "title",
     "phone",
     "email",
     "wechat",
@@ -94,13 +96,42 @@ def _value(user: Any, obj: Model, name: str, reveal: bool) -> Any:
     return neutralise(value)
 
 
-def _rows(user: Any, queryset: QuerySet, fields: list[str], reveal: bool) -> Iterator[list[Any]]:
+# A column beyond the model's fields: its heading, and its cell from the row's annotation.
+Column = tuple[Any, Callable[[Any], Any]]
+
+
+def _rows(
+    user: Any, queryset: QuerySet, fields: list[str], columns: dict[str, Column], reveal: bool
+) -> Iterator[list[Any]]:
     for obj in queryset.iterator(chunk_size=2000):
-        yield [_value(user, obj, name, reveal) for name in fields]
+        yield [
+            *(_value(user, obj, name, reveal) for name in fields),
+            *(neutralise(cell(getattr(obj, name))) for name, (_label, cell) in columns.items()),
+        ]
 
 
-def _headers(model: type[Model], fields: list[str]) -> list[str]:
-    return [str(model._meta.get_field(name).verbose_name) for name in fields]
+def _headers(model: type[Model], fields: list[str], columns: dict[str, Column]) -> list[str]:
+    return [
+        *(str(model._meta.get_field(name).verbose_name) for name in fields),
+        *(str(label) for label, _cell in columns.values()),
+    ]
+
+
+def _rounded(places: int) -> Callable[[Any], Any]:
+    return lambda value: "" if value is None else round(value, places)
+
+
+def score_columns() -> dict[str, Column]:
+    """The customer's current value snapshot, as the list and the segments show it (blank
+    until the first refresh). The queryset is annotated by `with_current_score`."""
+    from patron.insights import labels
+
+    return {
+        "score_segment": (_("RFM segment"), lambda key: labels.segment_label(key or "")),
+        "score_class8": (_("Value class"), lambda key: labels.class8_label(key or "")),
+        "score_clv": (_("Lifetime value (12 months)"), _rounded(2)),
+        "score_churn_risk": (_("Churn risk"), _rounded(3)),
+    }
 
 
 def _csv(headers: list[str], rows: Iterator[list[Any]]) -> tuple[bytes, int]:
@@ -139,12 +170,15 @@ def export_rows(
     format: str,
     include_sensitive: bool = False,
     filters: dict[str, Any] | None = None,
+    columns: dict[str, Column] | None = None,
 ) -> tuple[bytes, int]:
     """The rows of `queryset` that `user` may export, as CSV or XLSX bytes, and their count.
 
-    Columns are `fields` of the model, headed by their verbose names; relations show as
-    text, choices by their label, datetimes in the organisation's local time.
+    Columns are `fields` of the model, headed by their verbose names (relations show as
+    text, choices by their label, datetimes in the organisation's local time), then the
+    annotated `columns`.
     """
+    columns = columns or {}
     model = queryset.model
     if format not in FORMATS:
         raise ValueError(f"unknown export format {format!r}")
@@ -155,11 +189,12 @@ def export_rows(
     if unknown:
         raise ValueError(f"unknown fields: {', '.join(unknown)}")
     allowed = permissions.visible(queryset, user, "export")
-    rows = _rows(user, allowed, fields, include_sensitive)
+    rows = _rows(user, allowed, fields, columns, include_sensitive)
+    headers = _headers(model, fields, columns)
     if format == "csv":
-        data, count = _csv(_headers(model, fields), rows)
+        data, count = _csv(headers, rows)
     else:
-        data, count = _xlsx(_headers(model, fields), rows, str(model._meta.verbose_name_plural))
+        data, count = _xlsx(headers, rows, str(model._meta.verbose_name_plural))
     # An export concerns many records, so the entry names the model, not one object.
     AuditEntry.objects.create(
         organization_id=user.organization_id,
@@ -170,7 +205,7 @@ def export_rows(
         data={
             "rows": count,
             "format": format,
-            "fields": fields,
+            "fields": [*fields, *columns],
             "sensitive": include_sensitive,
             "filters": jsonable(filters or {}),
         },
@@ -195,6 +230,36 @@ def customer_queryset(*, user: Any, query: dict[str, str]) -> QuerySet:
     if not filters.is_valid():
         raise ValueError(filters.errors.as_text())
     return selectors.customer_list(user=user, filters=filters.selector_filters())
+
+
+def customer_export(
+    *, user: Any, query: dict[str, str], format: str, include_sensitive: bool
+) -> tuple[bytes, int]:
+    """The customer list with the list page's `query`, as its export file: the customer's
+    fields, then its current value scores."""
+    from patron.insights.selectors import with_current_score
+
+    return export_rows(
+        user=user,
+        queryset=with_current_score(customer_queryset(user=user, query=query)),
+        fields=CUSTOMER_FIELDS,
+        format=format,
+        include_sensitive=include_sensitive,
+        filters=query,
+        columns=score_columns(),
+    )
+
+
+def export_name(*, user: Any, query: dict[str, str], format: str) -> str:
+    """The file's name: the saved segment it holds, or "customers", and the day
+    ("重要挽留-20261206.xlsx")."""
+    from patron.insights.selectors import segment_list
+
+    name = "customers"
+    if query.get("segment"):
+        segment = segment_list(user=user).filter(pk=query["segment"]).first()
+        name = (slugify(segment.name, allow_unicode=True) if segment else "") or "segment"
+    return f"{name}-{timezone.localdate():%Y%m%d}.{format}"
 
 
 def is_long(queryset: QuerySet) -> bool:
@@ -280,14 +345,11 @@ def export_run(*, job: Any) -> Any:
         job.refresh_from_db()
         return job
     try:
-        queryset = customer_queryset(user=job.created_by, query=job.query)
-        data, count = export_rows(
+        data, count = customer_export(
             user=job.created_by,
-            queryset=queryset,
-            fields=CUSTOMER_FIELDS,
+            query=job.query,
             format=job.format,
             include_sensitive=job.include_sensitive,
-            filters=job.query,
         )
     except ValueError:
         return _export_failed(job, EXPORT_ERRORS["filters"])
@@ -296,7 +358,7 @@ def export_run(*, job: Any) -> Any:
     except Exception:
         _export_failed(job, EXPORT_ERRORS["internal"])
         raise
-    name = f"customers-{timezone.localdate():%Y%m%d}.{job.format}"
+    name = export_name(user=job.created_by, query=job.query, format=job.format)
     job.file.save(name, ContentFile(data), save=False)
     job.status, job.rows, job.finished_at = ExportJob.Status.DONE, count, timezone.now()
     job.save()

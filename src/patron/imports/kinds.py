@@ -282,8 +282,16 @@ class OwnedPeopleKind:
 
 
 class CustomerKind(OwnedPeopleKind):
-    fields = (*OwnedPeopleKind.fields, "kind", "city", "address", "id_number", "birthday", "notes")
+    fields = (
+        *OwnedPeopleKind.fields, "title", "kind", "city", "address", "id_number", "birthday", "notes"
+    )
     tables = (Customer, Contact)
+
+    def check(self, data: dict[str, Any], ctx: Context) -> list[Problem]:
+        if data.get("contact_title") and not data.get("contact_name") and not data.get("title"):
+            # A job title with no contact person to hold it is the customer's own.
+            data["title"] = data.pop("contact_title")
+        return super().check(data, ctx)
 
     def build(self, pending: Pending, number: int, ctx: Context, pk: Any) -> dict[str, Any]:
         data = pending.data

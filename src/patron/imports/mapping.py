@@ -91,9 +91,10 @@ TARGETS: dict[str, dict[str, tuple[object, tuple[str, ...]]]] = {
         ),
         "owner": (_("Owner"), ("owner", "salesrep", "rep", "负责人", "归属人", "销售", "业务员")),
         "contact_name": (_("Contact name"), ("contact", "contactname", "contactperson", "联系人")),
+        "title": (_("Job title"), ("title", "jobtitle", "position", "职位", "职务")),
         "contact_title": (
             _("Contact job title"),
-            ("title", "jobtitle", "position", "职位", "职务"),
+            ("contacttitle", "contactjobtitle", "contactposition", "联系人职位", "联系人职务"),
         ),
         "contact_phone": (_("Contact phone"), ("contactphone", "联系人电话", "联系人手机")),
         "contact_email": (_("Contact e-mail"), ("contactemail", "联系人邮箱")),
@@ -176,7 +177,7 @@ _VCARD = {
     "nfamily": "family_name",
     "ngiven": "given_name",
     "org": "company_name",
-    "title": "contact_title",
+    "title": "title",
     "telcell": "phone",
     "tel": "phone",
     "email": "email",
@@ -210,6 +211,9 @@ def guess_mapping(headers: list[str], kind: str) -> list[str]:
             guess = ""
         used.add(guess)
         mapping.append(guess)
+    if kind == "customers" and "contact_name" in used and "contact_title" not in used:
+        # Beside a contact person's column, a bare "职位" is that person's, not the company's.
+        mapping = ["contact_title" if m == "title" else m for m in mapping]
     return mapping
 
 

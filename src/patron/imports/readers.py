@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 SAMPLE_BYTES = 64 * 1024
 # Spreadsheets exported by hand often open with a title ("2024年客户名单") or a note above
@@ -44,6 +45,22 @@ VCARD_COLUMNS = [
     "BDAY",
     "NOTE",
 ]
+# What each vCard column holds, for the person mapping them (the codes stay the headers).
+VCARD_LABELS = {
+    "FN": gettext_lazy("Full name"),
+    "N.family": gettext_lazy("Family name"),
+    "N.given": gettext_lazy("Given name"),
+    "ORG": gettext_lazy("Company"),
+    "TITLE": gettext_lazy("Job title"),
+    "TEL.cell": gettext_lazy("Mobile phone"),
+    "TEL": gettext_lazy("Other phone"),
+    "EMAIL": gettext_lazy("E-mail"),
+    "ADR.region": gettext_lazy("Province or state"),
+    "ADR.city": gettext_lazy("City"),
+    "ADR": gettext_lazy("Address"),
+    "BDAY": gettext_lazy("Birthday"),
+    "NOTE": gettext_lazy("Note"),
+}
 csv.field_size_limit(16 * 1024 * 1024)
 
 
@@ -69,6 +86,13 @@ class Table:
     # XLSX: the sheet read, and every sheet of the workbook to choose from.
     sheet: str = ""
     sheets: list[str] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[str]:
+        """The headers as shown to people: a vCard's codes with what they hold."""
+        if self.format != "vcard":
+            return self.headers
+        return [f"{VCARD_LABELS[h]} ({h})" if h in VCARD_LABELS else h for h in self.headers]
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         if self.format == "csv":
@@ -351,7 +375,7 @@ def parse_vcards(text: str) -> Iterator[dict[str, str]]:
         if name == "BEGIN" and value.strip().upper() == "VCARD":
             card = {}
         elif name == "END" and card is not None:
-            yield card
+            yield _yearless_birthday_to_note(card)
             card = None
         elif card is not None:
             params = _params(raw_params)
@@ -376,6 +400,22 @@ def _apply(card: dict[str, str], name: str, params: dict[str, list[str]], value:
         card.setdefault("ORG", " ".join(p.strip() for p in _components(value) if p.strip()))
     elif name in ("FN", "EMAIL", "TITLE", "BDAY", "NOTE"):
         card.setdefault(name, value.removeprefix("mailto:"))
+
+
+# A birthday without its year, as phones store it: "--0415" (vCard 4), "--04-15" (vCard 3).
+_YEARLESS = re.compile(r"^--(\d{2})-?(\d{2})$")
+
+
+def _yearless_birthday_to_note(card: dict[str, str]) -> dict[str, str]:
+    """A birthday without a year cannot be a date: keep it in the note rather than refuse
+    the contact for it."""
+    match = _YEARLESS.match(card.get("BDAY", ""))
+    if match:
+        month, day = match.groups()
+        kept = _("Birthday %(date)s (no year given)") % {"date": f"{month}-{day}"}
+        card["NOTE"] = "\n".join(filter(None, [card.get("NOTE", ""), kept]))
+        card["BDAY"] = ""
+    return card
 
 
 def _vcard_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:

@@ -193,7 +193,7 @@ def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
     for number, values in readers.read_all(table, limit):
         pending, problems = batches.classify(kind, ctx, number, *clean(values))
         labelled = [
-            (batches.column_label(job, table.headers, f), reason) for f, reason in problems
+            (batches.column_label(job, table.labels, f), reason) for f, reason in problems
         ]
         action = ""
         if pending is not None:
@@ -202,7 +202,7 @@ def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
             seen.update(pending.keys)
         rows.append(PreviewRow(number, values, labelled, action))
     return Preview(
-        table.headers, job.mapping, rows, mapping.validate_mapping(job.mapping, job.kind)
+        table.labels, job.mapping, rows, mapping.validate_mapping(job.mapping, job.kind)
     )
 
 
@@ -315,7 +315,7 @@ def import_run(
         clean = cleaning.RowCleaner(job.mapping, kind.cleaners(ctx))
         with batches.bulk_writes(), batches.settled_heap() as settle:
             for numbers, cleaned in _cleaned_batches(job, table, clean, batch_size, ahead):
-                batches.batch_write(job, kind, ctx, numbers, cleaned, table.headers)
+                batches.batch_write(job, kind, ctx, numbers, cleaned, table.labels)
                 settle()
                 if progress:
                     progress(job)

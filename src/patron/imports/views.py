@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -83,7 +82,7 @@ def _mapping_page(
     form: MappingForm | None = None,
     frame: FrameForm | None = None,
 ) -> HttpResponse:
-    form = form or MappingForm(job=job, headers=table.headers)
+    form = form or MappingForm(job=job, headers=table.labels)
     frame = frame or FrameForm(table=table)
     context = {
         "job": job,
@@ -113,7 +112,7 @@ def import_mapping(request: HttpRequest, pk: Any) -> HttpResponse:
     job, table = _uploaded(request, pk)
     if isinstance(table, HttpResponse):
         return table
-    form = MappingForm(request.POST or None, job=job, headers=table.headers)
+    form = MappingForm(request.POST or None, job=job, headers=table.labels)
     if request.method == "POST" and form.is_valid():
         try:
             services.import_configure(
@@ -209,12 +208,14 @@ def _attachment(name: str) -> str:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def customer_export(request: HttpRequest) -> HttpResponse:
     """The customer list, filtered by the list page's query string, as CSV or XLSX: at once
-    when short, else as a background export the user is taken to."""
-    options = ExportForm(request.GET)
-    query = {k: v for k, v in request.GET.items() if k not in ("format", "sensitive")}
+    when short; when long, a page that asks (a GET writes nothing), whose POST queues a
+    background export and takes the user to it."""
+    params = request.POST if request.method == "POST" else request.GET
+    options = ExportForm(params)
+    query = {k: v for k, v in params.items() if k not in ("format", "sensitive", "csrfmiddlewaretoken")}
     try:
         queryset = exports.customer_queryset(user=request.user, query=query)
     except ValueError:
@@ -224,23 +225,34 @@ def customer_export(request: HttpRequest) -> HttpResponse:
     fmt = options.cleaned_data["format"] or "csv"
     sensitive = options.cleaned_data["sensitive"]
     try:
-        if exports.is_long(queryset):
+        if request.method == "POST":
             job = exports.export_queue(
                 user=request.user, query=query, format=fmt, include_sensitive=sensitive
             )
             return redirect("imports:export-detail", pk=job.pk)
-        data, _count = exports.export_rows(
-            user=request.user,
-            queryset=queryset,
-            fields=exports.CUSTOMER_FIELDS,
-            format=fmt,
-            include_sensitive=sensitive,
-            filters=query,
+        if request.user.scope_for("customers.export") == 0:
+            raise permissions.PermissionDenied("customers.export")
+        if exports.is_long(queryset):
+            return render(
+                request,
+                "imports/exportjob_confirm.html",
+                {
+                    "query": query,
+                    "format": fmt,
+                    "sensitive": sensitive,
+                    "rows": exports.DIRECT_MAX_ROWS,
+                    "keep_days": exports.EXPORT_KEEP_DAYS,
+                },
+            )
+        data, _count = exports.customer_export(
+            user=request.user, query=query, format=fmt, include_sensitive=sensitive
         )
     except permissions.PermissionDenied:
         raise PermissionDenied from None
     response = HttpResponse(data, content_type=exports.CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = _attachment(f"customers-{timezone.localdate():%Y%m%d}.{fmt}")
+    response["Content-Disposition"] = _attachment(
+        exports.export_name(user=request.user, query=query, format=fmt)
+    )
     return response
 
 

@@ -7,8 +7,9 @@ the last refresh (run.report["rollups"]), never the raw tables.
 
 import datetime as dt
 import heapq
+import math
 from dataclasses import dataclass
-from decimal import InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -130,8 +131,12 @@ def _clean_value(field: str, kind: str, value: Any) -> Any:
 
 
 def choice_name(field: str, value: Any) -> Any:
-    """A choice field's stored key as shown in the active language; other values as they are."""
-    if FIELDS.get(field, ("", ""))[1] != "choice":
+    """A stored value as a person writes it: a choice field's key by its name in the active
+    language, a number without a float's tail (1000.0 is 1000); other values as they are."""
+    kind = FIELDS.get(field, ("", ""))[1]
+    if kind == "number" and isinstance(value, int | float) and math.isfinite(value):
+        return format(Decimal(str(value)).normalize(), "f")
+    if kind != "choice":
         return value
     return str(dict(field_choices(field)).get(value, value))
 

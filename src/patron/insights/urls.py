@@ -17,7 +17,6 @@ urlpatterns = [
     path("segments/<uuid:pk>/", views.segment_detail, name="segment-detail"),
     path("segments/<uuid:pk>/edit/", views.segment_form, name="segment-update"),
     path("segments/<uuid:pk>/delete/", views.segment_delete, name="segment-delete"),
-    path("segments/<uuid:pk>/export/", views.segment_export, name="segment-export"),
     path("playbooks/", views.playbook_list, name="playbook-list"),
     path("playbooks/new/", views.playbook_form, name="playbook-create"),
     path("playbooks/<uuid:pk>/edit/", views.playbook_form, name="playbook-update"),

@@ -5,22 +5,22 @@ partial of the same template. Dashboards, playbooks and the refresh are for mana
 view scope of a subtree or more); segments for anyone who can view customers.
 """
 
-import csv
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from patron.accounts import permissions
 from patron.accounts.capabilities import Scope
-from patron.audit import services as audit
 from patron.common.errors import ConflictError
 from patron.customers.models import Customer
 from patron.insights import actions, forms, labels, selectors, services
@@ -292,9 +292,9 @@ def segment_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 
 
 def _describe(cond: selectors.Condition) -> dict:
-    value = cond.value
-    if selectors.FIELDS[cond.field][1] == "choice":
-        value = dict(selectors.field_choices(cond.field)).get(value, value)
+    value = selectors.choice_name(cond.field, cond.value)
+    if selectors.FIELDS[cond.field][1] == "number":  # 5,000 as the page's language groups it
+        value = formats.number_format(Decimal(value), use_l10n=True, force_grouping=True)
     return {
         "field": selectors.FIELDS[cond.field][2],
         "op": selectors.OPERATORS[cond.op],
@@ -310,61 +310,6 @@ def segment_delete(request: HttpRequest, pk: Any) -> HttpResponse:
     services.segment_delete(segment=segment, user=request.user)
     messages.success(request, _("Segment deleted."))
     return redirect("insights:segment-list")
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-@login_required
-@require_GET
-def segment_export(request: HttpRequest, pk: Any) -> StreamingHttpResponse:
-    """The segment's customers as CSV: only those the user may export, no sensitive fields."""
-    segment = _get(selectors.segment_list(user=request.user), pk)
-    _require(selectors.may_export(request.user))
-    conditions = selectors.parse_conditions(segment.conditions)
-    customers = (
-        selectors.with_current_score(
-            selectors.segment_customers(user=request.user, conditions=conditions, action="export")
-        )
-        .select_related("owner")
-        .order_by("number")
-    )
-    audit.record("segment.exported", obj=segment, user=request.user, data={"conditions": segment.conditions})
-    writer = csv.writer(_Echo())
-    header = [
-        _("Number"),
-        _("Name"),
-        _("Region"),
-        _("City"),
-        _("Owner"),
-        _("RFM segment"),
-        _("Value class"),
-        _("Lifetime value (12 months)"),
-        _("Churn risk"),
-    ]
-
-    def rows() -> Any:
-        yield "\ufeff" + writer.writerow(header)  # the BOM lets Excel read UTF-8 Chinese names
-        for c in customers.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    c.number,
-                    c.name,
-                    c.region,
-                    c.city,
-                    c.owner or "",
-                    labels.segment_label(c.score_segment or ""),
-                    labels.class8_label(c.score_class8 or ""),
-                    "" if c.score_clv is None else round(c.score_clv, 2),
-                    "" if c.score_churn_risk is None else round(c.score_churn_risk, 3),
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'
-    return response
 
 
 # --- Playbooks --------------------------------------------------------------------------------

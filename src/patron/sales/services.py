@@ -101,6 +101,8 @@ def lead_convert(
                 "name": lead.company_name or lead.name, "phone": lead.phone, "email": lead.email,
                 "wechat": lead.wechat, "region": lead.region, "industry": lead.industry,
                 "source": lead.source, "notes": lead.notes,
+                # A person's job title is their own; a company's goes to its contact below.
+                "title": "" if lead.company_name else lead.title,
             },
         )
         if lead.company_name:

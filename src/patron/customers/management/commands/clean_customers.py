@@ -7,13 +7,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from patron.customers import cleaning
+from patron.imports import exports
 from patron.organizations.context import working_for
 from patron.organizations.models import Organization
 
 
 class Command(BaseCommand):
     help = (
-        "Flag invalid contact data, stale customers and new duplicates as tasks for their owners."
+        "Flag invalid contact data, stale customers and new duplicates as tasks for their owners; "
+        "delete export files past their days."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -52,7 +54,11 @@ class Command(BaseCommand):
                     since=since,
                     limit=options["limit"],
                 )
+                # Export files may hold contact details in clear: none outlives its days,
+                # even in an organisation that stopped exporting (each export prunes too).
+                pruned = exports.exports_prune(organization_id=organization.pk)
             self.stdout.write(
                 f"{organization.slug}: new pairs {report.new_pairs}; found {report.found}; "
-                f"tasks created {report.tasks_created}; without owner {report.without_owner}"
+                f"tasks created {report.tasks_created}; without owner {report.without_owner}; "
+                f"old exports deleted {pruned}"
             )
