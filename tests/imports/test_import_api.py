@@ -119,3 +119,42 @@ def test_it_exports_customers_through_the_api(request, customer, persona, status
     if status == 200:
         text = response.content.decode("utf-8-sig")
         assert "王芳" in text and "13812341016" not in text
+
+
+def test_a_long_list_is_exported_through_the_api_in_the_background(
+    manager, owner, admin, customer, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    from patron.imports import exports
+    from patron.imports.models import ExportJob
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    monkeypatch.setattr(exports, "DIRECT_MAX_ROWS", 0)
+    api = _api(manager)
+    # Too long for a request: said so, with what to do, and nothing is written.
+    refused = api.get("/api/imports/export/customers/?output=csv&region=Shanghai")
+    assert refused.status_code == 400 and "POST" in refused.json()["detail"][0]
+    assert not ExportJob.objects.exists()
+    assert api.post("/api/imports/export/customers/", {"output": "pdf"}).status_code == 400
+    assert _api(owner).post("/api/imports/export/customers/", {"output": "csv"}).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = api.post(
+            "/api/imports/export/customers/", {"output": "csv", "region": "Shanghai", "class8": "important_retain"}
+        )
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    job = ExportJob.objects.get()
+    assert (job.origin, job.query) == ("api", {"region": "Shanghai", "class8": "important_retain"})
+    done = api.get(queued["Location"]).json()
+    assert (done["status"], done["rows"]) == ("done", 0)  # nobody is scored in that class
+    everyone = api.post("/api/imports/export/customers/", {"output": "csv", "region": "Shanghai"})
+    with django_capture_on_commit_callbacks(execute=True):
+        pass
+    job = ExportJob.objects.get(pk=everyone.json()["id"])
+    exports.export_run(job=job)
+    detail = api.get(f"/api/imports/exports/{job.pk}/").json()
+    assert detail["rows"] == 1 and detail["file"].endswith(f"/api/imports/exports/{job.pk}/file")
+    download = api.get(detail["file"])
+    text = b"".join(download.streaming_content).decode("utf-8-sig")
+    assert download.status_code == 200 and "王芳" in text and "13812341016" not in text
+    # Another's export is nobody else's business, administrators' included.
+    assert _api(admin).get(f"/api/imports/exports/{job.pk}/").status_code == 404
+    assert _api(admin).get(f"/api/imports/exports/{job.pk}/file").status_code == 404

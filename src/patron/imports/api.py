@@ -1,15 +1,18 @@
 """Imports and exports over the REST API; the lead mounts `urlpatterns` under "api/imports/".
 
 POST a file (multipart) to start an import, GET the job for its progress, GET its rejected
-rows; GET export/customers/ for the customer list as CSV or XLSX.
+rows. GET export/customers/ for a customer list of up to 5,000 as CSV or XLSX; POST the same
+parameters to export any list in the background, then GET exports/<id>/ until it is done and
+its file.
 """
 
 import json
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
-from django.urls import path
+from django.http import FileResponse, Http404, HttpResponse
+from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import pagination, parsers, serializers, status
@@ -17,12 +20,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from patron.accounts import permissions
 from patron.accounts.capabilities import Scope
 from patron.api.base import ScopedViewSet, valid
 from patron.customers.api import CustomerFilter
 from patron.customers.models import Customer
 from patron.imports import exports, readers, services
-from patron.imports.models import ImportJob, ImportRejection
+from patron.imports.models import ExportJob, ImportJob, ImportRejection
 from patron.imports.views import _attachment
 
 
@@ -152,35 +156,98 @@ class ImportJobViewSet(ScopedViewSet):
         return paginator.get_paginated_response(RejectionOut(page, many=True).data)
 
 
+class ExportJobOut(serializers.ModelSerializer):
+    file = serializers.SerializerMethodField(help_text="Where to download the file once done.")
+
+    class Meta:
+        model = ExportJob
+        fields = ["id", "format", "include_sensitive", "query", "status", "rows", "error",
+                  "file", "created_at", "finished_at"]
+
+    def get_file(self, job: ExportJob) -> str | None:
+        if job.status != ExportJob.Status.DONE:
+            return None
+        return self.context["request"].build_absolute_uri(reverse("api-export-file", args=[job.pk]))
+
+
+_EXPORT_PARAMETERS = [
+    OpenApiParameter("output", str, enum=list(exports.FORMATS)),
+    OpenApiParameter("sensitive", bool, description="clear values where allowed"),
+]
+
+
 class CustomerExportViewSet(ScopedViewSet):
-    """The customers the caller may export, filtered like the customer list."""
+    """The customers the caller may export, filtered like the customer list (`/api/customers/`):
+    GET answers the file of a list of up to 5,000; POST exports any list in the background."""
 
     model = Customer
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("output", str, enum=list(exports.FORMATS)),
-            OpenApiParameter("sensitive", bool, description="clear values where allowed"),
-        ],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY},
-    )
-    def list(self, request: Request) -> HttpResponse:
-        fmt = request.query_params.get("output", "csv")
+    def _asked(self, request: Request) -> tuple[str, bool, dict[str, str]]:
+        if request.user.scope_for("customers.export") == 0:
+            raise permissions.PermissionDenied("customers.export")
+        params = request.query_params if request.method == "GET" else request.data
+        fmt = params.get("output", "csv")
         if fmt not in exports.FORMATS:
             raise serializers.ValidationError({"output": [f"one of {', '.join(exports.FORMATS)}"]})
+        sensitive = str(params.get("sensitive", "")).lower() in ("1", "true", "on")
+        query = {k: str(v) for k, v in params.items() if k in exports.filter_names("api")}
+        return fmt, sensitive, query
+
+    @extend_schema(parameters=_EXPORT_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    def list(self, request: Request) -> HttpResponse:
+        fmt, sensitive, query = self._asked(request)
         filtered = CustomerFilter(request.query_params, queryset=self.get_queryset())
         if not filtered.is_valid():
             raise serializers.ValidationError(filtered.errors)
-        data, _count = exports.export_rows(
-            user=request.user,
-            queryset=filtered.qs,
-            fields=exports.CUSTOMER_FIELDS,
-            format=fmt,
-            include_sensitive=request.query_params.get("sensitive") in ("1", "true"),
-            filters={k: v for k, v in request.query_params.items() if k != "output"},
+        if exports.is_long(filtered.qs):
+            raise serializers.ValidationError(
+                {"detail": [f"The list holds more than {exports.DIRECT_MAX_ROWS} customers: POST the "
+                            "same parameters to this address to export it in the background."]}
+            )
+        data, _count = exports.customer_export(
+            user=request.user, query=query, format=fmt, include_sensitive=sensitive, origin="api"
         )
         response = HttpResponse(data, content_type=exports.CONTENT_TYPES[fmt])
         response["Content-Disposition"] = _attachment(f"customers.{fmt}")
+        return response
+
+    @extend_schema(parameters=_EXPORT_PARAMETERS, responses={202: ExportJobOut})
+    def create(self, request: Request) -> Response:
+        fmt, sensitive, query = self._asked(request)
+        try:
+            job = exports.export_queue(
+                user=request.user, query=query, format=fmt, include_sensitive=sensitive, origin="api"
+            )
+        except ValueError as exc:
+            raise serializers.ValidationError({"detail": [str(exc)]}) from None
+        data = ExportJobOut(job, context={"request": request}).data
+        location = reverse("api-export-detail", args=[job.pk])
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+
+class ExportJobViewSet(ScopedViewSet):
+    """A background export of the caller's own: its progress, then its file."""
+
+    model = ExportJob
+    serializer_class = ExportJobOut
+
+    def get_object(self) -> ExportJob:
+        job = ExportJob.objects.filter(pk=self.kwargs["pk"]).first()
+        if job is None or not exports.may_download(self.request.user, job):
+            raise Http404
+        return job
+
+    def retrieve(self, request: Request, pk: Any = None) -> Response:
+        return Response(ExportJobOut(self.get_object(), context={"request": request}).data)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def file(self, request: Request, pk: Any = None) -> FileResponse:
+        job = self.get_object()
+        if job.status != ExportJob.Status.DONE or not job.file:
+            raise Http404
+        response = FileResponse(job.file.open("rb"), content_type=exports.CONTENT_TYPES[job.format])
+        response["Content-Disposition"] = _attachment(Path(job.file.name).name)
         return response
 
 
@@ -188,5 +255,11 @@ urlpatterns = [
     path("", ImportJobViewSet.as_view({"post": "create"}), name="import-create"),
     path("<uuid:pk>/", ImportJobViewSet.as_view({"get": "retrieve"}), name="import-detail"),
     path("<uuid:pk>/rejected/", ImportJobViewSet.as_view({"get": "rejected"}), name="import-rejected"),
-    path("export/customers/", CustomerExportViewSet.as_view({"get": "list"}), name="customer-export"),
+    path(
+        "export/customers/",
+        CustomerExportViewSet.as_view({"get": "list", "post": "create"}),
+        name="customer-export",
+    ),
+    path("exports/<uuid:pk>/", ExportJobViewSet.as_view({"get": "retrieve"}), name="api-export-detail"),
+    path("exports/<uuid:pk>/file", ExportJobViewSet.as_view({"get": "file"}), name="api-export-file"),
 ]

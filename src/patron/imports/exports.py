@@ -218,30 +218,45 @@ def export_rows(
 DIRECT_MAX_ROWS = 5_000
 
 
-def customer_queryset(*, user: Any, query: dict[str, str]) -> QuerySet:
-    """The customer list as `user` sees it with the list page's `query` string; ValueError
-    when its filters are not valid."""
+def customer_queryset(*, user: Any, query: dict[str, str], origin: str = "list") -> QuerySet:
+    """The customer list as `user` sees it with `query`, read by the filters of the list page
+    (origin "list") or of the API ("api"); ValueError when they are not valid."""
     from patron.customers import selectors
+    from patron.customers.api import CustomerFilter
     from patron.customers.forms import CustomerFilterForm
+    from patron.customers.models import Customer
 
     params = QueryDict(mutable=True)
     params.update(query)
+    if origin == "api":
+        found = CustomerFilter(params, queryset=Customer.objects.visible_to(user, "view"))
+        if not found.is_valid():
+            raise ValueError(found.errors.as_text())
+        return found.qs
     filters = CustomerFilterForm(params, user=user)
     if not filters.is_valid():
         raise ValueError(filters.errors.as_text())
     return selectors.customer_list(user=user, filters=filters.selector_filters())
 
 
+def filter_names(origin: str) -> set[str]:
+    """The query keys that filter the list where the export was asked for."""
+    from patron.customers.api import CustomerFilter
+    from patron.customers.forms import CustomerFilterForm
+
+    return set(CustomerFilter.base_filters if origin == "api" else CustomerFilterForm.base_fields)
+
+
 def customer_export(
-    *, user: Any, query: dict[str, str], format: str, include_sensitive: bool
+    *, user: Any, query: dict[str, str], format: str, include_sensitive: bool, origin: str = "list"
 ) -> tuple[bytes, int]:
-    """The customer list with the list page's `query`, as its export file: the customer's
-    fields, then its current value scores."""
+    """The customer list with `query`, as its export file: the customer's fields, then its
+    current value scores."""
     from patron.insights.selectors import with_current_score
 
     return export_rows(
         user=user,
-        queryset=with_current_score(customer_queryset(user=user, query=query)),
+        queryset=with_current_score(customer_queryset(user=user, query=query, origin=origin)),
         fields=CUSTOMER_FIELDS,
         format=format,
         include_sensitive=include_sensitive,
@@ -250,13 +265,13 @@ def customer_export(
     )
 
 
-def export_name(*, user: Any, query: dict[str, str], format: str) -> str:
+def export_name(*, user: Any, query: dict[str, str], format: str, origin: str = "list") -> str:
     """The file's name: the saved segment it holds, or "customers", and the day
     ("重要挽留-20261206.xlsx")."""
     from patron.insights.selectors import segment_list
 
     name = "customers"
-    if query.get("segment"):
+    if origin == "list" and query.get("segment"):  # the API's "segment" is an RFM class
         segment = segment_list(user=user).filter(pk=query["segment"]).first()
         name = (slugify(segment.name, allow_unicode=True) if segment else "") or "segment"
     return f"{name}-{timezone.localdate():%Y%m%d}.{format}"
@@ -290,11 +305,12 @@ def exports_prune(*, organization_id: Any) -> int:
     return len(old)
 
 
-def export_queue(*, user: Any, query: dict[str, str], format: str, include_sensitive: bool) -> Any:
+def export_queue(
+    *, user: Any, query: dict[str, str], format: str, include_sensitive: bool, origin: str = "list"
+) -> Any:
     """Queue the customer list's export as a background job, after checking who asks. The
     same export asked for again while queued or running (a double click, a reload) is that
     job, not another million rows."""
-    from patron.customers.forms import CustomerFilterForm
     from patron.imports import tasks
     from patron.imports.models import ExportJob
 
@@ -302,13 +318,15 @@ def export_queue(*, user: Any, query: dict[str, str], format: str, include_sensi
         raise ValueError(f"unknown export format {format!r}")
     if user.scope_for("customers.export") == 0:
         raise permissions.PermissionDenied("customers.export")
-    query = {k: v for k, v in query.items() if k in CustomerFilterForm.base_fields and v}
-    customer_queryset(user=user, query=query)  # refuse bad filters now, not in the job
+    names = filter_names(origin)
+    query = {k: v for k, v in query.items() if k in names and v}
+    customer_queryset(user=user, query=query, origin=origin)  # bad filters: refused now
     pending = ExportJob.objects.filter(
         created_by=user,
         format=format,
         include_sensitive=include_sensitive,
         query=query,
+        origin=origin,
         status__in=[ExportJob.Status.QUEUED, ExportJob.Status.RUNNING],
     ).first()
     if pending is not None:
@@ -320,6 +338,7 @@ def export_queue(*, user: Any, query: dict[str, str], format: str, include_sensi
         format=format,
         include_sensitive=include_sensitive,
         query=query,
+        origin=origin,
     )
     args = (str(job.pk), str(job.organization_id))
     transaction.on_commit(lambda: tasks.export_job_run.enqueue(*args))
@@ -350,6 +369,7 @@ def export_run(*, job: Any) -> Any:
             query=job.query,
             format=job.format,
             include_sensitive=job.include_sensitive,
+            origin=job.origin,
         )
     except ValueError:
         return _export_failed(job, EXPORT_ERRORS["filters"])
@@ -358,7 +378,7 @@ def export_run(*, job: Any) -> Any:
     except Exception:
         _export_failed(job, EXPORT_ERRORS["internal"])
         raise
-    name = export_name(user=job.created_by, query=job.query, format=job.format)
+    name = export_name(user=job.created_by, query=job.query, format=job.format, origin=job.origin)
     job.file.save(name, ContentFile(data), save=False)
     job.status, job.rows, job.finished_at = ExportJob.Status.DONE, count, timezone.now()
     job.save()

@@ -116,8 +116,14 @@ class ExportJob(TenantModel):
     )
     format = models.CharField(_("format"), max_length=4)
     include_sensitive = models.BooleanField(_("contact details in clear"), default=False)
-    # The customer list's query string (its filters), read again by the job as its user.
+    class Origin(models.TextChoices):
+        LIST = "list", _("Customer list")
+        API = "api", _("API")
+
+    # The customer list's query string (its filters), read again by the job as its user with
+    # the filters of where it was asked for: the list page's, or the API's.
     query = models.JSONField(default=dict, blank=True)
+    origin = models.CharField(_("asked from"), max_length=4, choices=Origin.choices, default=Origin.LIST)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
