@@ -158,3 +158,15 @@ def test_a_long_list_is_exported_through_the_api_in_the_background(
     # Another's export is nobody else's business, administrators' included.
     assert _api(admin).get(f"/api/imports/exports/{job.pk}/").status_code == 404
     assert _api(admin).get(f"/api/imports/exports/{job.pk}/file").status_code == 404
+
+
+def test_the_api_shares_new_records_among_a_team(manager, owner, teammate, teams, django_capture_on_commit_callbacks):
+    api = _api(manager)
+    ask = {"file": SimpleUploadedFile("c.csv", CSV), "kind": "customers", "owner_rule": "team"}
+    refused = api.post("/api/imports/", ask | {"owner_team": str(teams["b"].pk)}, format="multipart")
+    assert refused.status_code == 400 and "owner_team" in refused.json()
+    ask["file"] = SimpleUploadedFile("c.csv", CSV)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = api.post("/api/imports/", ask | {"owner_team": str(teams["a"].pk)}, format="multipart")
+    assert done.status_code == 201 and done.json()["owner_team"] == str(teams["a"].pk)
+    assert Customer.objects.get().owner.team == teams["a"]

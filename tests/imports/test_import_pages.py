@@ -110,6 +110,24 @@ def test_it_rejects_a_mapping_without_the_required_fields(
     assert response.status_code == 400 and "No column is mapped to" in response.text
 
 
+def test_the_mapping_page_shares_new_records_among_a_team_it_may_give_to(
+    client, manager, owner, teammate, teams, make_job, tmp_path, write_csv
+):
+    job = make_job(manager, write_csv(tmp_path / "f.csv", [["name", "phone"], ["A", "13900000001"]]))
+    client.force_login(manager)
+    page = client.get(f"/imports/{job.pk}/mapping/")
+    assert "Team to share them among" in page.text and "North" in page.text
+    form = {"column_0": "name", "column_1": "phone", "key_field": "", "owner_rule": "team"}
+    missing = client.post(f"/imports/{job.pk}/mapping/", form)
+    assert missing.status_code == 400 and "Choose the team whose members get the new records." in missing.text
+    other = client.post(f"/imports/{job.pk}/mapping/", form | {"owner_team": str(teams["b"].pk)})
+    assert other.status_code == 400 and "Nobody in North may own these records." in other.text
+    done = client.post(f"/imports/{job.pk}/mapping/", form | {"owner_team": str(teams["a"].pk)})
+    assert done.status_code == 302
+    job.refresh_from_db()
+    assert (job.owner_rule, job.owner_team) == ("team", teams["a"])
+
+
 @pytest.mark.parametrize("url", ["/imports/new/", "/imports/"])
 def test_it_answers_wrong_methods_with_405(client, owner, url):
     client.force_login(owner)

@@ -1,4 +1,5 @@
 import datetime as dt
+from collections import Counter
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -165,6 +166,33 @@ def test_it_assigns_owners_from_a_column_or_leaves_records_in_the_pool(
     )
     d = Customer.objects.get(name="D")
     assert pooled.rows_created == 1 and d.owner is None and d.pooled_at is not None
+
+
+def test_new_records_are_shared_in_turn_among_a_teams_members(
+    manager, owner, teammate, other_team, teams, customer, tmp_path, write_csv, make_job
+):
+    # A manager shares a trade fair's leads among team A (manager, owner, teammate): each new
+    # record goes to the next member; a row matching an existing customer keeps its owner.
+    rows = [["name", "phone"], *[[f"展会{i}", f"1390000{i:04d}"] for i in range(9)], ["王芳", "13812341016"]]
+    path = write_csv(tmp_path / "fair.csv", rows)
+    job = make_job(manager, path, owner_rule="team", owner_team=teams["a"])
+    assert job.owner_team == teams["a"]
+    job = services.import_run(job=job, batch_size=4)  # the turn runs on across batches
+    assert (job.rows_created, job.rows_updated) == (9, 1)
+    new = Customer.objects.filter(name__startswith="展会")
+    shares = Counter(new.values_list("owner__username", flat=True))
+    assert shares == {"manager": 3, "owner": 3, "teammate": 3}
+    assert set(new.values_list("owner_team", flat=True)) == {teams["a"].pk}
+    customer.refresh_from_db()
+    assert customer.owner == owner
+    # A rep may not give records away, and a team of nobody the importer may give to is refused.
+    with pytest.raises(ValidationError) as refused:
+        make_job(owner, path, owner_rule="team", owner_team=teams["a"])
+    assert "owner_team" in refused.value.message_dict
+    with pytest.raises(ValidationError):
+        make_job(manager, path, owner_rule="team", owner_team=teams["b"])
+    with pytest.raises(ValidationError):
+        make_job(manager, path, owner_rule="team")
 
 
 def test_the_owner_column_knows_people_by_the_names_a_team_writes(

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from patron.accounts import permissions
 from patron.accounts.capabilities import Scope
+from patron.accounts.models import Team
 from patron.api.base import ScopedViewSet, valid
 from patron.customers.api import CustomerFilter
 from patron.customers.models import Customer
@@ -46,6 +47,7 @@ class ImportJobOut(serializers.ModelSerializer):
             "mapping",
             "key_field",
             "owner_rule",
+            "owner_team",
             "day_first",
             "status",
             "progress",
@@ -66,6 +68,10 @@ class ImportJobIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ImportJob.Kind.choices)
     key_field = serializers.CharField(required=False, allow_blank=True, default="")
     owner_rule = serializers.ChoiceField(choices=ImportJob.OwnerRule.choices, default="importer")
+    owner_team = serializers.UUIDField(
+        required=False, allow_null=True, default=None,
+        help_text='The team whose members get the new records in turn (owner_rule "team").',
+    )
     day_first = serializers.BooleanField(default=False)
     mapping = serializers.CharField(
         required=False,
@@ -131,6 +137,7 @@ class ImportJobViewSet(ScopedViewSet):
             kind=data["kind"],
             key_field=data["key_field"],
             owner_rule=data["owner_rule"],
+            owner_team=Team.objects.filter(pk=data["owner_team"]).first() if data["owner_team"] else None,
             day_first=data["day_first"],
             mapping_names=names,
             sheet=data["sheet"],

@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from patron.accounts.models import Team
 from patron.imports.mapping import TARGETS
 from patron.imports.models import ImportJob
 from patron.imports.readers import MAX_HEADER_ROW, Table
@@ -57,6 +58,12 @@ class MappingForm(forms.Form):
 
     key_field = forms.ChoiceField(label=_("Match existing records on"), required=False)
     owner_rule = forms.ChoiceField(label=_("Owner of new records"), choices=ImportJob.OwnerRule.choices)
+    owner_team = forms.ModelChoiceField(
+        label=_("Team to share them among"),
+        queryset=Team.objects.none(),
+        required=False,
+        help_text=_("For “a team's members, in turn”: each new record goes to the next member."),
+    )
     day_first = forms.BooleanField(label=_("Dates like 05/03/2024 are day first (5 March)"), required=False)
 
     def __init__(self, *args: Any, job: ImportJob, headers: list[str], **kwargs: Any) -> None:
@@ -65,6 +72,7 @@ class MappingForm(forms.Form):
             {
                 "key_field": job.key_field,
                 "owner_rule": job.owner_rule,
+                "owner_team": job.owner_team_id,
                 "day_first": job.day_first,
                 **{f"column_{i}": f for i, f in enumerate(job.mapping)},
             },
@@ -78,6 +86,7 @@ class MappingForm(forms.Form):
                 label=header or _("Column %(n)s") % {"n": i + 1}, choices=choices, required=False
             )
         self.fields["key_field"].choices = [(k, KEY_LABELS[k]) for k in KEY_CHOICES[job.kind]]
+        self.fields["owner_team"].queryset = Team.objects.filter(organization_id=job.organization_id).order_by("name")
 
     def column_fields(self) -> list[forms.BoundField]:
         return [self[f"column_{i}"] for i in range(len(self.headers))]

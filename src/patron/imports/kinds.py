@@ -35,6 +35,10 @@ Key = tuple[str, str]
 Problem = tuple[str, str]
 
 
+# The owner of a new record shared in turn, until the record is built.
+IN_TURN = object()
+
+
 @dataclass
 class Context:
     """What every row of one run needs: who imports, for whom, and how to read values."""
@@ -49,6 +53,8 @@ class Context:
     tz: dt.tzinfo = dt.UTC
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     users: dict[str, Any] = field(default_factory=dict)
+    # Who new records go to in turn (owner rule "team").
+    members: list[Any] = field(default_factory=list)
     index: dict[Key, Any] = field(default_factory=dict)
     owners: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -172,6 +178,8 @@ class OwnedPeopleKind:
         owner = ctx.user
         if ctx.owner_rule == "pool":
             owner = None
+        elif ctx.owner_rule == "team":
+            owner = IN_TURN  # chosen when the record is built (updates keep their owner)
         elif ctx.owner_rule == "column" and data.get("owner"):
             owner = ctx.users.get(standardize.clean_name(data["owner"]).lower())
             if owner is None:
@@ -218,6 +226,10 @@ class OwnedPeopleKind:
     def build(self, pending: Pending, number: int, ctx: Context, pk: Any) -> dict[str, Any]:
         """The new record's column values (by attname), ready for `bulk.insert_rows`."""
         owner = pending.data["_owner"]
+        if owner is IN_TURN:
+            # By the record's number: new records go round the members evenly, and a resumed
+            # run gives the records it writes again the same owners.
+            owner = pending.data["_owner"] = ctx.members[number % len(ctx.members)]
         row = self.model_fields(pending.data)
         row.setdefault("source", Source.IMPORT)
         row.update(

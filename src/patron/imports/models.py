@@ -29,6 +29,7 @@ class ImportJob(TenantModel):
         IMPORTER = "importer", _("The person importing")
         COLUMN = "column", _("The owner column")
         POOL = "pool", _("The public pool (no owner)")
+        TEAM = "team", _("A team's members, in turn")
 
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     source = models.FileField(_("file"), upload_to="imports/%Y/%m/", max_length=300)
@@ -44,6 +45,15 @@ class ImportJob(TenantModel):
     key_field = models.CharField(_("match on"), max_length=30, blank=True)
     owner_rule = models.CharField(
         _("owner"), max_length=10, choices=OwnerRule.choices, default=OwnerRule.IMPORTER
+    )
+    # The team whose members new records go to, one each in turn (owner_rule "team").
+    owner_team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("team"),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -26,7 +26,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from patron.accounts import permissions
-from patron.accounts.models import User
+from patron.accounts.capabilities import Scope
+from patron.accounts.models import Team, User
 from patron.audit import services as audit
 from patron.common import bulk, standardize
 from patron.imports import batches, cleaning, mapping, readahead, readers
@@ -88,6 +89,7 @@ def import_create(
     mapping_names: dict[str, str] | None = None,
     sheet: str = "",
     header_row: int = 0,
+    owner_team: Team | None = None,
 ) -> ImportJob:
     """Store an uploaded file as a new job, detect how to read it and guess the mapping.
     `sheet` and `header_row` say where the records are; by default the first sheet with
@@ -111,9 +113,11 @@ def import_create(
         original_name=name[:255],
         key_field=key_field or ("sku" if kind == "products" else ""),
         owner_rule=owner_rule,
+        owner_team=owner_team if owner_rule == ImportJob.OwnerRule.TEAM else None,
         day_first=day_first,
         created_by=user,
     )
+    _check_owner_team(job, user, owner_rule, owner_team)
     job.source.save(Path(name).name[-100:] or "import", file, save=False)
     job.sheet, job.header_row = sheet, header_row
     try:
@@ -150,6 +154,11 @@ def _context(job: ImportJob, user: Any) -> Context:
         users = {name: next(iter(who)) for name, who in named.items() if name and len(who) == 1}
         for u in people:
             users.update({n.strip().lower(): u for n in (u.username, u.email) if n and n.strip()})
+    members = []
+    if job.owner_rule == ImportJob.OwnerRule.TEAM:
+        members = team_members(job=job, user=user, team=job.owner_team)
+        if not members:
+            raise ValidationError(_("Nobody in the team chosen may receive these records from you."))
     return Context(
         user=user,
         organization_id=job.organization_id,
@@ -161,7 +170,30 @@ def _context(job: ImportJob, user: Any) -> Context:
         tz=zoneinfo.ZoneInfo(org.time_zone),
         now=timezone.now(),
         users=users,
+        members=members,
     )
+
+
+def team_members(*, job: ImportJob, user: Any, team: Team | None) -> list[User]:
+    """Who new records are shared among (owner rule "team"): the team's active members who
+    may see such records and whom `user` may give them to, in a fixed order (by login), so
+    that a resumed run shares as the first did."""
+    return [person for person, allowed in _team_people(job, user, team) if allowed]
+
+
+def _team_people(job: ImportJob, user: Any, team: Team | None) -> list[tuple[User, bool]]:
+    """The team's active members who may see such records, each with whether `user` may
+    give them records."""
+    if team is None:
+        return []
+    resource = RESOURCE[job.kind]
+    people = User.objects.filter(organization_id=job.organization_id, team=team, is_active=True)
+    transfer = user.scope_for(f"{resource}.transfer")
+    return [
+        (person, person.pk == user.pk or permissions.in_scope(user, transfer, person.pk, team.pk))
+        for person in people.order_by("username")
+        if person.scope_for(f"{resource}.view") > Scope.NONE
+    ]
 
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
@@ -249,6 +281,7 @@ def import_configure(
     key_field: str,
     owner_rule: str,
     day_first: bool,
+    owner_team: Team | None = None,
 ) -> ImportJob:
     """Save the mapping the user confirmed; refused once the import has started."""
     if job.status not in (ImportJob.Status.UPLOADED,):
@@ -256,14 +289,33 @@ def import_configure(
     problems = mapping.validate_mapping(columns, job.kind)
     if problems:
         raise ValidationError(problems)
+    _check_owner_team(job, user, owner_rule, owner_team)
     job.mapping, job.key_field, job.owner_rule, job.day_first = (
         columns,
         key_field,
         owner_rule,
         day_first,
     )
-    job.save(update_fields=["mapping", "key_field", "owner_rule", "day_first", "updated_at"])
+    job.owner_team = owner_team if owner_rule == ImportJob.OwnerRule.TEAM else None
+    job.save(
+        update_fields=["mapping", "key_field", "owner_rule", "owner_team", "day_first", "updated_at"]
+    )
     return job
+
+
+def _check_owner_team(job: ImportJob, user: Any, owner_rule: str, team: Team | None) -> None:
+    if owner_rule != ImportJob.OwnerRule.TEAM:
+        return
+    if team is None or team.organization_id != job.organization_id:
+        raise ValidationError({"owner_team": _("Choose the team whose members get the new records.")})
+    people = _team_people(job, user, team)
+    if not people:
+        raise ValidationError({"owner_team": _("Nobody in %(team)s may own these records.") % {"team": team}})
+    refused = [str(person) for person, allowed in people if not allowed]
+    if refused:  # sharing with some of a team only would not be what was asked
+        raise ValidationError(
+            {"owner_team": _("You may not give records to %(names)s.") % {"names": ", ".join(refused)}}
+        )
 
 
 def import_start(*, job: ImportJob, user: Any) -> ImportJob:
@@ -273,6 +325,7 @@ def import_start(*, job: ImportJob, user: Any) -> ImportJob:
     problems = mapping.validate_mapping(job.mapping, job.kind)
     if problems:
         raise ValidationError(problems)
+    _check_owner_team(job, user, job.owner_rule, job.owner_team)
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.UPLOADED).update(
         status=ImportJob.Status.QUEUED
     )
@@ -321,6 +374,9 @@ def import_run(
                     progress(job)
     except (readers.ReaderError, ImportInterrupted) as exc:
         _fail(job, str(exc))
+        return job
+    except ValidationError as exc:  # the team to share among has nobody left to take them
+        _fail(job, " ".join(exc.messages))
         return job
     except Exception as exc:
         _fail(job, _("The import stopped unexpectedly; run it again to resume."))

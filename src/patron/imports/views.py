@@ -121,6 +121,7 @@ def import_mapping(request: HttpRequest, pk: Any) -> HttpResponse:
                 columns=form.columns(),
                 key_field=form.cleaned_data["key_field"],
                 owner_rule=form.cleaned_data["owner_rule"],
+                owner_team=form.cleaned_data["owner_team"],
                 day_first=form.cleaned_data["day_first"],
             )
         except ValidationError as exc:
@@ -177,6 +178,9 @@ def import_preview(request: HttpRequest, pk: Any) -> HttpResponse:
         preview = services.import_prepare(job=job, user=request.user)
     except readers.ReaderError as exc:
         return render(request, "imports/importjob_detail.html", {"job": job, "error": exc}, status=400)
+    except ValidationError as exc:  # the team chosen to share among has nobody left
+        error = " ".join(exc.messages)
+        return render(request, "imports/importjob_detail.html", {"job": job, "error": error}, status=400)
     return render(request, "imports/importjob_preview.html", {"job": job, "preview": preview})
 
 

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from patron.accounts.models import User
+from patron.accounts.models import Team, User
 from patron.common import tenancy
 from patron.imports import mapping, services
 from patron.imports.models import ImportJob
@@ -33,6 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--key", default="", help="match on phone, email, number, sku ...")
         parser.add_argument("--mapping", default="", help='JSON {"header": "field"}')
         parser.add_argument("--owner-rule", choices=ImportJob.OwnerRule.values, default="importer")
+        parser.add_argument("--owner-team", default="", help='the team to share among (owner rule "team")')
         parser.add_argument("--day-first", action="store_true", help="read 05/03/2024 as 5 March")
         parser.add_argument("--sheet", default="", help="XLSX: the sheet to read")
         parser.add_argument(
@@ -73,6 +74,9 @@ class Command(BaseCommand):
                     key_field=options["key"],
                     day_first=options["day_first"],
                     owner_rule=options["owner_rule"],
+                    owner_team=Team.objects.filter(name=options["owner_team"]).first()
+                    if options["owner_team"]
+                    else None,
                     mapping_names=names,
                     sheet=options["sheet"],
                     header_row=options["header_row"],
