@@ -177,6 +177,14 @@ class ExportJobOut(serializers.ModelSerializer):
         return self.context["request"].build_absolute_uri(reverse("api-export-file", args=[job.pk]))
 
 
+class CustomerExportIn(serializers.Serializer):
+    """What to export: the format, contact details in clear or not, and any of the filters of
+    `/api/customers/` (region, class8, owner, ...)."""
+
+    output = serializers.ChoiceField(choices=list(exports.FORMATS), default="csv")
+    sensitive = serializers.BooleanField(default=False, help_text="clear values where allowed")
+
+
 _EXPORT_PARAMETERS = [
     OpenApiParameter("output", str, enum=list(exports.FORMATS)),
     OpenApiParameter("sensitive", bool, description="clear values where allowed"),
@@ -218,7 +226,7 @@ class CustomerExportViewSet(ScopedViewSet):
         response["Content-Disposition"] = _attachment(f"customers.{fmt}")
         return response
 
-    @extend_schema(parameters=_EXPORT_PARAMETERS, responses={202: ExportJobOut})
+    @extend_schema(request=CustomerExportIn, responses={202: ExportJobOut})
     def create(self, request: Request) -> Response:
         fmt, sensitive, query = self._asked(request)
         try:
