@@ -157,3 +157,24 @@ def test_the_export_holds_the_value_scores_and_a_segment_is_exported_by_its_name
     # Without scores the columns are blank.
     everyone = list(csv.reader(io.StringIO(client.get("/imports/export/customers/?format=csv").content.decode("utf-8-sig"))))
     assert sorted(r[-2] for r in everyone[1:]) == ["", "", "6543.22"]
+
+
+def test_background_work_speaks_the_language_of_who_asked_for_it(
+    client, manager, org, three, tmp_path, write_csv, make_job, django_capture_on_commit_callbacks
+):
+    # A Chinese organisation, a manager who reads English: the import's reasons and rejected
+    # rows file, and a background export's headings, are in English, as the pages were.
+    from patron.imports import services, tasks
+
+    org.language = "zh-hans"
+    org.save()
+    job = make_job(manager, write_csv(tmp_path / "f.csv", [["name", "phone"], ["A", "12345"]]))
+    assert job.language == "en"
+    tasks.import_job_run.call(str(job.pk), str(org.pk))
+    job.refresh_from_db()
+    assert job.rejections.get().reason == "12345 is not a valid phone number."
+    assert services.rejected_rows_file(job=job).decode("utf-8-sig").startswith("Row,name,phone,Problems")
+    export = exports.export_queue(user=manager, query={}, format="csv", include_sensitive=False)
+    tasks.export_job_run.call(str(export.pk), str(org.pk))
+    export.refresh_from_db()
+    assert export.file.read().decode("utf-8-sig").startswith("Number,Name,Kind,Company,Job title")

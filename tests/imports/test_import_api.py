@@ -132,7 +132,9 @@ def test_a_long_list_is_exported_through_the_api_in_the_background(
     api = _api(manager)
     # Too long for a request: said so, with what to do, and nothing is written.
     refused = api.get("/api/imports/export/customers/?output=csv&region=Shanghai")
-    assert refused.status_code == 400 and "POST" in refused.json()["detail"][0]
+    assert refused.status_code == 400 and "POST" in refused.json()["detail"]
+    misspelt = api.post("/api/imports/export/customers/", {"output": "csv", "regoin": "浙江"})
+    assert misspelt.status_code == 400 and misspelt.json() == {"regoin": ["No such filter."]}
     assert not ExportJob.objects.exists()
     assert api.post("/api/imports/export/customers/", {"output": "pdf"}).status_code == 400
     assert _api(owner).post("/api/imports/export/customers/", {"output": "csv"}).status_code == 403

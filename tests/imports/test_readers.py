@@ -103,7 +103,7 @@ def test_it_parses_vcards_with_folding_quoted_printable_and_odd_fields(tmp_path)
     table = readers.open_table(path)
     cards = [dict(zip(table.headers, values, strict=True)) for _, values in table.rows()]
     assert len(cards) == 3
-    assert cards[0]["FN"] == "Zhang Wei" and cards[0]["ORG"] == "Acme Trading Sales"
+    assert cards[0]["FN"] == "Zhang Wei" and cards[0]["ORG"] == "Acme Trading"  # not its unit
     assert cards[0]["TEL.cell"] == "138-0013-8000" and cards[0]["TEL"] == "+86 21 6234 5678"
     assert cards[0]["ADR.city"] == "Shanghai" and cards[0]["NOTE"] == "A note folded over two lines"
     assert (
@@ -121,12 +121,18 @@ def test_a_vcard_shows_its_columns_by_what_they_hold(tmp_path):
     assert table.headers[:3] == ["FN", "N.family", "N.given"]  # what a mapping names
     assert table.labels[:3] == ["Full name (FN)", "Family name (N.family)", "Given name (N.given)"]
     with translation.override("zh-hans"):
-        assert table.labels[5] == "手机 (TEL.cell)"
+        assert table.labels[5] == "电话（优先手机） (TEL.cell)"
 
 
-@pytest.mark.parametrize("birthday", ["--0415", "--04-15"])
+def test_a_vcard_with_only_a_work_phone_gives_it_as_its_phone():
+    card = next(readers.parse_vcards("BEGIN:VCARD\nFN:Li Na\nTEL;TYPE=WORK:021-6234 5678\nEND:VCARD\n"))
+    assert (card["TEL.cell"], card.get("TEL", "")) == ("021-6234 5678", "")
+
+
+@pytest.mark.parametrize("birthday", ["--0415", "--04-15", ";X-APPLE-OMIT-YEAR=1604:1604-04-15"])
 def test_a_vcard_birthday_without_year_goes_to_the_note(birthday):
-    card = f"BEGIN:VCARD\nFN:Li Na\nBDAY:{birthday}\nEND:VCARD\n"
+    birthday = birthday if birthday.startswith(";") else ":" + birthday
+    card = f"BEGIN:VCARD\nFN:Li Na\nBDAY{birthday}\nEND:VCARD\n"
     parsed = next(readers.parse_vcards(card))
     assert (parsed["BDAY"], parsed["NOTE"]) == ("", "Birthday 04-15 (no year given)")
     full = next(readers.parse_vcards("BEGIN:VCARD\nFN:Li Na\nBDAY:1990-04-15\nEND:VCARD\n"))

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import pagination, parsers, serializers, status
@@ -165,10 +166,11 @@ class ImportJobViewSet(ScopedViewSet):
 
 class ExportJobOut(serializers.ModelSerializer):
     file = serializers.SerializerMethodField(help_text="Where to download the file once done.")
+    sensitive = serializers.BooleanField(source="include_sensitive", read_only=True)
 
     class Meta:
         model = ExportJob
-        fields = ["id", "format", "include_sensitive", "query", "status", "rows", "error",
+        fields = ["id", "format", "sensitive", "query", "status", "rows", "error",
                   "file", "created_at", "finished_at"]
 
     def get_file(self, job: ExportJob) -> str | None:
@@ -204,8 +206,13 @@ class CustomerExportViewSet(ScopedViewSet):
         fmt = params.get("output", "csv")
         if fmt not in exports.FORMATS:
             raise serializers.ValidationError({"output": [f"one of {', '.join(exports.FORMATS)}"]})
-        sensitive = str(params.get("sensitive", "")).lower() in ("1", "true", "on")
-        query = {k: str(v) for k, v in params.items() if k in exports.filter_names("api")}
+        sensitive = exports.in_clear(request.user, str(params.get("sensitive", "")).lower() in ("1", "true", "on"))
+        names = exports.filter_names("api")
+        # A misspelt filter ("regoin") would export the whole list: refused, by its name.
+        unknown = sorted(set(params) - names - {"output", "sensitive", "format", "csrfmiddlewaretoken"})
+        if unknown:
+            raise serializers.ValidationError({name: [_("No such filter.")] for name in unknown})
+        query = {k: str(v) for k, v in params.items() if k in names}
         return fmt, sensitive, query
 
     @extend_schema(parameters=_EXPORT_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.BINARY})
@@ -216,14 +223,19 @@ class CustomerExportViewSet(ScopedViewSet):
             raise serializers.ValidationError(filtered.errors)
         if exports.is_long(filtered.qs):
             raise serializers.ValidationError(
-                {"detail": [f"The list holds more than {exports.DIRECT_MAX_ROWS} customers: POST the "
-                            "same parameters to this address to export it in the background."]}
+                {
+                    "detail": _(
+                        "The list holds more than %(n)s customers: POST the same parameters to this "
+                        "address to export it in the background."
+                    )
+                    % {"n": exports.DIRECT_MAX_ROWS}
+                }
             )
         data, _count = exports.customer_export(
             user=request.user, query=query, format=fmt, include_sensitive=sensitive, origin="api"
         )
         response = HttpResponse(data, content_type=exports.CONTENT_TYPES[fmt])
-        response["Content-Disposition"] = _attachment(f"customers.{fmt}")
+        response["Content-Disposition"] = _attachment(exports.export_name(user=request.user, query={}, format=fmt, sensitive=sensitive))
         return response
 
     @extend_schema(request=CustomerExportIn, responses={202: ExportJobOut})
@@ -234,7 +246,7 @@ class CustomerExportViewSet(ScopedViewSet):
                 user=request.user, query=query, format=fmt, include_sensitive=sensitive, origin="api"
             )
         except ValueError as exc:
-            raise serializers.ValidationError({"detail": [str(exc)]}) from None
+            raise serializers.ValidationError({"detail": str(exc)}) from None
         data = ExportJobOut(job, context={"request": request}).data
         location = reverse("api-export-detail", args=[job.pk])
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})

@@ -21,8 +21,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import QueryDict
-from django.utils import timezone
-from django.utils.text import slugify
+from django.utils import timezone, translation
+from django.utils.text import capfirst, slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -112,7 +112,7 @@ def _rows(
 
 def _headers(model: type[Model], fields: list[str], columns: dict[str, Column]) -> list[str]:
     return [
-        *(str(model._meta.get_field(name).verbose_name) for name in fields),
+        *(capfirst(str(model._meta.get_field(name).verbose_name)) for name in fields),
         *(str(label) for label, _cell in columns.values()),
     ]
 
@@ -194,7 +194,7 @@ def export_rows(
     if format == "csv":
         data, count = _csv(headers, rows)
     else:
-        data, count = _xlsx(headers, rows, str(model._meta.verbose_name_plural))
+        data, count = _xlsx(headers, rows, capfirst(str(model._meta.verbose_name_plural)))
     # An export concerns many records, so the entry names the model, not one object.
     AuditEntry.objects.create(
         organization_id=user.organization_id,
@@ -265,15 +265,19 @@ def customer_export(
     )
 
 
-def export_name(*, user: Any, query: dict[str, str], format: str, origin: str = "list") -> str:
-    """The file's name: the saved segment it holds, or "customers", and the day
-    ("重要挽留-20261206.xlsx")."""
+def export_name(
+    *, user: Any, query: dict[str, str], format: str, origin: str = "list", sensitive: bool = False
+) -> str:
+    """The file's name: the saved segment it holds, or "customers", whether it shows contact
+    details, and the day ("重要挽留-contacts-20261206.xlsx")."""
     from patron.insights.selectors import segment_list
 
     name = "customers"
     if origin == "list" and query.get("segment"):  # the API's "segment" is an RFM class
         segment = segment_list(user=user).filter(pk=query["segment"]).first()
         name = (slugify(segment.name, allow_unicode=True) if segment else "") or "segment"
+    if sensitive:  # told apart from the masked file of the same list
+        name += "-contacts"
     return f"{name}-{timezone.localdate():%Y%m%d}.{format}"
 
 
@@ -320,6 +324,7 @@ def export_queue(
         raise permissions.PermissionDenied("customers.export")
     names = filter_names(origin)
     query = {k: v for k, v in query.items() if k in names and v}
+    include_sensitive = in_clear(user, include_sensitive)
     customer_queryset(user=user, query=query, origin=origin)  # bad filters: refused now
     pending = ExportJob.objects.filter(
         created_by=user,
@@ -339,10 +344,17 @@ def export_queue(
         include_sensitive=include_sensitive,
         query=query,
         origin=origin,
+        language=translation.get_language() or "",
     )
     args = (str(job.pk), str(job.organization_id))
     transaction.on_commit(lambda: tasks.export_job_run.enqueue(*args))
     return job
+
+
+def in_clear(user: Any, asked: bool) -> bool:
+    """Contact details in clear: when asked for by someone who may see some (each record's
+    own still decides, in `export_rows`)."""
+    return bool(asked) and user.scope_for("customers.view_sensitive") > 0
 
 
 def may_download(user: Any, job: Any) -> bool:
@@ -378,8 +390,12 @@ def export_run(*, job: Any) -> Any:
     except Exception:
         _export_failed(job, EXPORT_ERRORS["internal"])
         raise
-    name = export_name(user=job.created_by, query=job.query, format=job.format, origin=job.origin)
-    job.file.save(name, ContentFile(data), save=False)
+    name = export_name(
+        user=job.created_by, query=job.query, format=job.format, origin=job.origin,
+        sensitive=job.include_sensitive,
+    )
+    # In a folder of its own: a second export of the day keeps its plain name.
+    job.file.save(f"{job.pk.hex}/{name}", ContentFile(data), save=False)
     job.status, job.rows, job.finished_at = ExportJob.Status.DONE, count, timezone.now()
     job.save()
     return job

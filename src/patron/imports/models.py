@@ -46,6 +46,8 @@ class ImportJob(TenantModel):
     owner_rule = models.CharField(
         _("owner"), max_length=10, choices=OwnerRule.choices, default=OwnerRule.IMPORTER
     )
+    # The language of who uploaded it: the background run writes its reasons and notes in it.
+    language = models.CharField(_("language"), max_length=16, blank=True)
     # The team whose members new records go to, one each in turn (owner_rule "team").
     owner_team = models.ForeignKey(
         "accounts.Team",
@@ -134,6 +136,8 @@ class ExportJob(TenantModel):
     # the filters of where it was asked for: the list page's, or the API's.
     query = models.JSONField(default=dict, blank=True)
     origin = models.CharField(_("asked from"), max_length=4, choices=Origin.choices, default=Origin.LIST)
+    # The language of who asked: the file's headings and labels are in it.
+    language = models.CharField(_("language"), max_length=16, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )

@@ -52,7 +52,7 @@ VCARD_LABELS = {
     "N.given": gettext_lazy("Given name"),
     "ORG": gettext_lazy("Company"),
     "TITLE": gettext_lazy("Job title"),
-    "TEL.cell": gettext_lazy("Mobile phone"),
+    "TEL.cell": gettext_lazy("Phone (the mobile if any)"),
     "TEL": gettext_lazy("Other phone"),
     "EMAIL": gettext_lazy("E-mail"),
     "ADR.region": gettext_lazy("Province or state"),
@@ -375,7 +375,7 @@ def parse_vcards(text: str) -> Iterator[dict[str, str]]:
         if name == "BEGIN" and value.strip().upper() == "VCARD":
             card = {}
         elif name == "END" and card is not None:
-            yield _yearless_birthday_to_note(card)
+            yield _finish_card(card)
             card = None
         elif card is not None:
             params = _params(raw_params)
@@ -396,8 +396,12 @@ def _apply(card: dict[str, str], name: str, params: dict[str, list[str]], value:
     elif name == "TEL":
         value = value.removeprefix("tel:")
         card.setdefault("TEL.cell" if "cell" in types else "TEL", value)
-    elif name == "ORG":
-        card.setdefault("ORG", " ".join(p.strip() for p in _components(value) if p.strip()))
+    elif name == "ORG":  # "Acme Trading;Sales": the organisation, then its units
+        card.setdefault("ORG", _components(value)[0].strip())
+    elif name == "BDAY" and params.get("X-APPLE-OMIT-YEAR"):
+        # Apple writes a birthday without its year as that year: "1604-04-15".
+        year = params["X-APPLE-OMIT-YEAR"][0]
+        card.setdefault(name, "--" + value[len(year) :].lstrip("-") if value.startswith(year) else value)
     elif name in ("FN", "EMAIL", "TITLE", "BDAY", "NOTE"):
         card.setdefault(name, value.removeprefix("mailto:"))
 
@@ -406,9 +410,11 @@ def _apply(card: dict[str, str], name: str, params: dict[str, list[str]], value:
 _YEARLESS = re.compile(r"^--(\d{2})-?(\d{2})$")
 
 
-def _yearless_birthday_to_note(card: dict[str, str]) -> dict[str, str]:
-    """A birthday without a year cannot be a date: keep it in the note rather than refuse
-    the contact for it."""
+def _finish_card(card: dict[str, str]) -> dict[str, str]:
+    """A card without a mobile gives its first other phone as its phone. A birthday without
+    a year cannot be a date: it is kept in the note rather than refuse the contact for it."""
+    if not card.get("TEL.cell") and card.get("TEL"):
+        card["TEL.cell"] = card.pop("TEL")
     match = _YEARLESS.match(card.get("BDAY", ""))
     if match:
         month, day = match.groups()

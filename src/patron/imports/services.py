@@ -24,6 +24,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from patron.accounts import permissions
 from patron.accounts.capabilities import Scope
@@ -116,6 +117,7 @@ def import_create(
         owner_team=owner_team if owner_rule == ImportJob.OwnerRule.TEAM else None,
         day_first=day_first,
         created_by=user,
+        language=translation.get_language() or "",
     )
     _check_owner_team(job, user, owner_rule, owner_team)
     job.source.save(Path(name).name[-100:] or "import", file, save=False)
@@ -474,13 +476,13 @@ def rejected_rows_file(*, job: ImportJob) -> bytes:
     table = job_table(job)
     out = io.StringIO()
     writer = csv.writer(out)
-    # The reasons were written in the organisation's language (the import ran in the
-    # background), so the file's own headings are too.
-    with translation.override(job.organization.language or None):
+    # The reasons were written in the language the import ran in (its uploader's), so the
+    # file's own headings are too.
+    with translation.override(job.language or job.organization.language or None):
         writer.writerow([_("Row"), *table.headers, _("Problems")])
     if reasons:
         for number, values in table.rows():
             if number in reasons:
-                writer.writerow([number, *values, "; ".join(reasons[number])])
+                writer.writerow([number, *values, pgettext("list separator", "; ").join(reasons[number])])
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
 

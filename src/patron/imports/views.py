@@ -41,13 +41,17 @@ def _may_import(user: Any) -> bool:
 @login_required
 @require_GET
 def import_list(request: HttpRequest) -> HttpResponse:
+    """The imports the user may see, and their own background exports still kept."""
     jobs = _jobs(request.user).order_by("-created_at")[:50]
+    mine = ExportJob.objects.filter(created_by=request.user).order_by("-created_at")[:50]
     return render(
         request,
         "imports/importjob_list.html",
         {
             "jobs": jobs,
             "may_import": _may_import(request.user),
+            "exports": [job for job in mine if exports.may_download(request.user, job)],
+            "keep_days": exports.EXPORT_KEEP_DAYS,
         },
     )
 
@@ -227,7 +231,7 @@ def customer_export(request: HttpRequest) -> HttpResponse:
     if queryset is None or not options.is_valid():
         return HttpResponseBadRequest(_("The export's filters are not valid."))
     fmt = options.cleaned_data["format"] or "csv"
-    sensitive = options.cleaned_data["sensitive"]
+    sensitive = exports.in_clear(request.user, options.cleaned_data["sensitive"])
     try:
         if request.method == "POST":
             job = exports.export_queue(
@@ -255,7 +259,7 @@ def customer_export(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied from None
     response = HttpResponse(data, content_type=exports.CONTENT_TYPES[fmt])
     response["Content-Disposition"] = _attachment(
-        exports.export_name(user=request.user, query=query, format=fmt)
+        exports.export_name(user=request.user, query=query, format=fmt, sensitive=sensitive)
     )
     return response
 

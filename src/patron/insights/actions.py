@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from patron.activities import services as activities
 from patron.activities.models import Task
@@ -138,7 +138,7 @@ def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, mi
         customer = score.customer
         if customer.owner is None:
             continue
-        reasons = "; ".join(reason_text(r) for r in score.churn_reasons[:3])
+        reasons = pgettext("list separator", "; ").join(reason_text(r) for r in score.churn_reasons[:3])
         created += _create_once(
             user=user, owner=customer.owner, customer=customer, dedupe_key=f"churn:{customer.pk}:{period}",
             due_at=timezone.now() + dt.timedelta(days=2), channel=customer.preferred_channel,

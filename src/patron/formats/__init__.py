@@ -1,0 +1,1 @@
+"""Number and date formats where Patron departs from Django's for a language."""
