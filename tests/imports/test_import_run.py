@@ -23,7 +23,9 @@ def messy_file(tmp_path, write_csv, messy_customers):
 def test_it_imports_a_messy_gbk_file_standardising_every_field(owner, messy_file, make_job):
     job = services.import_run(job=make_job(owner, messy_file), batch_size=3)
     assert (job.status, job.rows_total, job.rows_done) == ("done", 10, 10)
-    assert (job.rows_created, job.rows_updated, job.rows_rejected) == (5, 1, 4)
+    # Row 7's birthday (2024-02-30) is no date: the customer comes in without it.
+    assert (job.rows_created, job.rows_updated, job.rows_rejected, job.values_left_out) == (6, 1, 3, 1)
+    assert Customer.objects.get(name="杨帆").birthday is None
     zhang = Customer.objects.get(phone="+8613800138000")
     assert (zhang.name, zhang.email, zhang.region) == ("张伟", "zhang.wei@example.com", "广东")
     assert zhang.birthday.isoformat() == "1990-01-02" and zhang.notes == "again"
@@ -53,6 +55,8 @@ def test_it_reports_every_rejected_row_with_its_number_column_and_reason(
         (9, "客户名称"),
     ]
     assert "12345" in rejected[0][2] and "2024-02-30" in rejected[2][2]
+    assert rejected[2][2].endswith("The row was imported without it.")
+    assert list(job.rejections.filter(kept=True).values_list("row", flat=True)) == [7]
 
 
 def test_it_offers_the_rejected_rows_as_a_file_that_imports_once_fixed(
@@ -68,8 +72,9 @@ def test_it_offers_the_rejected_rows_as_a_file_that_imports_once_fixed(
     path = tmp_path / "fixed.csv"
     path.write_text(fixed, encoding="utf-8-sig")
     again = services.import_run(job=make_job(owner, path))
-    assert (again.rows_created, again.rows_rejected) == (4, 0)
+    assert (again.rows_created, again.rows_updated, again.rows_rejected) == (3, 1, 0)
     assert Customer.objects.count() == 9
+    assert Customer.objects.get(name="杨帆").birthday == dt.date(2024, 2, 28)
 
 
 def test_it_updates_instead_of_duplicating_when_the_same_file_is_imported_again(
@@ -78,7 +83,7 @@ def test_it_updates_instead_of_duplicating_when_the_same_file_is_imported_again(
     services.import_run(job=make_job(owner, messy_file))
     numbers = set(Customer.objects.values_list("number", flat=True))
     again = services.import_run(job=make_job(owner, messy_file), batch_size=4)
-    assert (again.rows_created, again.rows_updated, again.rows_rejected) == (0, 6, 4)
+    assert (again.rows_created, again.rows_updated, again.rows_rejected) == (0, 7, 3)
     assert set(Customer.objects.values_list("number", flat=True)) == numbers
 
 
@@ -140,7 +145,7 @@ def test_it_refuses_empty_and_oversized_files(owner, tmp_path, make_job, monkeyp
 def test_it_audits_every_imported_and_updated_record(owner, messy_file, make_job):
     job = services.import_run(job=make_job(owner, messy_file))
     imported = AuditEntry.objects.filter(action="customer.imported", data__import=str(job.pk))
-    assert imported.count() == 5
+    assert imported.count() == 6
     assert set(imported.values_list("object_id", flat=True)) == {
         str(pk) for pk in Customer.objects.values_list("pk", flat=True)
     }
@@ -258,7 +263,7 @@ def test_it_runs_a_finished_job_again_without_writing_anything(owner, messy_file
     job = services.import_run(job=make_job(owner, messy_file))
     before = Customer.objects.count()
     job = services.import_run(job=job)
-    assert (job.status, job.rows_created, Customer.objects.count()) == ("done", 5, before)
+    assert (job.status, job.rows_created, Customer.objects.count()) == ("done", 6, before)
 
 
 def test_it_imports_companies_with_their_contacts_and_tags(owner, tmp_path, write_xlsx, make_job):
@@ -387,8 +392,9 @@ def test_it_previews_the_first_rows_with_their_problems(owner, customer, messy_f
     assert [r.row for r in preview.rows] == [2, 3, 4, 5, 6, 7, 8]
     # Row 8 repeats row 2's phone, so it is merged into the customer row 2 creates (it
     # updates no record that exists now).
-    assert [r.action for r in preview.rows] == ["create", "create", "create", "", "", "", "repeat"]
+    assert [r.action for r in preview.rows] == ["create", "create", "create", "", "", "create", "repeat"]
     assert preview.rows[3].problems[0][0] == "手机"
+    assert preview.rows[5].problems[0][0] == "生日"  # imported without its birthday
     assert preview.problems == []
     assert job.rows_done == 0 and Customer.objects.count() == 1
 
@@ -399,7 +405,7 @@ def test_it_stores_the_upload_where_the_job_can_read_it_again(owner, make_job, m
     assert (job.encoding, job.delimiter, job.kind) == ("gb18030", ",", "customers")
 
 
-@pytest.mark.parametrize(("threshold", "analysed"), [(6, True), (7, False)])
+@pytest.mark.parametrize(("threshold", "analysed"), [(7, True), (8, False)])
 def test_a_large_import_refreshes_the_planners_statistics_of_its_tables(
     monkeypatch, owner, messy_file, make_job, threshold, analysed
 ):
@@ -409,7 +415,7 @@ def test_a_large_import_refreshes_the_planners_statistics_of_its_tables(
     asked = []
     monkeypatch.setattr(services, "ANALYZE_MIN_ROWS", threshold)
     monkeypatch.setattr(bulk, "analyze", lambda *tables: asked.append(tables))
-    services.import_run(job=make_job(owner, messy_file), batch_size=3)  # 5 created, 1 updated
+    services.import_run(job=make_job(owner, messy_file), batch_size=3)  # 6 created, 1 updated
     assert asked == ([(Customer, Contact)] if analysed else [])
 
 
@@ -426,3 +432,25 @@ def test_analysing_a_table_gives_the_planner_its_size(owner, customer):
         else:  # SQLite: nothing is asked of it
             cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
             assert cursor.fetchone()[0] == 0
+
+
+def test_a_birthday_that_is_no_date_costs_the_birthday_not_the_customer(
+    owner, tmp_path, write_csv, make_job
+):
+    rows = [
+        ["姓名", "手机", "生日"],
+        ["甲", "13900000001", "--0415"],  # as a phone exports it
+        ["乙", "13900000002", "4月15日"],
+        ["丙", "13900000003", "32874"],  # a date cell Excel lost the format of: 1990-01-01
+        ["丁", "13900000004", "1990-13-01"],
+    ]
+    job = services.import_run(job=make_job(owner, write_csv(tmp_path / "b.csv", rows)))
+    assert (job.rows_created, job.rows_rejected, job.values_left_out) == (4, 0, 3)
+    birthdays = dict(Customer.objects.values_list("name", "birthday"))
+    assert birthdays == {"甲": None, "乙": None, "丙": dt.date(1990, 1, 1), "丁": None}
+    reasons = dict(job.rejections.values_list("row", "reason"))
+    assert reasons[2] == "--0415 has no year. The row was imported without it."
+    assert reasons[3] == "4月15日 has no year. The row was imported without it."
+    # The rows to fix come as a file: fixed and imported again, they update the customers.
+    text = services.rejected_rows_file(job=job).decode("utf-8-sig")
+    assert [line.split(",")[0] for line in text.splitlines()[1:]] == ["2", "3", "5"]

@@ -57,6 +57,7 @@ class ImportJobOut(serializers.ModelSerializer):
             "rows_created",
             "rows_updated",
             "rows_rejected",
+            "values_left_out",
             "errors",
             "created_at",
             "started_at",
@@ -99,7 +100,7 @@ class ImportJobIn(serializers.Serializer):
 class RejectionOut(serializers.ModelSerializer):
     class Meta:
         model = ImportRejection
-        fields = ["row", "column", "reason"]
+        fields = ["row", "column", "reason", "kept"]
 
 
 class RowPagination(pagination.CursorPagination):

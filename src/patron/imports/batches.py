@@ -38,11 +38,14 @@ def column_label(job: ImportJob, headers: list[str], field_name: str) -> str:
 def classify(
     kind: Any, ctx: Context, row: int, data: dict[str, Any], problems: list[tuple[str, str]]
 ) -> tuple[Pending | None, list[tuple[str, str]]]:
-    """Check one cleaned row: a Pending (pk set when it updates a record) or its problems."""
+    """Check one cleaned row: a Pending (pk set when it updates a record) with the lenient
+    fields it goes without, or None and its problems."""
+    left_out = [p for p in problems if p[0] in kind.lenient_fields]
+    problems = [p for p in problems if p[0] not in kind.lenient_fields]
     if not problems:
         problems = kind.check(data, ctx)
     if problems:
-        return None, problems
+        return None, problems + left_out
     pending = Pending(row, data)
     pending.keys = kind.keys(data, ctx)
     index = ctx.index
@@ -51,8 +54,12 @@ def classify(
             pending.pk = index[key]
             break
     if pending.pk is not None and not kind.may_update(pending.pk, ctx):
-        return None, [(pending.keys[0][0], _("It matches a record you may not change."))]
-    return pending, []
+        return None, [(pending.keys[0][0], _("It matches a record you may not change.")), *left_out]
+    return pending, left_out
+
+
+def left_out_reason(reason: str) -> str:
+    return _("%(reason)s The row was imported without it.") % {"reason": reason}
 
 
 @contextmanager
@@ -142,12 +149,14 @@ def batch_write(
             f"{kind.audit_prefix}.updated", objs=updated, user=ctx.user, data={"import": job.pk}
         )
         ImportRejection.objects.bulk_create(rejections, batch_size=1000)
-        rejected_rows = len({r.row for r in rejections})
+        rejected_rows = len({r.row for r in rejections if not r.kept})
+        left_out = sum(r.kept for r in rejections)
         ImportJob.objects.filter(pk=job.pk).update(
             rows_done=F("rows_done") + len(numbers),
             rows_created=F("rows_created") + len(creates),
             rows_updated=F("rows_updated") + len(updates) + merged,
             rows_rejected=F("rows_rejected") + rejected_rows,
+            values_left_out=F("values_left_out") + left_out,
             checkpoint=numbers[-1],
         )
     job.checkpoint = numbers[-1]
@@ -155,6 +164,7 @@ def batch_write(
     job.rows_created += len(creates)
     job.rows_updated += len(updates) + merged
     job.rows_rejected += rejected_rows
+    job.values_left_out += left_out
 
 
 def _sort(
@@ -174,17 +184,18 @@ def _sort(
     merged = 0
     for number, (data, problems) in zip(numbers, cleaned, strict=True):
         pending, problems = classify(kind, ctx, number, data, problems)
-        if pending is None:
-            rejections.extend(
-                ImportRejection(
-                    organization_id=job.organization_id,
-                    job_id=job.pk,
-                    row=number,
-                    column=column_label(job, headers, f)[:255],
-                    reason=reason[:500],
-                )
-                for f, reason in problems
+        rejections.extend(
+            ImportRejection(
+                organization_id=job.organization_id,
+                job_id=job.pk,
+                row=number,
+                column=column_label(job, headers, f)[:255],
+                reason=(reason if pending is None else left_out_reason(reason))[:500],
+                kept=pending is not None,
             )
+            for f, reason in problems
+        )
+        if pending is None:
             continue
         if pending.pk is not None:
             updates.append(pending)

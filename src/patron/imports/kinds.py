@@ -132,6 +132,9 @@ class OwnedPeopleKind:
     digits = 6
     fields = ("name", "company_name", "phone", "email", "wechat", "region", "industry", "source")
     key_fields = ("", "phone", "email", "number")
+    # Fields a row is imported without when their value cannot be read (a birthday with no
+    # year), rather than losing the person for it; said beside the row's number.
+    lenient_fields: frozenset[str] = frozenset({"birthday"})
     audit_prefix = "customer"
     # The tables an import of this kind grows (their statistics are refreshed after).
     tables: tuple[type, ...] = (Customer,)
@@ -377,6 +380,7 @@ class ProductKind:
     resource = "products"
     fields = ("name", "category", "price", "currency")
     key_fields = ("sku",)
+    lenient_fields: frozenset[str] = frozenset()
     audit_prefix = "product"
     tables = (Product,)
 
@@ -440,6 +444,7 @@ class OrderKind:
     model = Order
     resource = "orders"
     key_fields = ("external_ref", "")
+    lenient_fields: frozenset[str] = frozenset()
     audit_prefix = "order"
     tables = (Order, OrderLine)
 

@@ -72,6 +72,8 @@ class ImportJob(TenantModel):
     rows_created = models.PositiveIntegerField(_("created"), default=0)
     rows_updated = models.PositiveIntegerField(_("updated"), default=0)
     rows_rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    # Values rows were imported without (a birthday that is no date): the rows landed.
+    values_left_out = models.PositiveIntegerField(_("values left out"), default=0)
     # The spreadsheet row number of the last row of the last committed batch.
     checkpoint = models.PositiveIntegerField(default=0)
     # Problems with the job as a whole (unreadable file, bad mapping); row problems are
@@ -97,12 +99,14 @@ class ImportJob(TenantModel):
 
 
 class ImportRejection(TenantModel):
-    """A row that was not imported: where it is in the file and why."""
+    """A row that was not imported, or a value a row was imported without (`kept`): where it
+    is in the file and why."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
     row = models.PositiveIntegerField(_("row"))
     column = models.CharField(_("column"), max_length=255, blank=True)
     reason = models.CharField(_("reason"), max_length=500)
+    kept = models.BooleanField(_("row imported without the value"), default=False)
 
     class Meta(TenantModel.Meta):
         verbose_name = _("rejected row")
