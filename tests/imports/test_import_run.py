@@ -454,3 +454,12 @@ def test_a_birthday_that_is_no_date_costs_the_birthday_not_the_customer(
     # The rows to fix come as a file: fixed and imported again, they update the customers.
     text = services.rejected_rows_file(job=job).decode("utf-8-sig")
     assert [line.split(",")[0] for line in text.splitlines()[1:]] == ["2", "3", "5"]
+
+
+def test_a_row_named_like_a_company_is_a_company(owner, tmp_path, write_csv, make_job):
+    rows = [["客户名称", "手机"], ["北京远航科技有限公司", "13900000011"], ["Acme Trading Ltd.", "13900000012"],
+            ["小王便利店", "13900000013"], ["王店", "13900000014"], ["张伟", "13900000015"]]
+    services.import_run(job=make_job(owner, write_csv(tmp_path / "k.csv", rows)))
+    kinds = dict(Customer.objects.values_list("name", "kind"))
+    assert kinds == {"北京远航科技有限公司": "company", "Acme Trading Ltd.": "company", "小王便利店": "company",
+                     "王店": "person", "张伟": "person"}  # 王店 may be a person: two characters are a name

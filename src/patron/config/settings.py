@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here: /api/docs/ works offline
     "django_tasks_db",
     "patron.common",
     "patron.organizations",
@@ -185,6 +186,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API of Patron, the CRM for customer development and customer value.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "CustomerKindEnum": "patron.customers.models.Customer.Kind",

@@ -296,6 +296,14 @@ class OwnedPeopleKind:
         pass
 
 
+# A name that is a company's whatever the file says ("北京远航科技有限公司", "Acme Trading Ltd").
+_COMPANY_NAME = re.compile(
+    r"(?:公司|集团|商行|工作室|事务所|研究所|合作社|门市部|[^\W\d_]{2}店|[^\W\d_]{2}厂"
+    r"|\b(?:ltd|limited|inc|llc|corp|corporation|gmbh|co)\.?)$",
+    re.IGNORECASE,
+)
+
+
 class CustomerKind(OwnedPeopleKind):
     fields = (
         *OwnedPeopleKind.fields, "title", "kind", "city", "address", "id_number", "birthday", "notes"
@@ -311,7 +319,11 @@ class CustomerKind(OwnedPeopleKind):
     def build(self, pending: Pending, number: int, ctx: Context, pk: Any) -> dict[str, Any]:
         data = pending.data
         if not data.get("kind"):  # only for new customers: an update keeps the kind it has
-            is_company = bool(data.get("contact_name")) or data["name"] == data.get("company_name")
+            is_company = (
+                bool(data.get("contact_name"))
+                or data["name"] == data.get("company_name")
+                or bool(_COMPANY_NAME.search(data["name"]))
+            )
             data["kind"] = Customer.Kind.COMPANY if is_company else Customer.Kind.PERSON
         return super().build(pending, number, ctx, pk)
 

@@ -33,7 +33,9 @@ class Command(BaseCommand):
             counts = ", ".join(f"{n:,} {name}" for name, n in result.counts.items())
             self.stdout.write(f"Demo organisation created: {counts}.")
         else:
-            self.stdout.write("The demo organisation already exists (use --reset to recreate it).")
+            self.stdout.write(
+                "The demo organisation already exists (`patron manage demo_data --reset` recreates it)."
+            )
         self._logins()
 
     def _logins(self) -> None:
