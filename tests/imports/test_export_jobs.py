@@ -144,7 +144,8 @@ def test_the_export_holds_the_value_scores_and_a_segment_is_exported_by_its_name
         clv=6543.219, churn_risk=0.8123,
     )
     segment = Segment.objects.create(
-        organization=org, name="重要挽留", owner=manager, conditions=[{"field": "class8", "op": "eq", "value": "important_retain"}]
+        organization=org, name="重要挽留", owner=manager,
+        conditions=[{"field": "class8", "op": "eq", "value": "important_retain"}],
     )
     client.force_login(manager)
     response = client.get(f"/imports/export/customers/?segment={segment.pk}&format=csv")
@@ -155,7 +156,8 @@ def test_the_export_holds_the_value_scores_and_a_segment_is_exported_by_its_name
     assert len(rows) == 2 and rows[1][1] == "张伟"
     assert rows[1][-3:] == ["Important to win back", "6543.22", "0.812"]
     # Without scores the columns are blank.
-    everyone = list(csv.reader(io.StringIO(client.get("/imports/export/customers/?format=csv").content.decode("utf-8-sig"))))
+    response = client.get("/imports/export/customers/?format=csv")
+    everyone = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert sorted(r[-2] for r in everyone[1:]) == ["", "", "6543.22"]
 
 

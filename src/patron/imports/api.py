@@ -236,7 +236,8 @@ class CustomerExportViewSet(ScopedViewSet):
             user=request.user, query=query, format=fmt, include_sensitive=sensitive, origin="api"
         )
         response = HttpResponse(data, content_type=exports.CONTENT_TYPES[fmt])
-        response["Content-Disposition"] = _attachment(exports.export_name(user=request.user, query={}, format=fmt, sensitive=sensitive))
+        name = exports.export_name(user=request.user, query={}, format=fmt, sensitive=sensitive)
+        response["Content-Disposition"] = _attachment(name)
         return response
 
     @extend_schema(request=CustomerExportIn, responses={202: ExportJobOut})
