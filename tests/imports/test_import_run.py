@@ -198,6 +198,14 @@ def test_new_records_are_shared_in_turn_among_a_teams_members(
         make_job(manager, path, owner_rule="team", owner_team=teams["b"])
     with pytest.raises(ValidationError):
         make_job(manager, path, owner_rule="team")
+    # Set up by an administrator on a rep's job: checked as the rep, who runs it.
+    from patron.accounts.services import user_create
+
+    admin = user_create(organization=owner.organization, username="boss", password="x" * 20, roles=["admin"])
+    job = make_job(owner, path)
+    with pytest.raises(ValidationError):
+        services.import_configure(job=job, user=admin, columns=job.mapping, key_field="",
+                                  owner_rule="team", day_first=False, owner_team=teams["a"])
 
 
 def test_the_owner_column_knows_people_by_the_names_a_team_writes(
@@ -441,7 +449,7 @@ def test_a_birthday_that_is_no_date_costs_the_birthday_not_the_customer(
         ["姓名", "手机", "生日"],
         ["甲", "13900000001", "--0415"],  # as a phone exports it
         ["乙", "13900000002", "4月15日"],
-        ["丙", "13900000003", "32874"],  # a date cell Excel lost the format of: 1990-01-01
+        ["丙", "13900000003", "1990/1/1"],
         ["丁", "13900000004", "1990-13-01"],
     ]
     job = services.import_run(job=make_job(owner, write_csv(tmp_path / "b.csv", rows)))

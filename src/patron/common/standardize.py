@@ -66,9 +66,6 @@ _ZH_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?
 _YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-# A date cell Excel lost its format of shows its serial day: 32874 is 1990-01-01.
-_EXCEL_SERIAL = re.compile(r"^[1-9]\d{4}(?:\.0+)?$")
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
 # A day without its year: "--0415", "04-15", "4月15日".
 _NO_YEAR = re.compile(r"^(?:--\d{2}-?\d{2}|\d{1,2}[-/.]\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?)$")
 _TIME = re.compile(r"^(\d{1,2})[:时点](\d{1,2})分?(?::?(\d{1,2})(?:\.\d+)?秒?)?$")
@@ -104,9 +101,9 @@ def parse_date(value: object, *, day_first: bool = False) -> dt.date | None:
     """Read a date as people write them in Chinese and English files; None when blank.
 
     Accepts 2024-03-05, 2024/3/5, 2024.3.5, 20240305, 2024年3月5日, 5 Mar 2024, March 5, 2024,
-    05/03/2024, which is month-first (US) unless `day_first` (UK, Europe), and Excel's serial
-    days (32874); a trailing time is ignored. Raises ValidationError for anything else,
-    including impossible dates and days without a year.
+    and 05/03/2024, which is month-first (US) unless `day_first` (UK, Europe); a trailing time
+    is ignored. Raises ValidationError for anything else, including impossible dates and days
+    without a year. (Not Excel's serial days, 32874: any five digits would pass for a date.)
     """
     if isinstance(value, dt.datetime):
         return value.date()
@@ -116,8 +113,6 @@ def parse_date(value: object, *, day_first: bool = False) -> dt.date | None:
     if raw in ("", "-"):
         return None
     text = _split_time(raw)[0]
-    if _EXCEL_SERIAL.match(text):
-        return _EXCEL_EPOCH + dt.timedelta(days=int(float(text)))
     if _NO_YEAR.match(text):
         raise ValidationError(_("%(value)s has no year."), params={"value": raw})
     for pattern in (_YMD, _ZH_DATE, _COMPACT):

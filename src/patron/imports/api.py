@@ -203,14 +203,23 @@ class CustomerExportViewSet(ScopedViewSet):
     def _asked(self, request: Request) -> tuple[str, bool, dict[str, str]]:
         if request.user.scope_for("customers.export") == 0:
             raise permissions.PermissionDenied("customers.export")
-        params = request.query_params if request.method == "GET" else request.data
+        # A POST reads the address's parameters too (the 400 of a long GET says to POST "the
+        # same parameters"); the body's win.
+        params: dict[str, Any] = dict(request.query_params.items())
+        if request.method != "GET":
+            body = request.data
+            params.update(body.items() if hasattr(body, "items") else {})
+        wrong = sorted(k for k, v in params.items() if isinstance(v, list | dict))
+        if wrong:
+            raise serializers.ValidationError({k: [_("One value, not a list.")] for k in wrong})
         fmt = params.get("output", "csv")
         if fmt not in exports.FORMATS:
             raise serializers.ValidationError({"output": [f"one of {', '.join(exports.FORMATS)}"]})
         sensitive = exports.in_clear(request.user, str(params.get("sensitive", "")).lower() in ("1", "true", "on"))
         names = exports.filter_names("api")
         # A misspelt filter ("regoin") would export the whole list: refused, by its name.
-        unknown = sorted(set(params) - names - {"output", "sensitive", "format", "csrfmiddlewaretoken"})
+        ignored = {"output", "sensitive", "format", "csrfmiddlewaretoken", "cursor", "page", "page_size"}
+        unknown = sorted(set(params) - names - ignored)
         if unknown:
             raise serializers.ValidationError({name: [_("No such filter.")] for name in unknown})
         query = {k: str(v) for k, v in params.items() if k in names}

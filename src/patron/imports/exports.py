@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -229,7 +230,8 @@ def customer_queryset(*, user: Any, query: dict[str, str], origin: str = "list")
     params = QueryDict(mutable=True)
     params.update(query)
     if origin == "api":
-        found = CustomerFilter(params, queryset=Customer.objects.visible_to(user, "view"))
+        listed = Customer.objects.visible_to(user, "view").filter(is_archived=False)  # as /api/customers/
+        found = CustomerFilter(params, queryset=listed)
         if not found.is_valid():
             raise ValueError(found.errors.as_text())
         return found.qs
@@ -274,7 +276,10 @@ def export_name(
 
     name = "customers"
     if origin == "list" and query.get("segment"):  # the API's "segment" is an RFM class
-        segment = segment_list(user=user).filter(pk=query["segment"]).first()
+        try:
+            segment = segment_list(user=user).filter(pk=query["segment"]).first()
+        except (ValidationError, ValueError):  # not an id at all
+            segment = None
         name = (slugify(segment.name, allow_unicode=True) if segment else "") or "segment"
     if sensitive:  # told apart from the masked file of the same list
         name += "-contacts"

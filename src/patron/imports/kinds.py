@@ -298,8 +298,8 @@ class OwnedPeopleKind:
 
 # A name that is a company's whatever the file says ("北京远航科技有限公司", "Acme Trading Ltd").
 _COMPANY_NAME = re.compile(
-    r"(?:公司|集团|商行|工作室|事务所|研究所|合作社|门市部|[^\W\d_]{2}店|[^\W\d_]{2}厂"
-    r"|\b(?:ltd|limited|inc|llc|corp|corporation|gmbh|co)\.?)$",
+    r"(?:公司|集团|商行|工作室|事务所|研究所|合作社|门市部|[^\W\d_]{3}店|[^\W\d_]{3}厂"
+    r"|\b(?:ltd|limited|inc|llc|corp|corporation|gmbh)\.?)$",
     re.IGNORECASE,
 )
 

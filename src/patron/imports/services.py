@@ -158,9 +158,10 @@ def _context(job: ImportJob, user: Any) -> Context:
             users.update({n.strip().lower(): u for n in (u.username, u.email) if n and n.strip()})
     members = []
     if job.owner_rule == ImportJob.OwnerRule.TEAM:
-        members = team_members(job=job, user=user, team=job.owner_team)
-        if not members:
-            raise ValidationError(_("Nobody in the team chosen may receive these records from you."))
+        # As checked when it was set up: the run stops rather than share among fewer people.
+        creator = job.created_by or user
+        _check_owner_team(job, creator, job.owner_rule, job.owner_team)
+        members = team_members(job=job, user=creator, team=job.owner_team)
     return Context(
         user=user,
         organization_id=job.organization_id,
@@ -291,7 +292,7 @@ def import_configure(
     problems = mapping.validate_mapping(columns, job.kind)
     if problems:
         raise ValidationError(problems)
-    _check_owner_team(job, user, owner_rule, owner_team)
+    _check_owner_team(job, job.created_by or user, owner_rule, owner_team)
     job.mapping, job.key_field, job.owner_rule, job.day_first = (
         columns,
         key_field,
@@ -306,8 +307,12 @@ def import_configure(
 
 
 def _check_owner_team(job: ImportJob, user: Any, owner_rule: str, team: Team | None) -> None:
+    """The team rule is for records with owners, and a team whose every member may own
+    them and receive them from `user`: the job's creator, as whom the import runs."""
     if owner_rule != ImportJob.OwnerRule.TEAM:
         return
+    if job.kind not in ("customers", "leads"):
+        raise ValidationError({"owner_rule": _("Only customers and leads have owners to share them among.")})
     if team is None or team.organization_id != job.organization_id:
         raise ValidationError({"owner_team": _("Choose the team whose members get the new records.")})
     people = _team_people(job, user, team)
@@ -327,7 +332,7 @@ def import_start(*, job: ImportJob, user: Any) -> ImportJob:
     problems = mapping.validate_mapping(job.mapping, job.kind)
     if problems:
         raise ValidationError(problems)
-    _check_owner_team(job, user, job.owner_rule, job.owner_team)
+    _check_owner_team(job, job.created_by or user, job.owner_rule, job.owner_team)
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.UPLOADED).update(
         status=ImportJob.Status.QUEUED
     )
@@ -400,6 +405,7 @@ def import_run(
             "created": job.rows_created,
             "updated": job.rows_updated,
             "rejected": job.rows_rejected,
+            "values_left_out": job.values_left_out,
         },
     )
     return job

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -74,9 +75,7 @@ class Command(BaseCommand):
                     key_field=options["key"],
                     day_first=options["day_first"],
                     owner_rule=options["owner_rule"],
-                    owner_team=Team.objects.filter(name=options["owner_team"]).first()
-                    if options["owner_team"]
-                    else None,
+                    owner_team=self._team(options["owner_team"]),
                     mapping_names=names,
                     sheet=options["sheet"],
                     header_row=options["header_row"],
@@ -87,6 +86,14 @@ class Command(BaseCommand):
         if problems:
             raise CommandError("; ".join(problems))
         return job
+
+    def _team(self, name: str) -> Team | None:
+        if not name:
+            return None
+        teams = list(Team.objects.filter(name=name)[:2])  # names are unique under one parent only
+        if len(teams) != 1:
+            raise CommandError(f"{'no' if not teams else 'more than one'} team called {name!r}")
+        return teams[0]
 
     def _run(self, job: ImportJob, batch_size: int, console: Console) -> ImportJob:
         columns = (
@@ -101,7 +108,9 @@ class Command(BaseCommand):
             def advance(current: ImportJob) -> None:
                 bar.update(task, total=current.rows_total, completed=current.rows_done)
 
-            job = services.import_run(job=job, batch_size=batch_size, progress=advance)
+            # In the language of who uploaded it, as a worker runs it (a resumed job too).
+            with translation.override(job.language or translation.get_language()):
+                job = services.import_run(job=job, batch_size=batch_size, progress=advance)
             bar.update(task, total=job.rows_total, completed=job.rows_done)
         return job
 
