@@ -175,7 +175,7 @@ def test_background_work_speaks_the_language_of_who_asked_for_it(
     tasks.import_job_run.call(str(job.pk), str(org.pk))
     job.refresh_from_db()
     assert job.rejections.get().reason == "12345 is not a valid phone number."
-    assert services.rejected_rows_file(job=job).decode("utf-8-sig").startswith("Row,name,phone,Problems")
+    assert services.rejected_rows_file(job=job).decode("utf-8-sig").startswith("Row,Imported,name,phone,Problems")
     export = exports.export_queue(user=manager, query={}, format="csv", include_sensitive=False)
     tasks.export_job_run.call(str(export.pk), str(org.pk))
     export.refresh_from_db()

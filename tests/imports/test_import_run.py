@@ -1,4 +1,6 @@
+import csv
 import datetime as dt
+import io
 from collections import Counter
 from zoneinfo import ZoneInfo
 
@@ -65,10 +67,13 @@ def test_it_offers_the_rejected_rows_as_a_file_that_imports_once_fixed(
     job = services.import_run(job=make_job(owner, messy_file))
     text = services.rejected_rows_file(job=job).decode("utf-8-sig")
     lines = text.splitlines()
-    assert lines[0].split(",")[1:4] == ["客户名称", "手机", "邮箱"]
-    assert [line.split(",")[0] for line in lines[1:]] == ["5", "6", "7", "9"]
+    assert lines[0].split(",")[1:5] == ["Imported", "客户名称", "手机", "邮箱"]
+    # Row 7 came in without its birthday; the others did not come in.
+    assert [row[:2] for row in csv.reader(io.StringIO(text))][1:] == [
+        ["5", "no"], ["6", "no"], ["7", "yes, without these values"], ["9", "no"]
+    ]
     fixed = text.replace(",12345,", ",13300133000,").replace("not-an-email", "chen@example.com")
-    fixed = fixed.replace("2024-02-30", "2024-02-28").replace("\r\n9,,", "\r\n9,无名氏,")
+    fixed = fixed.replace("2024-02-30", "2024-02-28").replace("\r\n9,no,,", "\r\n9,no,无名氏,")
     path = tmp_path / "fixed.csv"
     path.write_text(fixed, encoding="utf-8-sig")
     again = services.import_run(job=make_job(owner, path))

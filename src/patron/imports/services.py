@@ -475,20 +475,27 @@ def rejected_rows_file(*, job: ImportJob) -> bytes:
     number in the original file first and the problems last. UTF-8 with a BOM, which Excel
     needs to show Chinese correctly."""
     reasons: dict[int, list[str]] = defaultdict(list)
-    for row, column, reason in job.rejections.order_by("row").values_list(
-        "row", "column", "reason"
+    refused: set[int] = set()  # the rows not imported; the others came in without a value
+    for row, column, reason, kept in job.rejections.order_by("row").values_list(
+        "row", "column", "reason", "kept"
     ):
         reasons[row].append(f"{column}: {reason}" if column else reason)
+        if not kept:
+            refused.add(row)
     table = job_table(job)
     out = io.StringIO()
     writer = csv.writer(out)
     # The reasons were written in the language the import ran in (its uploader's), so the
     # file's own headings are too.
     with translation.override(job.language or job.organization.language or None):
-        writer.writerow([_("Row"), *table.headers, _("Problems")])
+        writer.writerow([_("Row"), _("Imported"), *table.headers, _("Problems")])
+        imported = {False: _("no"), True: _("yes, without these values")}
+        separator = pgettext("list separator", "; ")
     if reasons:
         for number, values in table.rows():
             if number in reasons:
-                writer.writerow([number, *values, pgettext("list separator", "; ").join(reasons[number])])
+                writer.writerow(
+                    [number, imported[number not in refused], *values, separator.join(reasons[number])]
+                )
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
 
