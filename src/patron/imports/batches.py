@@ -40,8 +40,10 @@ def classify(
 ) -> tuple[Pending | None, list[tuple[str, str]]]:
     """Check one cleaned row: a Pending (pk set when it updates a record) with the lenient
     fields it goes without, or None and its problems."""
-    left_out = [p for p in problems if p[0] in kind.lenient_fields]
-    problems = [p for p in problems if p[0] not in kind.lenient_fields]
+    left_out: list[tuple[str, str]] = []
+    if problems:  # most rows have none
+        left_out = [p for p in problems if p[0] in kind.lenient_fields]
+        problems = [p for p in problems if p[0] not in kind.lenient_fields]
     if not problems:
         problems = kind.check(data, ctx)
     if problems:
