@@ -157,3 +157,21 @@ def test_a_masked_export_imported_back_overwrites_nothing_with_asterisks(
     assert all("is masked" in reason for reason in rejections.values())
     customer.refresh_from_db()
     assert (customer.email, customer.wechat) == ("wang.fang@example.com", "wxid_wangfang88")
+
+
+def test_dates_are_dates_in_excel_and_local_text_in_csv(admin, customer):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    fields = ["name", "birthday", "created_at"]
+    sheet = load_workbook(io.BytesIO(exports.export_rows(
+        user=admin, queryset=Customer.objects.all(), fields=fields, format="xlsx", include_sensitive=True
+    )[0])).active
+    name, birthday, created = next(sheet.iter_rows(min_row=2, values_only=True))
+    local = timezone.localtime(customer.created_at).replace(tzinfo=None, second=0, microsecond=0)
+    assert (name, birthday, created) == ("王芳", dt.datetime(1988, 5, 12), local)
+    rows = _csv(exports.export_rows(
+        user=admin, queryset=Customer.objects.all(), fields=fields, format="csv", include_sensitive=True
+    )[0])
+    assert rows[1] == ["王芳", "1988-05-12", local.strftime("%Y-%m-%d %H:%M")]

@@ -75,8 +75,11 @@ def _value(user: Any, obj: Model, name: str, reveal: bool) -> Any:
     field = obj._meta.get_field(name)
     if masking.is_sensitive(obj, name):
         value = masking.present(user, obj, name, reveal=reveal)
-        if name == "phone" and value == obj.phone:  # shown in clear
+        raw = getattr(obj, name)
+        if name == "phone" and value == raw:  # shown in clear
             value = standardize.format_phone(value)
+        elif isinstance(raw, dt.date) and value == raw.isoformat():  # a birthday in clear
+            value = raw
     elif field.is_relation:
         related = getattr(obj, name)
         value = "" if related is None else str(related)
@@ -84,10 +87,10 @@ def _value(user: Any, obj: Model, name: str, reveal: bool) -> Any:
         value = getattr(obj, f"get_{name}_display")()
     else:
         value = getattr(obj, name)
-    if isinstance(value, dt.datetime):
-        value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.datetime):  # written as text in CSV, as a date in Excel
+        value = timezone.localtime(value).replace(tzinfo=None, second=0, microsecond=0)
     elif isinstance(value, dt.date):
-        value = value.isoformat()
+        pass
     elif value is None:
         value = ""
     elif isinstance(value, bool):
@@ -141,10 +144,16 @@ def _csv(headers: list[str], rows: Iterator[list[Any]]) -> tuple[bytes, int]:
     writer.writerow(headers)
     count = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([_date_text(v) for v in row])
         count += 1
     # The BOM makes Excel read the file as UTF-8 (otherwise Chinese names come out garbled).
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8"), count
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def _xlsx(headers: list[str], rows: Iterator[list[Any]], title: str = "") -> tuple[bytes, int]:
