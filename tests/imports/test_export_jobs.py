@@ -115,7 +115,7 @@ def test_old_exports_and_their_files_are_deleted_when_another_is_asked_for(manag
     ExportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=8))
     recent = exports.export_queue(user=manager, query={"region": "上海"}, format="csv", include_sensitive=False)
     assert list(ExportJob.objects.values_list("pk", flat=True)) == [recent.pk]
-    assert not os.path.exists(path)
+    assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path))  # nor its folder
 
 
 def test_the_periodic_cleaning_deletes_old_exports_too(manager, org, three):

@@ -12,9 +12,11 @@ import codecs
 import csv
 import datetime as dt
 import io
+import posixpath
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -318,9 +320,21 @@ def exports_prune(*, organization_id: Any) -> int:
     )
     for job in old:
         if job.file:
+            folder = posixpath.dirname(job.file.name)  # the job's own (see `export_run`)
+            storage = job.file.storage
             job.file.delete(save=False)
+            if folder.endswith(job.pk.hex):
+                _remove_empty_folder(storage, folder)
         job.delete()
     return len(old)
+
+
+def _remove_empty_folder(storage: Any, folder: str) -> None:
+    """On a local disk, the export's folder once its file is gone (object stores have none)."""
+    try:
+        Path(storage.path(folder)).rmdir()
+    except (NotImplementedError, OSError):  # not a local disk, or not empty
+        pass
 
 
 def export_queue(
