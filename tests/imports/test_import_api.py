@@ -174,3 +174,12 @@ def test_the_api_shares_new_records_among_a_team(manager, owner, teammate, teams
         done = api.post("/api/imports/", ask | {"owner_team": str(teams["a"].pk)}, format="multipart")
     assert done.status_code == 201 and done.json()["owner_team"] == str(teams["a"].pk)
     assert Customer.objects.get().owner.team == teams["a"]
+
+
+def test_the_api_export_reads_the_list_as_its_background_export_would(manager, customer):
+    api = _api(manager)
+    bad = api.get("/api/imports/export/customers/?output=csv&class8=nonsense")
+    assert bad.status_code == 400 and "class8" in bad.json()
+    assert "王芳" in api.get("/api/imports/export/customers/?output=csv").content.decode("utf-8-sig")
+    Customer.objects.filter(pk=customer.pk).update(is_archived=True)  # as /api/customers/: gone
+    assert "王芳" not in api.get("/api/imports/export/customers/?output=csv").content.decode("utf-8-sig")

@@ -211,6 +211,10 @@ def test_new_records_are_shared_in_turn_among_a_teams_members(
     with pytest.raises(ValidationError):
         services.import_configure(job=job, user=admin, columns=job.mapping, key_field="",
                                   owner_rule="team", day_first=False, owner_team=teams["a"])
+    products = write_csv(tmp_path / "p.csv", [["商品编码", "商品名称"], ["TEA-1", "龙井"]])
+    with pytest.raises(ValidationError) as ownerless:  # products have no owners to share
+        make_job(admin, products, kind="products", owner_rule="team", owner_team=teams["a"])
+    assert "owner_rule" in ownerless.value.message_dict
 
 
 def test_the_owner_column_knows_people_by_the_names_a_team_writes(

@@ -25,7 +25,6 @@ from patron.accounts import permissions
 from patron.accounts.capabilities import Scope
 from patron.accounts.models import Team
 from patron.api.base import ScopedViewSet, valid
-from patron.customers.api import CustomerFilter
 from patron.customers.models import Customer
 from patron.imports import exports, readers, services
 from patron.imports.models import ExportJob, ImportJob, ImportRejection
@@ -214,7 +213,9 @@ class CustomerExportViewSet(ScopedViewSet):
             raise serializers.ValidationError({k: [_("One value, not a list.")] for k in wrong})
         fmt = params.get("output", "csv")
         if fmt not in exports.FORMATS:
-            raise serializers.ValidationError({"output": [f"one of {', '.join(exports.FORMATS)}"]})
+            raise serializers.ValidationError(
+                {"output": [_("One of %(formats)s.") % {"formats": ", ".join(exports.FORMATS)}]}
+            )
         sensitive = exports.in_clear(request.user, str(params.get("sensitive", "")).lower() in ("1", "true", "on"))
         names = exports.filter_names("api")
         # A misspelt filter ("regoin") would export the whole list: refused, by its name.
@@ -228,10 +229,11 @@ class CustomerExportViewSet(ScopedViewSet):
     @extend_schema(parameters=_EXPORT_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.BINARY})
     def list(self, request: Request) -> HttpResponse:
         fmt, sensitive, query = self._asked(request)
-        filtered = CustomerFilter(request.query_params, queryset=self.get_queryset())
-        if not filtered.is_valid():
-            raise serializers.ValidationError(filtered.errors)
-        if exports.is_long(filtered.qs):
+        try:  # the list a background export of the same query would write
+            queryset = exports.customer_queryset(user=request.user, query=query, origin="api")
+        except exports.InvalidFilters as exc:
+            raise serializers.ValidationError(exc.errors) from None
+        if exports.is_long(queryset):
             raise serializers.ValidationError(
                 {
                     "detail": _(
@@ -242,7 +244,7 @@ class CustomerExportViewSet(ScopedViewSet):
                 }
             )
         data, _count = exports.customer_export(
-            user=request.user, query=query, format=fmt, include_sensitive=sensitive, origin="api"
+            user=request.user, queryset=queryset, query=query, format=fmt, include_sensitive=sensitive
         )
         response = HttpResponse(data, content_type=exports.CONTENT_TYPES[fmt])
         name = exports.export_name(user=request.user, query={}, format=fmt, sensitive=sensitive)

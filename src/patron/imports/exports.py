@@ -230,9 +230,17 @@ def export_rows(
 DIRECT_MAX_ROWS = 5_000
 
 
+class InvalidFilters(ValueError):
+    """The list's filters do not hold; `errors` says which, by field."""
+
+    def __init__(self, errors: Any) -> None:
+        super().__init__(errors.as_text())
+        self.errors = errors
+
+
 def customer_queryset(*, user: Any, query: dict[str, str], origin: str = "list") -> QuerySet:
     """The customer list as `user` sees it with `query`, read by the filters of the list page
-    (origin "list") or of the API ("api"); ValueError when they are not valid."""
+    (origin "list") or of the API ("api"); InvalidFilters when they are not valid."""
     from patron.customers import selectors
     from patron.customers.api import CustomerFilter
     from patron.customers.forms import CustomerFilterForm
@@ -244,11 +252,11 @@ def customer_queryset(*, user: Any, query: dict[str, str], origin: str = "list")
         listed = Customer.objects.visible_to(user, "view").filter(is_archived=False)  # as /api/customers/
         found = CustomerFilter(params, queryset=listed)
         if not found.is_valid():
-            raise ValueError(found.errors.as_text())
+            raise InvalidFilters(found.errors)
         return found.qs
     filters = CustomerFilterForm(params, user=user)
     if not filters.is_valid():
-        raise ValueError(filters.errors.as_text())
+        raise InvalidFilters(filters.errors)
     return selectors.customer_list(user=user, filters=filters.selector_filters())
 
 
@@ -261,15 +269,15 @@ def filter_names(origin: str) -> set[str]:
 
 
 def customer_export(
-    *, user: Any, query: dict[str, str], format: str, include_sensitive: bool, origin: str = "list"
+    *, user: Any, queryset: QuerySet, query: dict[str, str], format: str, include_sensitive: bool
 ) -> tuple[bytes, int]:
-    """The customer list with `query`, as its export file: the customer's fields, then its
-    current value scores."""
+    """A customer list (`customer_queryset` of `query`) as its export file: the customer's
+    fields, then its current value scores."""
     from patron.insights.selectors import with_current_score
 
     return export_rows(
         user=user,
-        queryset=with_current_score(customer_queryset(user=user, query=query, origin=origin)),
+        queryset=with_current_score(queryset),
         fields=CUSTOMER_FIELDS,
         format=format,
         include_sensitive=include_sensitive,
@@ -389,12 +397,20 @@ def may_download(user: Any, job: Any) -> bool:
     """Its author, while they still may export (and see contact details, if it holds them)."""
     if job.created_by_id != user.pk or user.scope_for("customers.export") == 0:
         return False
-    return not job.include_sensitive or user.scope_for("customers.view_sensitive") > 0
+    return not job.include_sensitive or in_clear(user, True)
 
 
 def export_run(*, job: Any) -> Any:
-    """Write a queued export's file as its user would get it from the page. Idempotent: only
-    a queued export is run (a second delivery of the task finds it claimed or done)."""
+    """Write a queued export's file as its user would get it from the page, in their
+    language. Idempotent: only a queued export is run (a second delivery of the task finds
+    it claimed or done)."""
+    from patron.imports.models import in_language_of
+
+    with in_language_of(job):
+        return _export_run(job)
+
+
+def _export_run(job: Any) -> Any:
     from patron.imports.models import ExportJob
 
     claimed = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.QUEUED).update(
@@ -406,10 +422,10 @@ def export_run(*, job: Any) -> Any:
     try:
         data, count = customer_export(
             user=job.created_by,
+            queryset=customer_queryset(user=job.created_by, query=job.query, origin=job.origin),
             query=job.query,
             format=job.format,
             include_sensitive=job.include_sensitive,
-            origin=job.origin,
         )
     except ValueError:
         return _export_failed(job, EXPORT_ERRORS["filters"])

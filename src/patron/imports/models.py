@@ -1,10 +1,20 @@
 """Import jobs: one uploaded file, how to read it, and how far its import has come."""
 
+import contextlib
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from patron.common.models import TenantModel
+
+
+def in_language_of(job: Any) -> contextlib.AbstractContextManager:
+    """Work for an import or export in the language of who asked for it (its reasons,
+    headings and labels), rather than the organisation's, which a worker speaks."""
+    return translation.override(job.language) if job.language else contextlib.nullcontext()
 
 
 class ImportJob(TenantModel):

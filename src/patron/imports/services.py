@@ -33,8 +33,8 @@ from patron.audit import services as audit
 from patron.common import bulk, standardize
 from patron.imports import batches, cleaning, mapping, readahead, readers
 from patron.imports.batches import ImportInterrupted
-from patron.imports.kinds import KINDS, Context
-from patron.imports.models import ImportJob
+from patron.imports.kinds import KINDS, Context, OwnedPeopleKind
+from patron.imports.models import ImportJob, in_language_of
 
 # Rows per all-or-nothing batch. Larger batches share index pages between more rows (on
 # SQLite a 5,000-row commit writes half the pages per row of a 1,000-row one) and fold more
@@ -311,7 +311,7 @@ def _check_owner_team(job: ImportJob, user: Any, owner_rule: str, team: Team | N
     them and receive them from `user`: the job's creator, as whom the import runs."""
     if owner_rule != ImportJob.OwnerRule.TEAM:
         return
-    if job.kind not in ("customers", "leads"):
+    if not isinstance(KINDS[job.kind], OwnedPeopleKind):  # products and orders have no owner
         raise ValidationError({"owner_rule": _("Only customers and leads have owners to share them among.")})
     if team is None or team.organization_id != job.organization_id:
         raise ValidationError({"owner_team": _("Choose the team whose members get the new records.")})
@@ -354,8 +354,15 @@ def import_run(
     batch_size: int = BATCH_SIZE,
     progress: Callable[[ImportJob], None] | None = None,
 ) -> ImportJob:
-    """Import (or finish importing) every row after the job's checkpoint; `progress` is
-    called after each committed batch (the command's progress bar)."""
+    """Import (or finish importing) every row after the job's checkpoint, in the language of
+    who uploaded it; `progress` is called after each committed batch (the command's bar)."""
+    with in_language_of(job):
+        return _import_run(job, batch_size, progress)
+
+
+def _import_run(
+    job: ImportJob, batch_size: int, progress: Callable[[ImportJob], None] | None
+) -> ImportJob:
     kind = KINDS[job.kind]
     user = job.created_by
     ahead = None

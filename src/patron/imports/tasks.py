@@ -1,17 +1,8 @@
 """Background work for imports: thin tasks taking primary keys, calling the services."""
 
-import contextlib
-
 from django.tasks import task
-from django.utils import translation
 
 from patron.organizations.context import working_for
-
-
-def _in_language(language: str) -> contextlib.AbstractContextManager:
-    """The language of who asked for the job (its reasons, headings and labels), rather than
-    the organisation's, which `working_for` sets."""
-    return translation.override(language) if language else contextlib.nullcontext()
 
 
 @task
@@ -22,8 +13,7 @@ def import_job_run(job_id: str, organization_id: str) -> dict[str, int]:
 
     with working_for(organization_id):
         job = ImportJob.objects.select_related("created_by__organization").get(pk=job_id)
-        with _in_language(job.language):
-            job = services.import_run(job=job)
+        job = services.import_run(job=job)
         return {
             "created": job.rows_created,
             "updated": job.rows_updated,
@@ -39,6 +29,5 @@ def export_job_run(job_id: str, organization_id: str) -> dict[str, int]:
 
     with working_for(organization_id):
         job = ExportJob.objects.select_related("created_by__organization").get(pk=job_id)
-        with _in_language(job.language):
-            job = exports.export_run(job=job)
+        job = exports.export_run(job=job)
         return {"rows": job.rows}

@@ -253,7 +253,7 @@ def customer_export(request: HttpRequest) -> HttpResponse:
                 },
             )
         data, _count = exports.customer_export(
-            user=request.user, query=query, format=fmt, include_sensitive=sensitive
+            user=request.user, queryset=queryset, query=query, format=fmt, include_sensitive=sensitive
         )
     except permissions.PermissionDenied:
         raise PermissionDenied from None

@@ -11,7 +11,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import translation
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -108,9 +107,7 @@ class Command(BaseCommand):
             def advance(current: ImportJob) -> None:
                 bar.update(task, total=current.rows_total, completed=current.rows_done)
 
-            # In the language of who uploaded it, as a worker runs it (a resumed job too).
-            with translation.override(job.language or translation.get_language()):
-                job = services.import_run(job=job, batch_size=batch_size, progress=advance)
+            job = services.import_run(job=job, batch_size=batch_size, progress=advance)
             bar.update(task, total=job.rows_total, completed=job.rows_done)
         return job
 
