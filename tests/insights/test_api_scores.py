@@ -54,6 +54,22 @@ def test_it_filters_by_segment_value_and_risk(api, owner, three):
     assert client.get("/api/customers/", {"segment": "best"}).status_code == 400
 
 
+def test_a_class_is_paged_newest_first_and_with_a_second_class_or_a_value_sort(api, owner, three):
+    from patron.customers.models import Customer
+
+    for day, customer in enumerate(three, start=1):
+        Customer.objects.filter(pk=customer.pk).update(created_at=dt.datetime(2026, 1, day, tzinfo=dt.UTC))
+    CustomerScore.objects.filter(customer__in=three).update(customer_created_at=None)
+    for score in CustomerScore.objects.filter(customer__in=three):
+        score.save()  # takes its customer's new creation time
+    client = api(owner)
+    page = client.get("/api/customers/", {"class8": "important_value", "page_size": 1}).json()
+    assert [r["name"] for r in page["results"]] == ["B"]
+    assert [r["name"] for r in client.get(page["next"]).json()["results"]] == ["A"]
+    assert _names(client.get("/api/customers/", {"class8": "important_value", "segment": "champions"})) == ["A"]
+    assert _names(client.get("/api/customers/", {"class8": "important_value", "ordering": "churn_risk"})) == ["A", "B"]
+
+
 def test_it_sorts_by_clv_and_risk_with_unscored_customers_last(api, owner, three):
     client = api(owner)
     assert _names(client.get("/api/customers/", {"ordering": "-clv"})) == ["A", "B", "C"]

@@ -37,6 +37,21 @@ def test_it_gives_every_buyer_one_consistent_current_score(refreshed, demo_org):
         assert score.total_spend == pytest.approx(float(sum(o.total for o in orders)), abs=0.02)
 
 
+def test_every_current_snapshot_carries_its_customers_creation_time_so_class_lists_miss_nobody(refreshed):
+    """The customer list filtered by a class joins the snapshot on this copy (see
+    `in_current_class`): one that differed from the customer's would drop the customer from
+    the list (on SQLite, times are compared as text)."""
+    from django.db.models import F
+
+    from patron.insights.selectors import in_current_class
+
+    current = CustomerScore.objects.current()
+    assert current.filter(customer_created_at=F("customer__created_at")).count() == current.count() > 0
+    for class8 in set(current.values_list("class8", flat=True)):
+        listed = Customer.objects.filter(in_current_class(class8=class8))
+        assert listed.count() == current.filter(class8=class8).count(), class8
+
+
 def test_it_keeps_history_and_one_current_snapshot(refreshed, demo_org):
     second = services.value_refresh(organization=demo_org)
     assert second.status == ScoreRun.Status.DONE
@@ -130,6 +145,7 @@ def test_it_records_the_fitted_models_and_timings(refreshed):
 
 def test_a_new_order_rescores_only_that_customer(refreshed, demo_org, django_capture_on_commit_callbacks):
     from patron.catalog.models import Product
+    from patron.insights.selectors import in_current_class
     from patron.orders import services as orders
 
     score = CustomerScore.objects.current().order_by("-days_since_last").select_related("customer").first()
@@ -141,6 +157,8 @@ def test_a_new_order_rescores_only_that_customer(refreshed, demo_org, django_cap
     new = CustomerScore.objects.current().get(customer=score.customer)
     assert new.pk != score.pk
     assert new.days_since_last < score.days_since_last and new.n_purchases == score.n_purchases + 1
+    assert new.customer_created_at == score.customer.created_at
+    assert Customer.objects.filter(in_current_class(class8=new.class8), pk=score.customer_id).count() == 1
     assert dict(CustomerScore.objects.current().exclude(pk=new.pk).values_list("pk", "customer_id")) == others_before
 
 

@@ -61,3 +61,13 @@ def test_it_serves_pages_and_static_files_with_gunicorn_in_production(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_a_web_worker_loads_every_view_before_its_first_request():
+    """Gunicorn loads the WSGI module as a worker starts; the views (and the science they
+    import) must load then, not in the first request, which took 8-10 s."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    probe = ("import sys; import patron.config.wsgi; "
+             "print('patron.insights.views' in sys.modules, 'patron.analytics.pipeline' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["True", "True"], out.stderr

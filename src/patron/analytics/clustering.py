@@ -25,14 +25,14 @@ for a given `random_state`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
-from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+if TYPE_CHECKING:
+    from sklearn.cluster import KMeans
 
 from patron.analytics.errors import InputError, InsufficientDataError, NotFittedError
 
@@ -148,6 +148,10 @@ class BehaviourClusterer:
 
     def fit(self, summary: pl.DataFrame) -> Self:
         """Choose k (unless fixed), cluster the customers and order the clusters."""
+        # scikit-learn is imported where it is used: the web pages name clusters through
+        # this module, and importing it took 5 s of a web worker's first request.
+        from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
         with threadpool_limits(limits=self.n_threads, user_api="openmp"):
             return self._fit(summary)
 
@@ -165,6 +169,8 @@ class BehaviourClusterer:
         k, on_sample = self._choose_k(self._sample(z), distinct)
         # The restarts were paid for on the sample; one Lloyd run from its centres refines them
         # on every customer.
+        from sklearn.cluster import KMeans
+
         model = KMeans(
             n_clusters=k, init=on_sample.cluster_centers_, n_init=1, random_state=self.random_state
         ).fit(z)
@@ -181,6 +187,8 @@ class BehaviourClusterer:
         return z[rng.choice(z.shape[0], self.selection_size, replace=False)]
 
     def _kmeans(self, k: int, sample: NDArray[np.float64]) -> KMeans:
+        from sklearn.cluster import KMeans
+
         return KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(sample)
 
     def _choose_k(self, sample: NDArray[np.float64], distinct: int) -> tuple[int, KMeans]:
@@ -192,6 +200,8 @@ class BehaviourClusterer:
             return self.n_clusters, self._kmeans(self.n_clusters, sample)
         low, high = self.k_range
         candidates = [k for k in range(max(2, low), high + 1) if k < min(distinct, sample.shape[0])]
+        from sklearn.metrics import silhouette_score
+
         fitted: dict[int, KMeans] = {}
         for k in candidates:
             fitted[k] = self._kmeans(k, sample)
@@ -241,6 +251,8 @@ class BehaviourClusterer:
         """Cluster of each customer of `summary` (nearest fitted centre)."""
         self._check_fitted()
         z = self._standardise(_features(summary, self.features))
+        from threadpoolctl import threadpool_limits
+
         with threadpool_limits(limits=self.n_threads, user_api="openmp"):
             return self._rank[self._model.predict(z)].astype(np.int64)
 

@@ -118,7 +118,11 @@ class CustomerPagination(CursorPagination):
 
     def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple:
         key = SCORE_ORDERING.get(request.query_params.get("ordering", ""))
-        return (key, "-id") if key else super().get_ordering(request, queryset, view)
+        if key:
+            return (key, "-id")
+        if "class_created_at" in queryset.query.annotations:  # one class, newest first, from its index
+            return ("-class_created_at", "-class_customer_id")
+        return super().get_ordering(request, queryset, view)
 
 
 class RegionFilter(django_filters.CharFilter):
@@ -170,6 +174,8 @@ class CustomerFilter(django_filters.FilterSet):
     def by_score(self, queryset: Any, name: str, value: Any) -> Any:
         if value in (None, ""):
             return queryset
+        if name in ("segment", "class8", "lifecycle"):
+            return selectors.in_class(queryset, **{self.SCORE_LOOKUPS[name]: value})
         current = CustomerScore.objects.current().filter(customer=OuterRef("pk"),
                                                          **{self.SCORE_LOOKUPS[name]: value})
         return queryset.filter(Exists(current))

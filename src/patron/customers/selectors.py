@@ -1,17 +1,19 @@
 """Reads on customers: everything starts from `visible_to(user)`."""
 
+import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from patron.accounts import permissions
 from patron.common import standardize
 from patron.customers.models import Customer
+from patron.web.paging import SortKey
 
 
 def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QuerySet[Customer]:
@@ -28,9 +30,7 @@ def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QueryS
     if tag := filters.get("tag"):
         qs = qs.filter(tags=tag)
     if score := filters.get("score"):  # the current scores, e.g. {"rfm_segment": "at_risk"}
-        from patron.insights.models import CustomerScore
-
-        qs = qs.filter(pk__in=CustomerScore.objects.current().filter(**score).values("customer_id"))
+        qs = in_class(qs, **score)
     if (conditions := filters.get("conditions")) is not None:  # a saved segment's
         from patron.insights import selectors as insights
 
@@ -40,6 +40,29 @@ def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QueryS
     if before := filters.get("last_ordered_before"):
         qs = qs.filter(last_ordered_at__lt=before)
     return qs.select_related("owner", "owner_team").order_by("-created_at", "-id")
+
+
+def in_class(queryset: QuerySet[Customer], **classes: str) -> QuerySet[Customer]:
+    """The customers of `queryset` whose current snapshot is of these classes, with the
+    snapshot's copies of their creation time and id, which a sort by creation reads
+    (`list_sort`). The annotations reuse the filter's join to the snapshot."""
+    from patron.insights import selectors as insights
+
+    if "class_created_at" in queryset.query.annotations:  # a second class: its own join, no sort
+        return queryset.filter(insights.in_current_class(**classes))
+    return queryset.filter(insights.in_current_class(**classes)).annotate(
+        class_created_at=F("scores__customer_created_at"), class_customer_id=F("scores__customer_id"))
+
+
+def list_sort(key: SortKey, queryset: QuerySet[Customer]) -> SortKey:
+    """`key` as `queryset` reads it fastest. A list of one class, newest or oldest first, is
+    read in order from the class's index (run, class, organization, creation time, customer),
+    through the snapshot's copies of the customer's creation time and id. Through the customer,
+    PostgreSQL walked the newest customers and probed each one's snapshot: valuable classes
+    are seldom among the newest, so a manager's page took 1-2 s at a million customers."""
+    if key.field == "created_at" and "class_created_at" in queryset.query.annotations:
+        return dataclasses.replace(key, via=("class_created_at", "class_customer_id"))
+    return key
 
 
 def search_matches(term: str) -> Q:

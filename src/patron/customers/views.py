@@ -86,7 +86,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         try:
             context["page"] = keyset_page(
                 qs,
-                form.sort_key(),
+                selectors.list_sort(form.sort_key(), qs),
                 after=form.cleaned_data["after"],
                 before=form.cleaned_data["before"],
                 size=PAGE_SIZE,

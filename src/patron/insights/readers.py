@@ -87,6 +87,32 @@ def read_purchases(*, organization_id: uuid.UUID, as_of: dt.date, tz: str,
     return _by_local_day(orders, customer=_uuid_text("customer_id"), instant=instant, tz=tz)
 
 
+def read_customers_created(*, organization_id: uuid.UUID,
+                           customer_ids: list[uuid.UUID] | None = None) -> pl.DataFrame:
+    """`customer_id` (UUID text) and `customer_created_at` of the organisation's customers, the
+    time as the snapshots store it: a UTC datetime on PostgreSQL, the customer's own text on
+    SQLite (compared as text there, so it is copied byte for byte)."""
+    if connection.vendor == "postgresql":
+        only = "" if customer_ids is None else " AND c.id = ANY(%s)"
+        sql = f"SELECT c.id, c.created_at FROM customers_customer c WHERE c.organization_id = %s{only}"  # noqa: S608
+        params = [organization_id, *([customer_ids] if customer_ids is not None else [])]
+        read = copy_out.read_frame if customer_ids is None else copy_out.copy_binary
+        frame = read(sql, params, {"customer_id": "uuid", "customer_created_at": "timestamptz"})
+        return frame.with_columns(_uuid_text_of_each(frame["customer_id"]))
+    columns = {"customer_id": "t.id", "customer_created_at": "CAST(t.created_at AS TEXT)"}
+    schema = {"customer_id": pl.String, "customer_created_at": pl.String}
+    if customer_ids is None:
+        frame = sqlite_out.read_table(table="customers_customer", organization_id=organization_id,
+                                      columns=columns, schema=schema)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(columns.values())} FROM customers_customer t "  # noqa: S608
+                           f"WHERE t.organization_id = %s AND t.id IN ({', '.join(['%s'] * len(customer_ids))})",
+                           [organization_id.hex, *(c.hex for c in customer_ids)])
+            frame = pl.DataFrame(cursor.fetchall(), schema=schema, orient="row")
+    return frame.with_columns(_uuid_text("customer_id"))
+
+
 def _by_local_day(orders: pl.DataFrame, *, customer: pl.Expr, instant: pl.Expr, tz: str) -> pl.DataFrame:
     """The orders' amounts and counts summed per customer and day in the organisation's zone."""
     return orders.lazy().group_by(customer.alias("customer_id"), date=instant.dt.convert_time_zone(tz).dt.date()).agg(

@@ -68,8 +68,10 @@ def _json_reasons() -> pl.Expr:
         pl.lit("[]"))
 
 
-def _snapshot_frame(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, frame: pl.DataFrame) -> pl.DataFrame:
-    """The CustomerScore rows of `frame`, column by attname, as the database stores them.
+def _snapshot_frame(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, frame: pl.DataFrame,
+                    created: pl.DataFrame) -> pl.DataFrame:
+    """The CustomerScore rows of `frame`, column by attname, as the database stores them, with
+    the customers' creation times from `created` (`readers.read_customers_created`).
 
     Built in polars (JSON columns as JSON text, non-finite numbers as null): a Python dict
     per customer was most of the write time of a million-customer refresh. The dashboard
@@ -80,12 +82,12 @@ def _snapshot_frame(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, fra
                if c not in frame.columns]
     if "churn_reasons" not in frame.columns:
         missing.append(pl.lit(None, pl.List(REASON_SCHEMA)).alias("churn_reasons"))
-    frame = frame.with_columns(missing)
+    frame = frame.with_columns(missing).join(created, on="customer_id", how="left")
     finite = {c: pl.when(pl.col(c).is_finite()).then(pl.col(c).cast(pl.Float64).round(6)) for c in _FLOAT_FIELDS}
     return frame.select(
         "customer_id",
         organization_id=pl.lit(str(org_id)), run_id=pl.lit(str(run.pk) if run else None, pl.String),
-        as_of=pl.lit(as_of), replaced=pl.lit(False),
+        as_of=pl.lit(as_of), replaced=pl.lit(False), customer_created_at=pl.col("customer_created_at"),
         n_purchases=pl.col("n_purchases"), total_spend=pl.col("total_spend").round(2),
         days_since_last=pl.col("days_since_last").round(1),
         r_score=pl.col("r_score"), f_score=pl.col("f_score"), m_score=pl.col("m_score"),
@@ -228,12 +230,13 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
             # between the insert's steps (rollups 28 s instead of 5 s), and before it they
             # held up the write (6-12 s).
             with _beside(readers.rollup_reads, read_steps, organization_id=organization.pk, as_of=as_of,
-                         tz=organization.time_zone, run_id=run.pk, previous_run_id=previous) as rollup_reads:
+                         tz=organization.time_zone, run_id=run.pk, previous_run_id=previous) as rollup_reads, \
+                    _beside(readers.read_customers_created, read_steps, organization_id=organization.pk) as created:
                 result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
-                reads = rollup_reads()
+                reads, created_at = rollup_reads(), created()
         result.customers = service_signals.with_service_signals(result.customers, signals, effects=SIGNAL_EFFECTS)
         t1 = time.perf_counter()
-        snapshots = _snapshot_frame(organization.pk, run, as_of, result.customers)
+        snapshots = _snapshot_frame(organization.pk, run, as_of, result.customers, created_at)
         prepared_s = time.perf_counter() - t1
         # The rollups need the frames and earlier runs, not the rows being written: they are
         # computed while the database takes the insert.
@@ -345,7 +348,8 @@ def customer_rescore(*, customer_id: uuid.UUID, organization: Organization, as_o
         # Two rescores of one customer at once would each keep their row current: take turns.
         list(Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk"))
         CustomerScore.objects.current().filter(customer_id=customer_id).update(replaced=True)
-        bulk.insert_frame(CustomerScore, _snapshot_frame(organization.pk, run, as_of, frame))
+        created = readers.read_customers_created(organization_id=organization.pk, customer_ids=[customer_id])
+        bulk.insert_frame(CustomerScore, _snapshot_frame(organization.pk, run, as_of, frame, created))
     return CustomerScore.objects.current().get(customer_id=customer_id)
 
 
