@@ -273,10 +273,10 @@ def segment_form(request: HttpRequest, pk: Any = None) -> HttpResponse:
 def segment_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     segment = _get(selectors.segment_list(user=request.user), pk)
     conditions = selectors.parse_conditions(segment.conditions)
-    customers = selectors.with_current_score(selectors.segment_customers(user=request.user, conditions=conditions))
-    count = customers.count()
+    customers = selectors.segment_customers(user=request.user, conditions=conditions)
+    count = customers.count()  # without the scores' join, which a count does not need
     services.segment_counted(segment=segment, count=count)  # re-evaluated on every view
-    rows = customers.select_related("owner").order_by("-score_clv", "name")[:SEGMENT_PAGE]
+    rows = selectors.with_current_score(customers).select_related("owner").order_by("-score_clv", "name")[:SEGMENT_PAGE]
     return render(
         request,
         "insights/segment_detail.html",
