@@ -154,7 +154,14 @@ def test_the_export_holds_the_value_scores_and_a_segment_is_exported_by_its_name
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][-4:] == ["RFM segment", "Value class", "Lifetime value (12 months)", "Churn risk"]
     assert len(rows) == 2 and rows[1][1] == "张伟"
-    assert rows[1][-3:] == ["Important to win back", "6543.22", "0.812"]
+    assert rows[1][-3:] == ["Important to win back", "6543.22", "81.2%"]  # as the pages show it
+    # In Excel the risk is the number, shown as a percentage.
+    from openpyxl import load_workbook
+
+    response = client.get(f"/imports/export/customers/?segment={segment.pk}&format=xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    risk = list(sheet.iter_rows(min_row=2, max_row=2))[0][-1]
+    assert risk.value == pytest.approx(0.812) and risk.number_format == "0%"
     # Without scores the columns are blank.
     response = client.get("/imports/export/customers/?format=csv")
     everyone = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))

@@ -127,6 +127,15 @@ def _rounded(places: int) -> Callable[[Any], Any]:
     return lambda value: "" if value is None else round(value, places)
 
 
+class Percent(float):
+    """A share (0.341) that the files show as the pages do, as a percentage: "34.1%" in CSV
+    (which Excel reads back as the number), 34% in Excel, formatted over the number."""
+
+
+def _percent(value: Any) -> Any:
+    return "" if value is None else Percent(round(value, 3))
+
+
 def score_columns() -> dict[str, Column]:
     """The customer's current value snapshot, as the list and the segments show it (blank
     until the first refresh). The queryset is annotated by `with_current_score`."""
@@ -136,7 +145,7 @@ def score_columns() -> dict[str, Column]:
         "score_segment": (_("RFM segment"), lambda key: labels.segment_label(key or "")),
         "score_class8": (_("Value class"), lambda key: labels.class8_label(key or "")),
         "score_clv": (_("Lifetime value (12 months)"), _rounded(2)),
-        "score_churn_risk": (_("Churn risk"), _rounded(3)),
+        "score_churn_risk": (_("Churn risk"), _percent),
     }
 
 
@@ -153,6 +162,8 @@ def _csv(headers: list[str], rows: Iterator[list[Any]]) -> tuple[bytes, int]:
 
 
 def _date_text(value: Any) -> Any:
+    if isinstance(value, Percent):
+        return f"{value * 100:.1f}".removesuffix(".0") + "%"
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return value.isoformat() if isinstance(value, dt.date) else value
@@ -160,14 +171,24 @@ def _date_text(value: Any) -> Any:
 
 def _xlsx(headers: list[str], rows: Iterator[list[Any]], title: str = "") -> tuple[bytes, int]:
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31] or None)  # Excel allows 31 characters
     sheet.append(headers)
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, str):
+            return ILLEGAL_CHARACTERS_RE.sub("", value)
+        if isinstance(value, Percent):
+            shown = WriteOnlyCell(sheet, value=float(value))
+            shown.number_format = "0%"
+            return shown
+        return value
+
     count = 0
     for row in rows:
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+        sheet.append([cell(v) for v in row])
         count += 1
     buffer = io.BytesIO()
     workbook.save(buffer)
