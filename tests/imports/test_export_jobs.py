@@ -154,8 +154,8 @@ def test_the_export_holds_the_value_scores_and_a_segment_is_exported_by_its_name
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][-4:] == ["RFM segment", "Value class", "Lifetime value (12 months)", "Churn risk"]
     assert len(rows) == 2 and rows[1][1] == "张伟"
-    assert rows[1][-3:] == ["Important to win back", "6543.22", "81.2%"]  # as the pages show it
-    # In Excel the risk is the number, shown as a percentage.
+    assert rows[1][-3:] == ["Important to win back", "6543.22", "0.812"]
+    # In Excel the risk is the number, shown as a percentage, as the pages show it.
     from openpyxl import load_workbook
 
     response = client.get(f"/imports/export/customers/?segment={segment.pk}&format=xlsx")

@@ -290,6 +290,19 @@ def test_a_class_list_pages_newest_first_and_a_rescored_customer_once(org, owner
     back = keyset_page(qs, selectors.list_sort(SortKey("created_at", is_datetime=True), qs),
                        before=keyset_page(qs, key, size=1).next_cursor, size=10)
     assert [row.name for row in back.rows] == ["A", "B", "C"]  # before D, oldest first
+    # A snapshot without the copy (an old worker wrote it during an upgrade): the list sorts
+    # through the customer instead, and nobody falls out of the pages.
+    CustomerScore.objects.current().filter(customer__name="B").update(customer_created_at=None)
+    qs = selectors.customer_list(user=owner, filters={"score": {"class8": "important_retain"}})
+    key, seen, after = selectors.list_sort(SortKey("created_at", descending=True, is_datetime=True), qs), [], ""
+    assert key.via is None
+    while True:
+        page = keyset_page(qs, key, after=after, size=2)
+        seen += [row.name for row in page.rows]
+        if not page.next_cursor:
+            break
+        after = page.next_cursor
+    assert seen == ["D", "C", "B", "A"]
 
 
 @pytest.mark.parametrize("score", [{"rfm_segment": "at_risk"}, {"class8": "important_retain"},

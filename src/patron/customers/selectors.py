@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -45,12 +45,28 @@ def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QueryS
 def in_class(queryset: QuerySet[Customer], **classes: str) -> QuerySet[Customer]:
     """The customers of `queryset` whose current snapshot is of these classes, with the
     snapshot's copies of their creation time and id, which a sort by creation reads
-    (`list_sort`). The annotations reuse the filter's join to the snapshot."""
-    from patron.insights import selectors as insights
+    (`list_sort`). The annotations reuse the filter's join to the snapshot.
 
+    Not when a snapshot of the class lacks the copy (written by a worker still running the
+    code before it, during an upgrade, until the next refresh): those customers would sort
+    apart and fall out of the pages, so the list sorts through the customer. One index seek.
+    """
+    from patron.insights import selectors as insights
+    from patron.insights.models import CustomerScore
+
+    queryset = queryset.filter(insights.in_current_class(**classes))
     if "class_created_at" in queryset.query.annotations:  # a second class: its own join, no sort
-        return queryset.filter(insights.in_current_class(**classes))
-    return queryset.filter(insights.in_current_class(**classes)).annotate(
+        return queryset
+    # The class's index holds the copies in order with the missing ones at one end (the start
+    # on SQLite, the end on PostgreSQL, read backwards): its first entry from there says.
+    # (Asked as "any null?", PostgreSQL scanned the table: older runs' rows lack the copy.)
+    copies = CustomerScore.objects.current().filter(**classes)
+    from_missing = F("customer_created_at").desc(nulls_first=True) if connection.vendor == "postgresql" else \
+        F("customer_created_at").asc()
+    first = copies.order_by(from_missing).values_list("customer_created_at", flat=True)[:1]
+    if list(first) == [None]:
+        return queryset
+    return queryset.annotate(
         class_created_at=F("scores__customer_created_at"), class_customer_id=F("scores__customer_id"))
 
 

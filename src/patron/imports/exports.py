@@ -128,8 +128,8 @@ def _rounded(places: int) -> Callable[[Any], Any]:
 
 
 class Percent(float):
-    """A share (0.341) that the files show as the pages do, as a percentage: "34.1%" in CSV
-    (which Excel reads back as the number), 34% in Excel, formatted over the number."""
+    """A share (0.341): the number in CSV, for programs; shown as the pages show it (34%) in
+    Excel, which keeps the number under the format."""
 
 
 def _percent(value: Any) -> Any:
@@ -162,8 +162,6 @@ def _csv(headers: list[str], rows: Iterator[list[Any]]) -> tuple[bytes, int]:
 
 
 def _date_text(value: Any) -> Any:
-    if isinstance(value, Percent):
-        return f"{value * 100:.1f}".removesuffix(".0") + "%"
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return value.isoformat() if isinstance(value, dt.date) else value

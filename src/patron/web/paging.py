@@ -34,7 +34,7 @@ class SortKey:
     is_datetime: bool = False
     # The queryset's names for the same key and id, when it reads them faster elsewhere than
     # in the row's own columns (a list of one class: from the class's index, see
-    # `customers.selectors.list_sort`). The cursor still holds the row's own values.
+    # `customers.selectors.list_sort`).
     via: tuple[str, str] | None = None
 
     @property
@@ -50,10 +50,11 @@ class Page:
 
 
 def encode_cursor(key: SortKey, row: Any) -> str:
-    value = getattr(row, key.field)
+    field, id_ = key.paths
+    value, pk = getattr(row, field), getattr(row, id_)
     if isinstance(value, dt.datetime):
         value = value.isoformat()
-    raw = json.dumps({"v": value, "id": str(row.pk)}, ensure_ascii=False, separators=(",", ":"))
+    raw = json.dumps({"v": value, "id": str(pk)}, ensure_ascii=False, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
