@@ -255,6 +255,18 @@ def test_a_saved_segment_that_no_longer_holds_is_a_400_not_a_500(client, org, ow
     assert response.status_code == 400 and "no longer valid" in response.content.decode()
 
 
+def _names_page_by_page(qs, key, size=2):
+    from patron.web.paging import keyset_page
+
+    seen, after = [], ""
+    while True:
+        page = keyset_page(qs, key, after=after, size=size)
+        seen += [row.name for row in page.rows]
+        if not page.next_cursor:
+            return seen
+        after = page.next_cursor
+
+
 def test_a_class_list_pages_newest_first_and_a_rescored_customer_once(org, owner):
     from patron.customers import selectors, services
     from patron.customers.models import Customer
@@ -276,15 +288,9 @@ def test_a_class_list_pages_newest_first_and_a_rescored_customer_once(org, owner
                                  class8="important_retain")
     CustomerScore.objects.filter(customer__name="E").update(class8="general_value")
     qs = selectors.customer_list(user=owner, filters={"score": {"class8": "important_retain"}})
-    key, seen, after = selectors.list_sort(SortKey("created_at", descending=True, is_datetime=True), qs), [], ""
+    key = selectors.list_sort(SortKey("created_at", descending=True, is_datetime=True), qs)
     assert key.via  # read from the class's index
-    while True:
-        page = keyset_page(qs, key, after=after, size=2)
-        seen += [row.name for row in page.rows]
-        if not page.next_cursor:
-            break
-        after = page.next_cursor
-    assert seen == ["D", "C", "B", "A"]
+    assert _names_page_by_page(qs, key) == ["D", "C", "B", "A"]
     oldest_first = keyset_page(qs, selectors.list_sort(SortKey("created_at", is_datetime=True), qs), size=3)
     assert [row.name for row in oldest_first.rows] == ["A", "B", "C"]
     back = keyset_page(qs, selectors.list_sort(SortKey("created_at", is_datetime=True), qs),
@@ -294,15 +300,9 @@ def test_a_class_list_pages_newest_first_and_a_rescored_customer_once(org, owner
     # through the customer instead, and nobody falls out of the pages.
     CustomerScore.objects.current().filter(customer__name="B").update(customer_created_at=None)
     qs = selectors.customer_list(user=owner, filters={"score": {"class8": "important_retain"}})
-    key, seen, after = selectors.list_sort(SortKey("created_at", descending=True, is_datetime=True), qs), [], ""
+    key = selectors.list_sort(SortKey("created_at", descending=True, is_datetime=True), qs)
     assert key.via is None
-    while True:
-        page = keyset_page(qs, key, after=after, size=2)
-        seen += [row.name for row in page.rows]
-        if not page.next_cursor:
-            break
-        after = page.next_cursor
-    assert seen == ["D", "C", "B", "A"]
+    assert _names_page_by_page(qs, key) == ["D", "C", "B", "A"]
 
 
 @pytest.mark.parametrize("score", [{"rfm_segment": "at_risk"}, {"class8": "important_retain"},
