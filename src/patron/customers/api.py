@@ -120,8 +120,8 @@ class CustomerPagination(CursorPagination):
         key = SCORE_ORDERING.get(request.query_params.get("ordering", ""))
         if key:
             return (key, "-id")
-        if "class_created_at" in queryset.query.annotations:  # one class, newest first, from its index
-            return ("-class_created_at", "-class_customer_id")
+        if selectors.CLASS_ORDER[0] in queryset.query.annotations:  # one class, newest first, from its index
+            return tuple(f"-{name}" for name in selectors.CLASS_ORDER)
         return super().get_ordering(request, queryset, view)
 
 

@@ -42,6 +42,10 @@ def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QueryS
     return qs.select_related("owner", "owner_team").order_by("-created_at", "-id")
 
 
+# The annotations of a class's list that hold its snapshots' copies of creation time and id.
+CLASS_ORDER = ("class_created_at", "class_customer_id")
+
+
 def in_class(queryset: QuerySet[Customer], **classes: str) -> QuerySet[Customer]:
     """The customers of `queryset` whose current snapshot is of these classes, with the
     snapshot's copies of their creation time and id, which a sort by creation reads
@@ -55,7 +59,7 @@ def in_class(queryset: QuerySet[Customer], **classes: str) -> QuerySet[Customer]
     from patron.insights.models import CustomerScore
 
     queryset = queryset.filter(insights.in_current_class(**classes))
-    if "class_created_at" in queryset.query.annotations:  # a second class: its own join, no sort
+    if CLASS_ORDER[0] in queryset.query.annotations:  # a second class: its own join, no sort
         return queryset
     # The class's index holds the copies in order with the missing ones at one end (the start
     # on SQLite, the end on PostgreSQL, read backwards): its first entry from there says.
@@ -66,8 +70,8 @@ def in_class(queryset: QuerySet[Customer], **classes: str) -> QuerySet[Customer]
     first = copies.order_by(from_missing).values_list("customer_created_at", flat=True)[:1]
     if list(first) == [None]:
         return queryset
-    return queryset.annotate(
-        class_created_at=F("scores__customer_created_at"), class_customer_id=F("scores__customer_id"))
+    return queryset.annotate(**{CLASS_ORDER[0]: F("scores__customer_created_at"),
+                                CLASS_ORDER[1]: F("scores__customer_id")})
 
 
 def list_sort(key: SortKey, queryset: QuerySet[Customer]) -> SortKey:
@@ -76,8 +80,8 @@ def list_sort(key: SortKey, queryset: QuerySet[Customer]) -> SortKey:
     through the snapshot's copies of the customer's creation time and id. Through the customer,
     PostgreSQL walked the newest customers and probed each one's snapshot: valuable classes
     are seldom among the newest, so a manager's page took 1-2 s at a million customers."""
-    if key.field == "created_at" and "class_created_at" in queryset.query.annotations:
-        return dataclasses.replace(key, via=("class_created_at", "class_customer_id"))
+    if key.field == "created_at" and CLASS_ORDER[0] in queryset.query.annotations:
+        return dataclasses.replace(key, via=CLASS_ORDER)
     return key
 
 
