@@ -68,6 +68,40 @@ def test_it_reads_only_the_current_snapshot(owner, shanghai):
     assert _names(owner, [_cond("clv", "lt", "5000")]) == []
 
 
+def test_only_the_current_run_decides_and_a_customer_without_its_snapshot_meets_no_score_condition(owner, shanghai):
+    from patron.insights.models import ScoreRun
+
+    current = current_run(owner.organization_id)
+    earlier = ScoreRun.objects.create(organization_id=owner.organization_id, as_of=dt.date(2025, 12, 1),
+                                      status=ScoreRun.Status.DONE, is_current=False)
+    # 丙 was churned in the earlier run and is loyal now; 丁 was scored only then.
+    CustomerScore.objects.filter(customer=shanghai["丙"]).update(lifecycle="loyal")
+    CustomerScore.objects.create(organization_id=owner.organization_id, customer=shanghai["丙"], run=earlier,
+                                 lifecycle="churned", clv=0.0, as_of=dt.date(2025, 12, 1))
+    late = customers.customer_create(user=owner, data={"name": "丁", "region": "Shanghai"})
+    CustomerScore.objects.create(organization_id=owner.organization_id, customer=late, run=earlier,
+                                 lifecycle="churned", clv=0.0, as_of=dt.date(2025, 12, 1))
+    assert _names(owner, [_cond("lifecycle", "eq", "churned")]) == []
+    assert _names(owner, [_cond("lifecycle", "ne", "churned")]) == ["丙", "乙", "甲"]
+    assert _names(owner, [_cond("clv", "lt", "100")]) == []
+    # "is not" on one class, "is" on another: both about the same current snapshot.
+    raw = [_cond("lifecycle", "ne", "churned"), _cond("class8", "eq", "general_retain")]
+    assert _names(owner, raw) == ["乙"]
+    assert _names(owner, [_cond("region", "eq", "Shanghai")]) == ["丁", "乙", "甲"]
+    current.is_current = False  # no current run: nobody meets a score condition
+    current.save(update_fields=["is_current"])
+    assert _names(owner, [_cond("clv", "gte", "0")]) == []
+    assert _names(owner, [_cond("region", "eq", "Shanghai")]) == ["丁", "乙", "甲"]
+
+
+def test_a_segments_list_shows_the_scores_of_the_snapshot_it_filtered_on(owner, shanghai):
+    found = selectors.with_current_score(selectors.segment_customers(
+        user=owner, conditions=selectors.parse_conditions([_cond("class8", "eq", "important_retain")])))
+    assert sorted((c.name, c.score_clv, c.score_class8) for c in found) == [
+        ("丙", 6000.0, "important_retain"), ("甲", 6000.0, "important_retain")]
+    assert str(found.query).count("insights_customerscore") == 1  # one join for the filter and the columns
+
+
 def test_it_accepts_a_class_by_its_chinese_or_english_name(owner, shanghai):
     (cond,) = selectors.parse_conditions([_cond("class8", "eq", "重要挽留客户")])
     assert cond.value == "important_retain"

@@ -6,13 +6,15 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models
-from django.db.models import F, Q, QuerySet
+from django.db import models
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from patron.accounts import permissions
 from patron.common import standardize
 from patron.customers.models import Customer
+from patron.insights import selectors as insights
+from patron.insights.selectors import CLASS_ORDER
 from patron.web.paging import SortKey
 
 
@@ -32,9 +34,7 @@ def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QueryS
     if score := filters.get("score"):  # the current scores, e.g. {"rfm_segment": "at_risk"}
         qs = in_class(qs, **score)
     if (conditions := filters.get("conditions")) is not None:  # a saved segment's
-        from patron.insights import selectors as insights
-
-        qs = qs.filter(insights.conditions_q(conditions))
+        qs = insights.matching(qs, conditions)
     if after := filters.get("last_ordered_after"):
         qs = qs.filter(last_ordered_at__gte=after)
     if before := filters.get("last_ordered_before"):
@@ -42,36 +42,14 @@ def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QueryS
     return qs.select_related("owner", "owner_team").order_by("-created_at", "-id")
 
 
-# The annotations of a class's list that hold its snapshots' copies of creation time and id.
-CLASS_ORDER = ("class_created_at", "class_customer_id")
-
-
 def in_class(queryset: QuerySet[Customer], **classes: str) -> QuerySet[Customer]:
     """The customers of `queryset` whose current snapshot is of these classes, with the
     snapshot's copies of their creation time and id, which a sort by creation reads
-    (`list_sort`). The annotations reuse the filter's join to the snapshot.
-
-    Not when a snapshot of the class lacks the copy (written by a worker still running the
-    code before it, during an upgrade, until the next refresh): those customers would sort
-    apart and fall out of the pages, so the list sorts through the customer. One index seek.
-    """
-    from patron.insights import selectors as insights
-    from patron.insights.models import CustomerScore
-
+    (`list_sort`). The annotations reuse the filter's join to the snapshot."""
     queryset = queryset.filter(insights.in_current_class(**classes))
     if CLASS_ORDER[0] in queryset.query.annotations:  # a second class: its own join, no sort
         return queryset
-    # The class's index holds the copies in order with the missing ones at one end (the start
-    # on SQLite, the end on PostgreSQL, read backwards): its first entry from there says.
-    # (Asked as "any null?", PostgreSQL scanned the table: older runs' rows lack the copy.)
-    copies = CustomerScore.objects.current().filter(**classes)
-    from_missing = F("customer_created_at").desc(nulls_first=True) if connection.vendor == "postgresql" else \
-        F("customer_created_at").asc()
-    first = copies.order_by(from_missing).values_list("customer_created_at", flat=True)[:1]
-    if list(first) == [None]:
-        return queryset
-    return queryset.annotate(**{CLASS_ORDER[0]: F("scores__customer_created_at"),
-                                CLASS_ORDER[1]: F("scores__customer_id")})
+    return insights.in_class_order(queryset, "scores", **classes)
 
 
 def list_sort(key: SortKey, queryset: QuerySet[Customer]) -> SortKey:
