@@ -184,6 +184,33 @@ def test_a_segment_is_seen_like_a_customer(client, request, scored, segment, per
     assert client.get("/insights/segments/").status_code == 200
 
 
+def test_a_segments_stored_count_is_its_owners_whoever_looks_or_edits(client, owner, teammate, manager, scored,
+                                                                         segment):
+    """The list of segments shows each one's last count to all who may see it: counted as a
+    manager sees the customers, it would tell the rep how many of them the manager sees."""
+    from patron.customers import services as customers
+    from patron.insights import services
+
+    theirs = customers.customer_create(user=teammate, data={"name": "李雷"})
+    CustomerScore.objects.create(organization_id=theirs.organization_id, customer=theirs, run=scored.run,
+                                 as_of=scored.as_of, clv=9000.0)
+    client.force_login(manager)
+    assert client.get(f"/insights/segments/{segment.pk}/").context["count"] == 2  # the page: what they see
+    segment.refresh_from_db()
+    assert (segment.last_count, segment.evaluated_at) == (0, None)
+    edit = _builder_post(**{"0": ("clv", "gt", "4000")}) | {"version": str(segment.version)}
+    assert client.post(f"/insights/segments/{segment.pk}/edit/", edit).status_code == 302
+    segment.refresh_from_db()
+    assert segment.last_count == 1 and segment.evaluated_at is not None  # counted again as the owner
+    client.force_login(owner)
+    assert client.get(f"/insights/segments/{segment.pk}/").context["count"] == 1
+    # After a refresh, every segment is counted again as its owner sees it.
+    Segment.objects.filter(pk=segment.pk).update(last_count=0)
+    assert services.segments_recount() == 1
+    segment.refresh_from_db()
+    assert segment.last_count == 1
+
+
 def _builder_post(**rows):
     data = {
         "name": "Valuable",

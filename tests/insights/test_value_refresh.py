@@ -86,6 +86,22 @@ def test_old_runs_are_pruned_after_the_refresh_and_history_is_read_from_the_runs
     assert running.pk in ScoreRun.objects.holding_snapshots()
 
 
+def test_saved_segments_are_counted_again_after_a_refresh_as_their_owners_see_them(
+        refreshed, demo_org, django_capture_on_commit_callbacks):
+    from patron.insights.models import Segment
+
+    rep = User.objects.filter(roles__key="sales_rep", is_active=True).order_by("username").first()
+    conditions = [{"field": "clv", "op": "gte", "value": 0}]
+    segment = Segment.objects.create(organization=demo_org, owner=rep, owner_team=rep.team, name="Scored",
+                                     conditions=conditions)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.value_refresh(organization=demo_org)
+    segment.refresh_from_db()
+    theirs = selectors.segment_customers(user=rep, conditions=selectors.parse_conditions(conditions)).count()
+    assert segment.last_count == theirs > 0 and segment.evaluated_at is not None
+    assert theirs < CustomerScore.objects.current().count()  # the owner's customers, not everyone's
+
+
 def test_merging_a_customer_away_deletes_its_snapshots_and_only_its(refreshed, demo_org):
     from patron.customers import merge
 

@@ -273,6 +273,7 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         n_customers=result.customers.height, report=_jsonable(report), fitted_models=pickle.dumps(result.models),
     )
     transaction.on_commit(lambda: tasks.history_prune_run.enqueue(str(organization.pk)))
+    transaction.on_commit(lambda: tasks.segments_recount_run.enqueue(str(organization.pk)))
     # Without the pickled models just written (48 MB at a million customers), loaded if asked for.
     run = ScoreRun.objects.defer("fitted_models").get(pk=run.pk)
     if user is not None:
@@ -383,18 +384,56 @@ def segment_create(*, user: Any, name: str, conditions: list[dict], count: int) 
 
 def segment_update(*, segment: Any, user: Any, name: str, conditions: list[dict], count: int,
                    expected_version: int | None) -> None:
+    """Change a segment; `count` is the editor's. A segment's stored count is its owner's (see
+    `segment_counted`): someone else editing it has it counted again as the owner sees it."""
     from patron.common.services import model_update
 
     model_update(instance=segment, user=user, expected_version=expected_version, fields=["name", "conditions"],
                  data={"name": name, "conditions": conditions})
-    segment_counted(segment=segment, count=count)
+    if user.pk != segment.owner_id:
+        count = _owners_count(segment)
+    if count is not None:
+        segment_counted(segment=segment, count=count)
 
 
 def segment_counted(*, segment: Any, count: int) -> None:
-    """Record a re-evaluation (the count is the evaluating user's visible customers)."""
+    """Record a re-evaluation: `count` is of the customers the segment's owner may see. (Counted
+    as whoever looked, it would tell the others on the list of segments how many customers that
+    person sees.)"""
     now = timezone.now()
     type(segment).objects.filter(pk=segment.pk).update(last_count=count, evaluated_at=now)
     segment.last_count, segment.evaluated_at = count, now
+
+
+def segments_recount() -> int:
+    """Count every saved segment again, over the customers its owner may see: a background task
+    after each refresh (`tasks.segments_recount_run`), since classes and values have moved, so
+    that the list of segments tells their sizes as of the new scores. Idempotent; returns how
+    many were counted. A segment whose owner has left, or whose conditions no longer hold (its
+    page says so), keeps its last count. Call it inside the organisation's scope."""
+    from patron.insights.models import Segment
+
+    counted = 0
+    for segment in Segment.objects.select_related("owner").order_by("pk"):
+        count = _owners_count(segment)
+        if count is not None:
+            segment_counted(segment=segment, count=count)
+            counted += 1
+    return counted
+
+
+def _owners_count(segment: Any) -> int | None:
+    """How many customers the segment's owner may see meet its conditions; None when its owner
+    has left or its conditions no longer hold."""
+    from patron.insights import selectors
+
+    if segment.owner is None or not segment.owner.is_active:
+        return None
+    try:
+        conditions = selectors.parse_conditions(segment.conditions)
+    except selectors.ConditionError:
+        return None
+    return selectors.segment_customers(user=segment.owner, conditions=conditions).count()
 
 
 def segment_delete(*, segment: Any, user: Any) -> None:

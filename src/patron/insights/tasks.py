@@ -48,3 +48,11 @@ def history_prune_run(organization_id: str) -> None:
 
     with working_for(organization_id):
         services.history_prune()
+
+
+@task
+def segments_recount_run(organization_id: str) -> None:
+    from patron.insights import services
+
+    with working_for(organization_id):
+        services.segments_recount()

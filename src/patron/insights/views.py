@@ -274,8 +274,9 @@ def segment_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     segment = _get(selectors.segment_list(user=request.user), pk)
     conditions = selectors.parse_conditions(segment.conditions)
     customers = selectors.segment_customers(user=request.user, conditions=conditions)
-    count = customers.count()  # without the scores' join, which a count does not need
-    services.segment_counted(segment=segment, count=count)  # re-evaluated on every view
+    count = customers.count()
+    if request.user.pk == segment.owner_id:  # the stored count is the owner's (`segment_counted`)
+        services.segment_counted(segment=segment, count=count)
     rows = selectors.with_current_score(customers).select_related("owner").order_by("-score_clv", "name")[:SEGMENT_PAGE]
     return render(
         request,
