@@ -175,3 +175,27 @@ def test_dates_are_dates_in_excel_and_local_text_in_csv(admin, customer):
         user=admin, queryset=Customer.objects.all(), fields=fields, format="csv", include_sensitive=True
     )[0])
     assert rows[1] == ["王芳", "1988-05-12", local.strftime("%Y-%m-%d %H:%M")]
+
+
+def test_a_customer_export_reads_its_rows_in_a_fixed_number_of_queries_in_the_askers_language(
+        manager, owner, django_assert_max_num_queries):
+    """The export loads only the columns it writes (and those that decide who sees a record):
+    a column it needed and did not load would cost one query a row. Labels and yes/no are
+    translated once an export, in the language of who asked."""
+    from django.utils import translation
+
+    from patron.customers.models import Source
+
+    for i in range(30):
+        customers.customer_create(user=owner, data={"name": f"客户{i}", "phone": f"1380013{i:04d}",
+                                                    "source": Source.REFERRAL, "kind": "company"})
+    query = {"format": "csv"}
+    with translation.override("zh-hans"), django_assert_max_num_queries(8):
+        data, count = exports.customer_export(
+            user=manager, queryset=exports.customer_queryset(user=manager, query=query), query=query,
+            format="csv", include_sensitive=True)
+    rows = _csv(data)
+    assert count == 30 and rows[0][:3] == ["编号", "名称", "类型"]
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert (first["类型"], first["来源"], first["负责人"], first["团队"]) == ("公司", "转介绍", "Owner", "East")
+    assert first["电话"] == "+86 138 0013 0029" and first["客户终身价值（12 个月）"] == ""
