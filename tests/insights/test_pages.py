@@ -184,8 +184,8 @@ def test_a_segment_is_seen_like_a_customer(client, request, scored, segment, per
     assert client.get("/insights/segments/").status_code == 200
 
 
-def test_a_segments_stored_count_is_its_owners_whoever_looks_or_edits(client, owner, teammate, manager, scored,
-                                                                         segment):
+def test_a_segments_stored_count_is_its_owners_whoever_looks_or_edits(client, owner, teammate, manager, admin,
+                                                                         scored, segment):
     """The list of segments shows each one's last count to all who may see it: counted as a
     manager sees the customers, it would tell the rep how many of them the manager sees."""
     from patron.customers import services as customers
@@ -209,6 +209,29 @@ def test_a_segments_stored_count_is_its_owners_whoever_looks_or_edits(client, ow
     assert services.segments_recount() == 1
     segment.refresh_from_db()
     assert segment.last_count == 1
+    # The list shows the stored count to the owner and to who sees every customer, not to a
+    # manager who sees fewer or other customers than the owner.
+    for user, shown in [(owner, 1), (manager, None), (admin, 1)]:
+        client.force_login(user)
+        rows = client.get("/insights/segments/").context["rows"]
+        assert [count for s, count in rows if s.pk == segment.pk] == [shown], user
+    # A count made of conditions edited meanwhile is not recorded over the edit's.
+    stale = Segment.objects.get(pk=segment.pk)
+    services.segment_update(segment=segment, user=owner, name="Win back", conditions=segment.conditions, count=7,
+                            expected_version=segment.version)
+    services.segment_update(segment=segment, user=owner, name="Win back 2", conditions=segment.conditions, count=8,
+                            expected_version=segment.version)
+    assert not services.segment_counted(segment=stale, count=99)
+    segment.refresh_from_db()
+    assert segment.last_count == 8
+    # Edited by someone else once its owner has left: no count for the new conditions.
+    owner.is_active = False
+    owner.save(update_fields=["is_active"])
+    services.segment_update(segment=segment, user=manager, name="Win back", conditions=[
+                            {"field": "clv", "op": "gt", "value": 1}], count=5,
+                            expected_version=segment.version)
+    segment.refresh_from_db()
+    assert segment.evaluated_at is None and segment.last_count == 8
 
 
 def _builder_post(**rows):

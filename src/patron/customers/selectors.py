@@ -34,7 +34,7 @@ def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QueryS
     if score := filters.get("score"):  # the current scores, e.g. {"rfm_segment": "at_risk"}
         qs = in_class(qs, **score)
     if (conditions := filters.get("conditions")) is not None:  # a saved segment's
-        qs = insights.matching(qs, conditions)
+        qs = insights.matching(qs, conditions, listed=True)
     if after := filters.get("last_ordered_after"):
         qs = qs.filter(last_ordered_at__gte=after)
     if before := filters.get("last_ordered_before"):

@@ -145,7 +145,10 @@ def _rows(
     # four timestamps, notes and search text took a third of the reading.
     owners = [name for name in ("owner", "owner_team") if any(f.name == name for f in model._meta.fields)]
     paths = [path.split("__")[0] for path in getattr(model, "visibility_paths", ()) if path]
-    for obj in queryset.only(*fields, "organization", *owners, *paths).iterator(chunk_size=2000):
+    # The related records shown (owner, team) come with their row, whatever the caller joined.
+    shown = [name for name in fields if model._meta.get_field(name).is_relation]
+    loaded = queryset.select_related(*shown).only(*fields, "organization", *owners, *paths)
+    for obj in loaded.iterator(chunk_size=2000):
         yield [*(cell(obj) for cell in cells), *(neutralise(cell(read(obj))) for read, cell in extra)]
 
 

@@ -182,10 +182,13 @@ _SCORE_LOOKUPS = {"eq": Exact, "ne": Exact, "gt": GreaterThan, "gte": GreaterTha
                   "lte": LessThanOrEqual}
 
 
-def matching(queryset: QuerySet, conditions: list[Condition], now: dt.datetime | None = None) -> QuerySet:
+def matching(queryset: QuerySet, conditions: list[Condition], now: dt.datetime | None = None, *,
+             listed: bool = False) -> QuerySet:
     """The customers of `queryset` meeting every condition: customer conditions on the customer,
     score conditions on its current snapshot, joined once (`current_score`, which the lists'
-    score columns reuse). A customer without a current snapshot meets no score condition.
+    score columns reuse when `with_current_score` comes after). A customer without a current
+    snapshot meets no score condition. `listed`: for the customer list, which pages newest
+    first (a count or a ranking by value needs no such order).
 
     A join rather than "id in (the snapshots that match)": SQLite, without statistics, read
     such a filter by scanning the organisation's customers in an index's order, 4 to 9 s for
@@ -210,7 +213,7 @@ def matching(queryset: QuerySet, conditions: list[Condition], now: dt.datetime |
     queryset = _joined_current_score(queryset, run_id).filter(*score_q, **{f"{CURRENT_SCORE}__isnull": False})
     # A list of customers "of" a class, newest first, reads that class's index in order.
     classes = [c for c in conditions if c.field in INDEXED_CLASSES and c.op == "eq"]
-    if classes and CLASS_ORDER[0] not in queryset.query.annotations:
+    if listed and classes and CLASS_ORDER[0] not in queryset.query.annotations:
         queryset = in_class_order(queryset, CURRENT_SCORE, **{classes[0].field: classes[0].value})
     return queryset
 
@@ -268,9 +271,10 @@ def _current_run_id() -> Any:
 
 def _joined_current_score(queryset: QuerySet, run_id: Any) -> QuerySet:
     """`queryset` with the join to the current snapshot, by the current run and the customer,
-    once: a segment's filter and the list's columns share it. The snapshot's organization is
-    the customer's, which lets the classes' indexes (run, class, organization, ...) serve a
-    class condition."""
+    once: a segment's filter and the list's columns share it when the filter comes first (a
+    filter after the columns' outer join would add a second join, Django reusing no join in
+    a later filter across a reverse relation). The snapshot's organization is the customer's,
+    which lets the classes' indexes (run, class, organization, ...) serve a class condition."""
     if CURRENT_SCORE in queryset.query._filtered_relations:  # joined by a segment's filter
         return queryset
     return queryset.annotate(**{CURRENT_SCORE: FilteredRelation("scores", condition=Q(
@@ -280,10 +284,11 @@ def _joined_current_score(queryset: QuerySet, run_id: Any) -> QuerySet:
 def with_current_score(queryset: QuerySet) -> QuerySet:
     """Annotate customers with their current CLV, churn risk, segment and class, for lists.
 
-    One outer join to the current snapshot (`_joined_current_score`): the run-and-customer
-    index serves it. A subquery per column let SQLite, which keeps no statistics, read the
-    segment and class from the classes' covering indexes, scanning the whole run's entries
-    for each customer listed (17 s a page at a million).
+    One join to the current snapshot (`_joined_current_score`; outer, unless a segment's
+    filter made it inner): the run-and-customer index serves it. A subquery per column let
+    SQLite, which keeps no statistics, read the segment and class from the classes' covering
+    indexes, scanning the whole run's entries for each customer listed (17 s a page at a
+    million).
     """
     run_id = _current_run_id()
     if run_id is None:
@@ -302,6 +307,15 @@ def segment_list(*, user: Any) -> QuerySet:
     from patron.insights.models import Segment
 
     return Segment.objects.visible_to(user).select_related("owner").order_by("name")
+
+
+def stored_count_shown(*, user: Any, segment: Any) -> int | None:
+    """A segment's stored count as `user` may read it: it counts the customers its owner may
+    see, so only the owner and those who see every customer read it (a manager shown a
+    marketer's count would learn how many customers the whole organisation has)."""
+    if segment.owner_id == user.pk or user.scope_for("customers.view") >= Scope.ORGANIZATION:
+        return segment.last_count
+    return None
 
 
 def current_score(*, user: Any, customer: Customer) -> CustomerScore | None:

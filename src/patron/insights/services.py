@@ -394,15 +394,22 @@ def segment_update(*, segment: Any, user: Any, name: str, conditions: list[dict]
         count = _owners_count(segment)
     if count is not None:
         segment_counted(segment=segment, count=count)
+    else:  # nobody to count it for: its last count was of the conditions before
+        type(segment).objects.filter(pk=segment.pk).update(evaluated_at=None)
+        segment.evaluated_at = None
 
 
-def segment_counted(*, segment: Any, count: int) -> None:
+def segment_counted(*, segment: Any, count: int) -> bool:
     """Record a re-evaluation: `count` is of the customers the segment's owner may see. (Counted
     as whoever looked, it would tell the others on the list of segments how many customers that
-    person sees.)"""
+    person sees.) Only while the segment is the version counted: an edit meanwhile has its own
+    count. Returns whether it was recorded."""
     now = timezone.now()
-    type(segment).objects.filter(pk=segment.pk).update(last_count=count, evaluated_at=now)
-    segment.last_count, segment.evaluated_at = count, now
+    recorded = type(segment).objects.filter(pk=segment.pk, version=segment.version).update(
+        last_count=count, evaluated_at=now)
+    if recorded:
+        segment.last_count, segment.evaluated_at = count, now
+    return bool(recorded)
 
 
 def segments_recount() -> int:
@@ -416,8 +423,7 @@ def segments_recount() -> int:
     counted = 0
     for segment in Segment.objects.select_related("owner").order_by("pk"):
         count = _owners_count(segment)
-        if count is not None:
-            segment_counted(segment=segment, count=count)
+        if count is not None and segment_counted(segment=segment, count=count):
             counted += 1
     return counted
 

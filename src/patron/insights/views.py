@@ -175,7 +175,8 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "insights/segment_list.html",
-        {"segments": selectors.segment_list(user=request.user)},
+        {"rows": [(segment, selectors.stored_count_shown(user=request.user, segment=segment))
+                  for segment in selectors.segment_list(user=request.user)]},
     )
 
 
