@@ -8,7 +8,6 @@ Two rules make an export safe to hand around:
   (OWASP, "CSV Injection").
 """
 
-import codecs
 import csv
 import datetime as dt
 import functools
@@ -16,13 +15,14 @@ import io
 import operator
 import posixpath
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import QueryDict
@@ -187,16 +187,18 @@ def score_columns() -> dict[str, Column]:
     }
 
 
-def _csv(headers: list[str], rows: Iterator[list[Any]]) -> tuple[bytes, int]:
-    out = io.StringIO()
-    writer = csv.writer(out)
+def _csv(headers: list[str], rows: Iterator[list[Any]], out: BinaryIO) -> int:
+    # The BOM makes Excel read the file as UTF-8 (otherwise Chinese names come out garbled).
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
+    writer = csv.writer(text)
     writer.writerow(headers)
     count = 0
     for row in rows:
         writer.writerow([_date_text(v) for v in row])
         count += 1
-    # The BOM makes Excel read the file as UTF-8 (otherwise Chinese names come out garbled).
-    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8"), count
+    text.flush()
+    text.detach()  # the caller's file stays open
+    return count
 
 
 def _date_text(value: Any) -> Any:
@@ -205,7 +207,7 @@ def _date_text(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def _xlsx(headers: list[str], rows: Iterator[list[Any]], title: str = "") -> tuple[bytes, int]:
+def _xlsx(headers: list[str], rows: Iterator[list[Any]], out: BinaryIO, title: str = "") -> int:
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 
@@ -226,9 +228,8 @@ def _xlsx(headers: list[str], rows: Iterator[list[Any]], title: str = "") -> tup
     for row in rows:
         sheet.append([cell(v) for v in row])
         count += 1
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue(), count
+    workbook.save(out)
+    return count
 
 
 def export_rows(
@@ -240,8 +241,12 @@ def export_rows(
     include_sensitive: bool = False,
     filters: dict[str, Any] | None = None,
     columns: dict[str, Column] | None = None,
+    into: BinaryIO | None = None,
 ) -> tuple[bytes, int]:
     """The rows of `queryset` that `user` may export, as CSV or XLSX bytes, and their count.
+    Written into the file `into` instead when given (the bytes returned are then empty): a
+    background export writes a temporary file, so that a million rows take no room in memory
+    (built in memory, a 389k-row CSV held 380 MB at its peak).
 
     Columns are `fields` of the model, headed by their verbose names (relations show as
     text, choices by their label, datetimes in the organisation's local time), then the
@@ -260,10 +265,12 @@ def export_rows(
     allowed = permissions.visible(queryset, user, "export")
     rows = _rows(user, allowed, fields, columns, include_sensitive)
     headers = _headers(model, fields, columns)
+    out = io.BytesIO() if into is None else into
     if format == "csv":
-        data, count = _csv(headers, rows)
+        count = _csv(headers, rows, out)
     else:
-        data, count = _xlsx(headers, rows, capfirst(str(model._meta.verbose_name_plural)))
+        count = _xlsx(headers, rows, out, capfirst(str(model._meta.verbose_name_plural)))
+    data = out.getvalue() if into is None else b""
     # An export concerns many records, so the entry names the model, not one object.
     AuditEntry.objects.create(
         organization_id=user.organization_id,
@@ -326,10 +333,11 @@ def filter_names(origin: str) -> set[str]:
 
 
 def customer_export(
-    *, user: Any, queryset: QuerySet, query: dict[str, str], format: str, include_sensitive: bool
+    *, user: Any, queryset: QuerySet, query: dict[str, str], format: str, include_sensitive: bool,
+    into: BinaryIO | None = None,
 ) -> tuple[bytes, int]:
-    """A customer list (`customer_queryset` of `query`) as its export file: the customer's
-    fields, then its current value scores."""
+    """A customer list (`customer_queryset` of `query`) as its export file (see `export_rows`
+    for `into`): the customer's fields, then its current value scores."""
     from patron.insights.selectors import with_current_score
 
     return export_rows(
@@ -340,6 +348,7 @@ def customer_export(
         include_sensitive=include_sensitive,
         filters=query,
         columns=score_columns(),
+        into=into,
     )
 
 
@@ -476,27 +485,30 @@ def _export_run(job: Any) -> Any:
     if not claimed:
         job.refresh_from_db()
         return job
-    try:
-        data, count = customer_export(
-            user=job.created_by,
-            queryset=customer_queryset(user=job.created_by, query=job.query, origin=job.origin),
-            query=job.query,
-            format=job.format,
-            include_sensitive=job.include_sensitive,
+    with tempfile.TemporaryFile() as written:
+        try:
+            _, count = customer_export(
+                user=job.created_by,
+                queryset=customer_queryset(user=job.created_by, query=job.query, origin=job.origin),
+                query=job.query,
+                format=job.format,
+                include_sensitive=job.include_sensitive,
+                into=written,
+            )
+        except ValueError:
+            return _export_failed(job, EXPORT_ERRORS["filters"])
+        except permissions.PermissionDenied:
+            return _export_failed(job, EXPORT_ERRORS["permission"])
+        except Exception:
+            _export_failed(job, EXPORT_ERRORS["internal"])
+            raise
+        name = export_name(
+            user=job.created_by, query=job.query, format=job.format, origin=job.origin,
+            sensitive=job.include_sensitive,
         )
-    except ValueError:
-        return _export_failed(job, EXPORT_ERRORS["filters"])
-    except permissions.PermissionDenied:
-        return _export_failed(job, EXPORT_ERRORS["permission"])
-    except Exception:
-        _export_failed(job, EXPORT_ERRORS["internal"])
-        raise
-    name = export_name(
-        user=job.created_by, query=job.query, format=job.format, origin=job.origin,
-        sensitive=job.include_sensitive,
-    )
-    # In a folder of its own: a second export of the day keeps its plain name.
-    job.file.save(f"{job.pk.hex}/{name}", ContentFile(data), save=False)
+        written.seek(0)
+        # In a folder of its own: a second export of the day keeps its plain name.
+        job.file.save(f"{job.pk.hex}/{name}", File(written), save=False)
     job.status, job.rows, job.finished_at = ExportJob.Status.DONE, count, timezone.now()
     job.save()
     return job
