@@ -66,6 +66,9 @@ def test_it_reads_only_the_current_snapshot(owner, shanghai):
     _score(shanghai["乙"], clv=9000.0, as_of=dt.date(2026, 2, 1))
     assert _names(owner, [_cond("clv", "gt", "5000")]) == ["丙", "乙", "甲"]
     assert _names(owner, [_cond("clv", "lt", "5000")]) == []
+    # The replaced snapshot was general_retain: "is not important_retain" no longer finds 乙.
+    assert _names(owner, [_cond("class8", "ne", "important_retain")]) == []
+    assert _names(owner, [_cond("class8", "ne", "general_retain")]) == ["丙", "乙", "甲"]
 
 
 def test_only_the_current_run_decides_and_a_customer_without_its_snapshot_meets_no_score_condition(owner, shanghai):
