@@ -344,6 +344,26 @@ def test_a_saved_segments_list_pages_newest_first_from_its_classs_index(org, own
         assert not any("TEMP B-TREE" in step for step in plan), plan
 
 
+def test_a_class_and_a_segment_filter_one_list_together_newest_first(org, owner):
+    from patron.customers import selectors, services
+    from patron.insights import selectors as insights
+    from patron.insights.models import CustomerScore, ScoreRun
+    from patron.web.paging import SortKey
+
+    run = ScoreRun.objects.create(organization=org, as_of=dt.date(2026, 2, 1), status=ScoreRun.Status.DONE,
+                                  is_current=True)
+    for name, class8, clv in [("A", "important_retain", 9000.0), ("B", "important_retain", 10.0),
+                              ("C", "general_retain", 9000.0)]:
+        made = services.customer_create(user=owner, data={"name": name})
+        CustomerScore.objects.create(organization=org, run=run, customer=made, as_of=run.as_of, class8=class8,
+                                     clv=clv)
+    conditions = insights.parse_conditions([{"field": "clv", "op": "gte", "value": "5000"}])
+    qs = insights.with_current_score(selectors.customer_list(
+        user=owner, filters={"score": {"class8": "important_retain"}, "conditions": conditions}))
+    assert [(c.name, c.score_clv) for c in qs] == [("A", 9000.0)]
+    assert selectors.list_sort(SortKey("created_at", descending=True, is_datetime=True), qs).via
+
+
 @pytest.mark.parametrize("score", [{"rfm_segment": "at_risk"}, {"class8": "important_retain"},
                                    {"lifecycle": "loyal"}])
 def test_a_class_list_is_read_in_order_from_the_classs_index(owner, manager, score):
