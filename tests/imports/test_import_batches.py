@@ -1,12 +1,13 @@
 """What the batch writer does for speed keeps what it writes the same."""
 
 import gc
+import weakref
 
 import pytest
 
 from patron.common.models import search_text_of
 from patron.customers.models import Customer
-from patron.imports import kinds, services
+from patron.imports import batches, kinds, services
 from patron.imports.kinds import KINDS
 from patron.imports.models import ImportJob
 
@@ -40,3 +41,23 @@ def test_it_hands_the_heap_back_to_the_collector_when_an_import_fails(
     with pytest.raises(ConnectionError):
         services.import_run(job=make_job(owner, path), batch_size=3)
     assert gc.get_freeze_count() == 0
+
+
+def test_the_collector_waits_for_a_batchs_end_and_frees_its_cycles_there():
+    class Node:
+        pass
+
+    assert gc.isenabled()
+    with batches.settled_heap() as settle:
+        assert not gc.isenabled()  # no full collection in the middle of a batch
+        ring = Node()
+        ring.other = Node()
+        ring.other.other = ring  # cyclic garbage, as a batch may leave
+        probe = ring.other
+        gone = weakref.ref(probe)
+        del ring, probe
+        assert gone() is not None
+        settle()
+        assert gone() is None  # freed at the batch's end, not kept frozen until the run's
+        assert gc.get_freeze_count() > 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0
