@@ -8,6 +8,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from patron.analytics import pipeline
+from patron.analytics.classification import LifecycleRules, lifecycle_reason
 from patron.analytics.errors import InsufficientDataError
 from patron.analytics.pipeline import PipelineOptions, rescore, score_customers, value_core
 
@@ -102,3 +103,30 @@ def test_it_fits_churn_on_a_sample_and_still_scores_everyone(cdnow_transactions)
 def test_it_refuses_a_date_before_any_purchase(cdnow_transactions):
     with pytest.raises(InsufficientDataError):
         value_core(cdnow_transactions, as_of=date(1996, 12, 31))
+
+
+def test_every_cdnow_customers_lifecycle_stage_is_explained_by_the_rule_that_placed_it(scored):
+    customers = scored[0].customers
+    reasons = {}
+    for row in customers.select("lifecycle", "days_since_last", "p_alive", "n_purchases").iter_rows(named=True):
+        reason = lifecycle_reason(str(row["lifecycle"]), days_since_last=row["days_since_last"], p_alive=row["p_alive"])
+        assert reason, row  # the pipeline classifies with the rules the explanation reads
+        reasons.setdefault(reason, []).append(row)
+    rules = LifecycleRules()
+    assert all(r["days_since_last"] > rules.churn_after_days for r in reasons["long_silence"])
+    # Churned by the purchase model alone: within the silence limit, but unlikely still active.
+    assert reasons["unlikely_active"]
+    assert all(r["days_since_last"] <= rules.churn_after_days and r["p_alive"] < rules.p_alive_threshold
+               for r in reasons["unlikely_active"])
+    assert all(r["n_purchases"] >= rules.loyal_min_purchases for r in reasons["repeat_buyer"])
+    assert all(r["n_purchases"] < rules.loyal_min_purchases for r in reasons.get("one_purchase", []))
+
+
+def test_the_lifecycle_rules_explained_are_the_classifiers_own():
+    import inspect
+
+    from patron.analytics.classification import CustomerClassifier, lifecycle_stage
+
+    for function in (lifecycle_stage, CustomerClassifier):
+        defaults = {name: p.default for name, p in inspect.signature(function).parameters.items()}
+        assert {name: defaults[name] for name in LifecycleRules._fields} == LifecycleRules()._asdict()

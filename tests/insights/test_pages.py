@@ -167,6 +167,27 @@ def test_the_value_panel_names_the_class_in_chinese(client, owner, scored):
     assert "重要挽留客户" in response.content.decode()
 
 
+def test_the_value_panel_says_why_a_customer_is_churned_and_why_still_worth_winning_back(client, owner, scored):
+    client.force_login(owner)
+    url = f"/insights/customers/{scored.customer_id}/value/"
+    html = client.get(url).content.decode()
+    assert "Bought 6 times, the last 80 days ago." in html and "win-back call" not in html
+    # Churned by the purchase model alone: 12 days of silence, long for a customer who
+    # bought 240 times; the lifetime value stays high all the same.
+    CustomerScore.objects.filter(pk=scored.pk).update(lifecycle="churned", days_since_last=12.0, n_purchases=240,
+                                                       p_alive=0.43, clv=141037.4)
+    html = client.get(url).content.decode()
+    assert "The last purchase was 12 days ago" in html and "gives 43% that they are still active" in html
+    assert "below 50% a customer counts as churned" in html
+    assert "the lifetime value (141,037)" in html and "A win-back call is worth making now." in html
+    html = client.get(url, headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "最近一次购买在 12 天前" in html and "141,037" in html and "值得立即回访挽回" in html
+    # Churned by the silence limit, of low value: no call to win back.
+    CustomerScore.objects.filter(pk=scored.pk).update(days_since_last=200.0, value_tier="low")
+    html = client.get(url).content.decode()
+    assert "No purchase for 200 days: more than the 180 days" in html and "win-back call" not in html
+
+
 def test_the_value_panel_of_an_unscored_customer(client, owner, customer):
     client.force_login(owner)
     response = client.get(f"/insights/customers/{customer.pk}/value/")

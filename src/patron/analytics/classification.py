@@ -55,7 +55,9 @@ __all__ = [
     "TEN_CLASSES",
     "CustomerClass",
     "CustomerClassifier",
+    "LifecycleRules",
     "classify_customers",
+    "lifecycle_reason",
     "lifecycle_stage",
 ]
 
@@ -137,6 +139,44 @@ def _p_alive(summary: pl.DataFrame, column: str) -> pl.Series:
     if bad.len():
         raise InputError("P(alive) must be a probability", row=int(bad[0]) + 1, column=column)
     return p
+
+
+class LifecycleRules(NamedTuple):
+    """The thresholds of the lifecycle rules (the defaults of `lifecycle_stage` and of
+    `CustomerClassifier`), to say afterwards which rule placed a customer."""
+
+    new_within_days: int = 90
+    new_max_purchases: int = 2
+    loyal_min_purchases: int = 2
+    churn_after_days: int = 180
+    p_alive_threshold: float = 0.5
+
+
+def lifecycle_reason(
+    stage: str,
+    *,
+    days_since_last: float | None,
+    p_alive: float | None,
+    rules: LifecycleRules | None = None,
+) -> str:
+    """Which rule of `lifecycle_stage` placed a customer in `stage`, from what a snapshot keeps.
+
+    ``"no_purchase"`` (prospect), ``"long_silence"`` (churned: no purchase for more than
+    ``churn_after_days``), ``"unlikely_active"`` (churned by P(alive) alone: a silence that is
+    long for how often the customer used to buy, while still within ``churn_after_days``),
+    ``"recent_first"`` (new), ``"repeat_buyer"`` (loyal), ``"one_purchase"`` (occasional);
+    "" when the figures given do not meet the stage's rule (scored under other rules).
+    `rules`: the thresholds it was classified with (the defaults when None).
+    """
+    rules = rules or LifecycleRules()
+    if stage == "churned":
+        if days_since_last is not None and days_since_last > rules.churn_after_days:
+            return "long_silence"
+        if p_alive is not None and p_alive < rules.p_alive_threshold:
+            return "unlikely_active"
+        return ""
+    return {"prospect": "no_purchase", "new": "recent_first", "loyal": "repeat_buyer",
+            "occasional": "one_purchase"}.get(stage, "")
 
 
 def lifecycle_stage(

@@ -5,12 +5,15 @@ go through gettext; the eight and ten classes are Chinese business terms with an
 Chinese name, taken from the analytics data for zh-hans so the catalogue cannot drift from it.
 """
 
+from typing import Any
+
+from django.utils import formats
 from django.utils.functional import lazy
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from patron.analytics import clustering
-from patron.analytics.classification import LIFECYCLE_STAGES, TEN_CLASSES
+from patron.analytics.classification import LIFECYCLE_STAGES, TEN_CLASSES, LifecycleRules, lifecycle_reason
 from patron.analytics.rfm import CLASS8
 
 RFM_SEGMENTS: dict[str, str] = {
@@ -102,6 +105,49 @@ SEGMENT_EXPLAINED: dict[str, str] = {
     "cannot_lose_them": _("Used to buy very often, nothing lately: win them back."),
     "hibernating": _("Last bought long ago and rarely: likely lost."),
 }
+
+
+# The rules the value refresh classifies with (the analytics core's defaults).
+LIFECYCLE_RULES = LifecycleRules()
+
+
+def lifecycle_explained(score: Any) -> str:
+    """Why a snapshot's customer is in its lifecycle stage, in a sentence with its figures."""
+    rules = LIFECYCLE_RULES
+    reason = lifecycle_reason(score.lifecycle, days_since_last=score.days_since_last, p_alive=score.p_alive,
+                              rules=rules)
+    days = round(score.days_since_last or 0)
+    n = score.n_purchases
+    if reason == "long_silence":
+        return gettext("No purchase for %(days)s days: more than the %(limit)s days after which a customer "
+                       "counts as churned.") % {"days": days, "limit": rules.churn_after_days}
+    if reason == "unlikely_active":
+        return gettext("The last purchase was %(days)s days ago, a long silence for how often this customer "
+                       "used to buy: the purchase model gives %(p)s%% that they are still active, and below "
+                       "%(limit)s%% a customer counts as churned.") % {
+            "days": days, "p": round(100 * score.p_alive), "limit": round(100 * rules.p_alive_threshold)}
+    if reason == "recent_first":
+        return ngettext("First bought within the last %(within)s days; %(n)s purchase so far.",
+                        "First bought within the last %(within)s days; %(n)s purchases so far.", n) % {
+            "within": rules.new_within_days, "n": n}
+    if reason == "repeat_buyer":
+        return gettext("Bought %(n)s times, the last %(days)s days ago.") % {"n": n, "days": days}
+    if reason == "one_purchase":
+        return gettext("One purchase, %(days)s days ago: no longer new, not yet a repeat buyer.") % {"days": days}
+    if reason == "no_purchase":
+        return gettext("No purchase yet.")
+    return ""
+
+
+def churned_of_value(score: Any) -> str:
+    """For a churned customer of high value: why the lifetime value stays high, and what to do."""
+    if score.lifecycle != "churned" or score.value_tier != "high" or score.clv is None or score.p_alive is None:
+        return ""
+    return gettext("Churned, yet of high value: the lifetime value (%(clv)s) counts what this customer would "
+                   "still buy if active, and they bought so much that even a %(p)s%% chance leaves much to "
+                   "expect. A win-back call is worth making now.") % {
+        "clv": formats.number_format(round(score.clv), use_l10n=True, force_grouping=True),
+        "p": round(100 * score.p_alive)}
 
 
 def _is_chinese() -> bool:

@@ -147,6 +147,8 @@ def customer_value(request: HttpRequest, pk: Any) -> HttpResponse:
             segment_label=labels.segment_label(score.rfm_segment),
             class8_label=labels.class8_label(score.class8),
             lifecycle_label=labels.lifecycle_label(score.lifecycle),
+            lifecycle_explained=labels.lifecycle_explained(score),
+            churned_of_value=labels.churned_of_value(score),
             cluster_text=labels.cluster_text(score.cluster_label),
             history_rows=[
                 {
