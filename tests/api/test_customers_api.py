@@ -22,6 +22,10 @@ def test_it_names_the_field_on_bad_input(api, owner):
     response = api(owner).post("/api/customers/", {"name": "Bad Phone", "phone": "12"}, format="json")
     assert response.status_code == 400
     assert "phone" in response.json()
+    future = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    response = api(owner).post("/api/customers/", {"name": "Not Born", "birthday": future}, format="json")
+    assert response.status_code == 400 and "in the future" in response.json()["birthday"][0]
+    assert not Customer.objects.exists()
 
 
 def test_it_masks_sensitive_fields_for_everyone_until_revealed(api, customer, owner, viewer):

@@ -480,3 +480,22 @@ def test_a_row_named_like_a_company_is_a_company(owner, tmp_path, write_csv, mak
     kinds = dict(Customer.objects.values_list("name", "kind"))
     assert kinds == {"北京远航科技有限公司": "company", "Acme Trading Ltd.": "company", "小王便利店": "company",
                      "王店": "person", "张伟": "person"}  # 王店 may be a person: two characters are a name
+
+
+def test_full_width_digits_are_folded_and_impossible_birthdays_left_out(owner, tmp_path, write_csv, make_job):
+    next_year = dt.date.today().year + 1
+    path = write_csv(tmp_path / "f.csv", [
+        ["客户名称", "手机", "生日"],
+        ["辛东", "1390000333３", f"{next_year}-01-01"],  # one full-width digit, as a phone keyboard may type
+        ["宋文", "１３８ ００１３ ８０００", "1890-05-06"],
+        ["李杰", "13700137000", "1990-05-06"],
+    ])
+    job = services.import_run(job=make_job(owner, path))
+    assert (job.rows_created, job.rows_rejected, job.values_left_out) == (3, 0, 2)
+    phones = dict(Customer.objects.values_list("name", "phone"))
+    assert phones == {"辛东": "+8613900003333", "宋文": "+8613800138000", "李杰": "+8613700137000"}
+    assert dict(Customer.objects.values_list("name", "birthday")) == {
+        "辛东": None, "宋文": None, "李杰": dt.date(1990, 5, 6)}
+    reasons = list(job.rejections.order_by("row").values_list("row", "column", "reason"))
+    assert [(row, column) for row, column, _ in reasons] == [(2, "生日"), (3, "生日")]
+    assert "in the future" in reasons[0][2] and "before 1900" in reasons[1][2]

@@ -184,3 +184,10 @@ def test_it_has_every_source_string_in_the_catalogue(catalogue, tmp_path, monkey
         f"{len(missing)} strings are missing from {PO.relative_to(PACKAGE.parents[1])}; run "
         f"makemessages -l zh_Hans from src/patron and translate them, e.g. {missing[:5]}"
     )
+
+
+def test_djangos_empty_choice_reads_in_chinese():
+    from django.db.models.fields import BLANK_CHOICE_LABEL
+
+    with translation.override("zh-hans"):
+        assert str(BLANK_CHOICE_LABEL) == "- 请选择 -"

@@ -1,5 +1,7 @@
 """Creating, editing, duplicate check, transfer and delete of customers."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -49,6 +51,11 @@ def test_it_puts_errors_on_the_fields(client, owner):
     assert response.status_code == 400
     form = response.context["form"]
     assert set(form.errors) >= {"name", "phone", "email"}
+    assert not Customer.objects.exists()
+    next_year = dt.date.today().year + 1
+    for birthday, said in ((f"{next_year}-01-01", "in the future"), ("1890-05-06", "before 1900")):
+        response = client.post(CREATE, _form_data(birthday=birthday))
+        assert response.status_code == 400 and said in response.context["form"].errors["birthday"][0]
     assert not Customer.objects.exists()
 
 

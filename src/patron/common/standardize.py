@@ -130,6 +130,22 @@ def parse_date(value: object, *, day_first: bool = False) -> dt.date | None:
     raise ValidationError(_("%(value)s is not a date."), params={"value": raw})
 
 
+# The earliest birthday taken as plausible; anything before is a typing error (1890 for 1990).
+EARLIEST_BIRTHDAY = dt.date(1900, 1, 1)
+
+
+def check_birthday(day: dt.date | None, *, today: dt.date) -> dt.date | None:
+    """`day` when it can be a birthday (none is after `today` or before 1900); else raise
+    ValidationError naming the problem."""
+    if day is None:
+        return None
+    if day > today:
+        raise ValidationError(_("%(value)s is in the future: not a birthday."), params={"value": day.isoformat()})
+    if day < EARLIEST_BIRTHDAY:
+        raise ValidationError(_("%(value)s is before 1900: not a birthday."), params={"value": day.isoformat()})
+    return day
+
+
 def parse_datetime(
     value: object, *, day_first: bool = False, tz: dt.tzinfo = dt.UTC
 ) -> dt.datetime | None:

@@ -42,7 +42,9 @@ def clean_phone(value: str, region: str) -> str:
         return ""
     if region == "CN" and _CN_MOBILE is not None:
         digits = raw.removeprefix("+86").removeprefix("0086") if raw[0] in "+0" else raw
-        if len(digits) == 11 and digits.isdigit() and _CN_MOBILE.fullmatch(digits):
+        # ASCII digits only: isdigit() and the pattern's \d also take full-width ones ("３"),
+        # which `normalize_phone` folds.
+        if len(digits) == 11 and digits.isascii() and digits.isdigit() and _CN_MOBILE.fullmatch(digits):
             return "+86" + digits
     return standardize.normalize_phone(value, region=region)
 

@@ -74,6 +74,10 @@ def _cached(function: Any) -> Any:
     return functools.lru_cache(maxsize=100_000)(function)
 
 
+def _birthday(value: str, *, day_first: bool, today: dt.date) -> dt.date | None:
+    return standardize.check_birthday(standardize.parse_date(value, day_first=day_first), today=today)
+
+
 def _scope_allows(user: Any, capability: str, owner_id: Any, team_id: Any) -> bool:
     return permissions.in_scope(user, user.scope_for(capability), owner_id, team_id)
 
@@ -160,7 +164,7 @@ class OwnedPeopleKind:
             "contact_email": cleaning.clean_email,
             # Columns with few distinct values (provinces, dates, kinds) are cleaned once per value.
             "region": _cached(lambda v: standardize.canonical_region(v)[:60]),
-            "birthday": _cached(partial(standardize.parse_date, day_first=ctx.day_first)),
+            "birthday": _cached(partial(_birthday, day_first=ctx.day_first, today=dt.datetime.now(ctx.tz).date())),
             "kind": _cached(cleaning.clean_kind),
             "source": _cached(cleaning.clean_source),
             "estimated_value": cleaning.clean_amount,
