@@ -124,6 +124,16 @@ def test_the_at_risk_list_shows_visible_customers_with_reasons(client, request, 
         assert "王芳" in html and "no purchase for 80 days" in html and "82%" in html
 
 
+def test_the_churn_warnings_are_named_apart_from_the_rfm_segment_at_risk(client, manager, scored):
+    client.force_login(manager)
+    html = client.get("/insights/at-risk/").content.decode()
+    assert "<title>Churn warnings" in html and "Customers already churned are not listed" in html
+    assert "no purchase for 80 days; purchase gap 3.1x longer than usual" in html
+    html = client.get("/insights/at-risk/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "<title>流失预警" in html and "流失风险客户" not in html  # the RFM segment's name
+    assert "；" in html and "; " not in html.split('id="churn-table"')[1]
+
+
 def test_the_at_risk_list_leaves_out_other_teams(client, org, other_team, scored):
     from patron.accounts.services import user_create
 
