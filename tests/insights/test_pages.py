@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from patron.insights import readers
+from patron.insights import labels, readers
 from patron.insights.models import CustomerScore, Playbook, ScoreRun, Segment
 
 MANAGERS = {"owner": False, "teammate": False, "manager": True, "other_team": False, "viewer": True}
@@ -182,6 +182,7 @@ def test_the_value_panel_says_why_a_customer_is_churned_and_why_still_worth_winn
     url = f"/insights/customers/{scored.customer_id}/value/"
     html = client.get(url).content.decode()
     assert "Bought 6 times, the last 80 days ago." in html and "win-back call" not in html
+    assert "Why at risk:" in html  # 82%, above the threshold
     # Churned by the purchase model alone: 12 days of silence, long for a customer who
     # bought 240 times; the lifetime value stays high all the same.
     CustomerScore.objects.filter(pk=scored.pk).update(lifecycle="churned", days_since_last=12.0, n_purchases=240,
@@ -196,6 +197,9 @@ def test_the_value_panel_says_why_a_customer_is_churned_and_why_still_worth_winn
     CustomerScore.objects.filter(pk=scored.pk).update(days_since_last=200.0, value_tier="low")
     html = client.get(url).content.decode()
     assert "No purchase for 200 days: more than the 180 days" in html and "win-back call" not in html
+    CustomerScore.objects.filter(pk=scored.pk).update(churn_risk=0.4)  # below it: the same reasons, not "why"
+    html = client.get(url).content.decode()
+    assert "Why at risk:" not in html and "What raises the churn risk:" in html and "risk-high" not in html
 
 
 def test_the_value_panel_of_an_unscored_customer(client, owner, customer):
@@ -441,3 +445,19 @@ def test_a_segments_amounts_read_as_written_and_its_count_reads_in_chinese(clien
         "/insights/segments/new/", data, headers={"HX-Request": "true", "Accept-Language": "zh-hans"}
     ).content.decode()
     assert '您的客户中有 <span class="preview-count" id="preview-count">1</span> 位符合条件' in preview
+
+
+def test_a_heat_maps_long_column_names_are_slanted_so_they_do_not_overlap():
+    import re
+
+    from patron.insights.templatetags.charts import WIDTH, heatmap_chart
+
+    names = [labels.segment_label(k) for k in labels.RFM_SEGMENTS]
+    grid = [[1] * len(names) for _ in names]
+    svg = str(heatmap_chart(grid, names, names, title="Movement"))
+    heads = re.findall(r'<text x="([\d.]+)" y="(\d+)" transform="rotate\(-45 ', svg)
+    assert len(heads) == len(names)  # each column's name from its foot, at 45 degrees
+    cells = [float(x) + float(w) for x, w in re.findall(r'<rect x="([\d.]+)" y="\d+" width="([\d.]+)"', svg)]
+    assert max(cells) < WIDTH  # the grid leaves room at its right for the last names
+    svg = str(heatmap_chart([[100, 80]], ["2026-01"], ["M0", "M1"], title="Cohorts", percent=True))
+    assert "rotate(" not in svg and 'text-anchor="middle" font-size="10"' in svg  # short names stay level

@@ -142,6 +142,7 @@ def customer_value(request: HttpRequest, pk: Any) -> HttpResponse:
     if score is not None:
         context.update(
             reasons=[actions.reason_text(r) for r in score.churn_reasons],
+            at_risk=score.churn_risk is not None and score.churn_risk >= actions.CHURN_RISK_THRESHOLD,
             classes=[labels.class10_label(k) for k in score.classes],
             explained=labels.SEGMENT_EXPLAINED.get(score.rfm_segment, ""),
             segment_label=labels.segment_label(score.rfm_segment),

@@ -40,6 +40,12 @@ _ids = itertools.count(1)
 WIDTH = 640
 
 
+def _text_width(text: str, size: float) -> float:
+    """About how wide `text` is drawn at font size `size`: a Chinese character takes the full
+    size, a Latin one a little over half (enough to lay out labels without a browser)."""
+    return sum(size if ord(ch) >= 0x2E80 else size * 0.58 for ch in text)
+
+
 def _num(value: Any, digits: int = 0) -> str:
     if value is None:
         return "—"
@@ -211,15 +217,24 @@ def heatmap_chart(
     """A grid of cells shaded by value (rows x columns); empty cells stay blank."""
     matrix = [list(r) for r in matrix]
     cols = max([len(r) for r in matrix] + [len(col_labels), 1])
-    label_w, head_h = 110, 22
-    cell_w = (WIDTH - label_w) / cols
+    label_w = round(min(200, max([60.0] + [_text_width(str(r), 11) + 10 for r in row_labels])))
+    head_w = max([_text_width(str(c), 10) for c in col_labels] + [0])
+    cell_w, head_h, slanted = (WIDTH - label_w) / cols, 22, False
+    if head_w > cell_w - 4:
+        # Ten segment names do not fit side by side: slanted at 45 degrees, each from its
+        # column's foot, with room above the grid and at its right for the last ones.
+        slanted = True
+        reach = head_w * 0.71
+        cell_w = (WIDTH - label_w - max(0.0, reach - cell_w / 2)) / cols
+        head_h = round(reach) + 12
     cell_h = 18
     top = max([float(v) for r in matrix for v in r if v is not None] + [1e-9])
-    body = "".join(
-        f'<text x="{label_w + (j + 0.5) * cell_w:.1f}" y="15" text-anchor="middle" font-size="10" '
-        f'fill="#616e7c">{escape(str(c))}</text>'
-        for j, c in enumerate(col_labels)
-    )
+    body = ""
+    for j, c in enumerate(col_labels):
+        x = label_w + (j + 0.5) * cell_w
+        place = (f'x="{x:.1f}" y="{head_h - 5}" transform="rotate(-45 {x:.1f} {head_h - 5})" text-anchor="start"'
+                 if slanted else f'x="{x:.1f}" y="15" text-anchor="middle"')
+        body += f'<text {place} font-size="10" fill="#616e7c">{escape(str(c))}</text>'
     for i, (label, row) in enumerate(zip(row_labels, matrix, strict=False)):
         y = head_h + i * cell_h
         body += f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" font-size="11">{escape(str(label))}</text>'
