@@ -231,3 +231,19 @@ def test_the_redirect_says_nothing_to_who_could_not_see_the_customer_merged_away
     record.save(update_fields=["snapshot"])
     client.force_login(owner)  # sees the survivor, could not see the one merged away
     assert client.get(reverse("customers:customer-detail", args=[gone.pk])).status_code == 404
+
+
+def test_it_suggests_keeping_the_customer_with_more_history(client, org, pair, owner):
+    from patron.customers.models import Contact
+
+    client.force_login(owner)
+    url = reverse("dedupe:duplicate-detail", args=[pair.pk])
+    # No history on either side: the one with more fields filled (the fixture's customer).
+    fuller = "a" if pair.a.email else "b"
+    assert client.get(url).context["form"].initial["survivor"] == fuller
+    thinner = pair.b if fuller == "a" else pair.a
+    for name in ("Li", "Zhao"):
+        Contact.objects.create(organization=org, customer=thinner, name=name)
+    response = client.get(url)
+    assert response.context["form"].initial["survivor"] == ("b" if fuller == "a" else "a")
+    assert 'value="%s" checked' % ("b" if fuller == "a" else "a") in response.content.decode()

@@ -159,6 +159,20 @@ def _side(user: Any, customer: Customer | None) -> dict[str, Any] | None:
     }
 
 
+def _suggested_survivor(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    """"a" or "b": the customer with more history (orders, opportunities, interactions, ...),
+    then the one with more fields filled, then the older one: the record the team has been
+    working with, whose number people already know."""
+    if a is None or b is None:
+        return "a" if a else "b"
+
+    def weight(side: dict[str, Any]) -> tuple:
+        filled = sum(1 for value in side["values"].values() if value not in ("", None))
+        return (sum(side["counts"].values()), filled, -side["customer"].created_at.timestamp())
+
+    return "a" if weight(a) >= weight(b) else "b"
+
+
 def _detail(
     request: HttpRequest,
     pair: DuplicatePair,
@@ -193,7 +207,7 @@ def _detail(
         "form": form
         or MergeForm(
             initial={
-                "survivor": "a",
+                "survivor": _suggested_survivor(a, b),
                 "a_version": pair.a and pair.a.version,
                 "b_version": pair.b and pair.b.version,
             }

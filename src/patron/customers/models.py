@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from patron.common.models import OwnedModel, TenantModel, search_text_of
 from patron.common.tenancy import OwnedManager
@@ -152,7 +153,7 @@ class DuplicatePair(TenantModel):
     """
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("a duplicate pair not yet decided", "Open")
         MERGED = "merged", _("Merged")
         DISMISSED = "dismissed", _("Not a duplicate")
 
