@@ -110,6 +110,16 @@ def test_it_rolls_up_the_funnel_by_source(two_runs):
     recent = Lead.objects.filter(created_at__date__gt=run.as_of - dt.timedelta(days=366))
     assert sum(v["leads"] for v in funnel["by_source"].values()) == recent.count()
     assert sum(v["leads"] for v in funnel["by_rep"].values()) == recent.count()
+    # A funnel: each stage counts the leads of the one before that went on.
+    converted = recent.filter(status="converted")
+    won = converted.filter(converted_opportunity__outcome="won")
+    for rows in (funnel["by_source"], funnel["by_rep"]):
+        assert all(v["leads"] >= v["converted"] >= v["opportunities"] >= v["won"] for v in rows.values())
+        assert sum(v["converted"] for v in rows.values()) == converted.count() > 0
+        assert sum(v["opportunities"] for v in rows.values()) == converted.exclude(converted_opportunity=None).count()
+        assert sum(v["won"] for v in rows.values()) == won.count() > 0
+        assert sum(v["won_amount"] for v in rows.values()) == pytest.approx(
+            float(sum(lead.converted_opportunity.amount for lead in won.select_related("converted_opportunity"))))
 
 
 def _run_rows(run: ScoreRun) -> set[tuple]:

@@ -288,27 +288,29 @@ def read_run_digest(*, organization_id: uuid.UUID, run_id: uuid.UUID, columns: l
 
 
 def rollup_funnel(*, as_of: dt.date, tz: str, days: int = FUNNEL_DAYS) -> dict:
-    """Lead -> converted -> opportunity -> won, by source and by rep, for leads of the last `days`."""
+    """Lead -> converted -> opportunity -> won, by the lead's source and owner, for the leads of
+    the last `days`: every stage counts the same leads (an opportunity is the one a lead was
+    converted into, won when that opportunity was), so each stage holds at most the one before.
+    Deals that came from no lead are not in it: the pipeline pages show those."""
     from django.db.models import Count, Q, Sum
 
-    from patron.sales.models import Lead, Opportunity
+    from patron.sales.models import Lead
 
     end = _day_bounds(as_of, tz)
     since = end - dt.timedelta(days=days)
     leads = Lead.objects.filter(created_at__gte=since, created_at__lt=end)
-    opps = Opportunity.objects.filter(created_at__gte=since, created_at__lt=end)
+    converted = Q(status="converted")
+    won = converted & Q(converted_opportunity__outcome="won")
 
     def grouped(field: str) -> dict[str, dict]:
-        out: dict[str, dict] = {}
-        converted = Count("id", filter=Q(status="converted"))
-        for r in leads.values(field).annotate(leads=Count("id"), converted=converted).order_by():
-            out.setdefault(str(r[field] or ""), {}).update(leads=r["leads"], converted=r["converted"])
-        for r in opps.values(field).annotate(opportunities=Count("id"), won=Count("id", filter=Q(outcome="won")),
-                                             won_amount=Sum("amount", filter=Q(outcome="won"))).order_by():
-            out.setdefault(str(r[field] or ""), {}).update(opportunities=r["opportunities"], won=r["won"],
-                                                           won_amount=float(r["won_amount"] or 0))
-        zero = {"leads": 0, "converted": 0, "opportunities": 0, "won": 0, "won_amount": 0.0}
-        return {k: {**zero, **v} for k, v in out.items()}
+        rows = leads.values(field).annotate(
+            leads=Count("id"), converted=Count("id", filter=converted),
+            opportunities=Count("converted_opportunity", filter=converted), won=Count("id", filter=won),
+            won_amount=Sum("converted_opportunity__amount", filter=won),
+        ).order_by()
+        return {str(r[field] or ""): {"leads": r["leads"], "converted": r["converted"],
+                                      "opportunities": r["opportunities"], "won": r["won"],
+                                      "won_amount": float(r["won_amount"] or 0)} for r in rows}
 
     return {"days": days, "by_source": grouped("source"), "by_rep": grouped("owner_id")}
 
