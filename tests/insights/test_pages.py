@@ -461,3 +461,33 @@ def test_a_heat_maps_long_column_names_are_slanted_so_they_do_not_overlap():
     assert max(cells) < WIDTH  # the grid leaves room at its right for the last names
     svg = str(heatmap_chart([[100, 80]], ["2026-01"], ["M0", "M1"], title="Cohorts", percent=True))
     assert "rotate(" not in svg and 'text-anchor="middle" font-size="10"' in svg  # short names stay level
+
+
+def test_a_task_given_to_a_rep_is_written_in_the_language_they_use(client, manager, owner, scored):
+    from django.utils import translation
+
+    from patron.activities.models import Task
+    from patron.insights import actions
+
+    client.force_login(owner)  # the rep uses the pages in Chinese (their browser's language)
+    assert client.get("/", headers={"Accept-Language": "zh-hans"}).status_code in (200, 302)
+    owner.refresh_from_db()
+    assert owner.language == "zh-hans"
+    playbook = Playbook.objects.create(organization=scored.organization, name="Win back", class_kind="class8",
+                                       class_key="important_retain", action="win_back")
+    client.force_login(manager)  # the manager applies it in English
+    assert client.post(f"/insights/playbooks/{playbook.pk}/apply/", headers={"Accept-Language": "en"}).status_code == 302
+    task = Task.objects.get(dedupe_key__startswith=f"pb:{playbook.pk}:")
+    assert task.owner == owner and task.title == "挽回回访电话: 王芳"
+    # A churn warning raised by a job: in the owner's language too.
+    assert actions.churn_alerts_raise(user=manager) == 1
+    warning = Task.objects.get(dedupe_key__startswith="churn:")
+    assert warning.title == "流失风险 82%：王芳" and warning.notes.startswith("原因：已 80 天未购买")
+    # The same warning for a rep who uses the pages in English, whatever the job's language.
+    warning.delete()
+    client.force_login(owner)
+    client.get("/", headers={"Accept-Language": "en"})
+    with translation.override("zh-hans"):
+        assert actions.churn_alerts_raise(user=manager) == 1
+    warning = Task.objects.get(dedupe_key__startswith="churn:")
+    assert warning.title == "Churn risk 82%: 王芳" and warning.notes.startswith("Why: no purchase for 80 days")

@@ -1,3 +1,4 @@
+import contextlib
 import uuid
 from typing import Any
 
@@ -90,6 +91,9 @@ class User(AbstractUser):
     )
     roles = models.ManyToManyField(Role, verbose_name=_("roles"), blank=True, related_name="users")
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # The language the person last used the pages in (LanguageRememberedMiddleware): what is
+    # written for them by others or by jobs (task titles) is written in it.
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
 
     objects = UserManager()
 
@@ -100,6 +104,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
+
+    def in_their_language(self) -> Any:
+        """A context in which text written for this person (a task someone else or a job gives
+        them) is in the language they use the pages in; the current one when not known yet."""
+        return translation.override(self.language) if self.language else contextlib.nullcontext()
 
     @cached_property
     def capability_scopes(self) -> dict[str, int]:

@@ -1,5 +1,7 @@
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -25,3 +27,22 @@ class OrganizationScopeMiddleware:
             return self.get_response(request)
         with tenancy.scope(org_id), timezone.override(user.organization.zone):
             return self.get_response(request)
+
+
+class LanguageRememberedMiddleware:
+    """Remember the language a signed-in person uses the pages in (chosen with the switcher or
+    by their browser), so that what is written for them while they are away, such as the
+    tasks a manager's playbook or the churn warning gives them, is in that language. One
+    UPDATE when it changes, none otherwise."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        spoken = getattr(request, "LANGUAGE_CODE", "")
+        if user is not None and user.is_authenticated and spoken and spoken != user.language \
+                and spoken in dict(settings.LANGUAGES):
+            get_user_model().objects.filter(pk=user.pk).update(language=spoken)
+            user.language = spoken
+        return self.get_response(request)

@@ -134,12 +134,14 @@ def _flag(
         owner = owners.get(by_customer[pk][0])
         if owner is None or not permissions.can_create(owner, "tasks"):
             continue
+        with owner.in_their_language():
+            title = TITLES[kind](customers[pk].name)
         # The owner files the task for themselves: the job acts on their behalf.
         activities.task_create(
             user=owner,
             owner=owner,
             customer=customers[pk],
-            title=TITLES[kind](customers[pk].name),
+            title=title,
             due_at=due,
             notes=", ".join(by_customer[pk][1]),
             dedupe_key=keys[pk],

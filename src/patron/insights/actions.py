@@ -102,10 +102,11 @@ def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = Non
         key = f"pb:{playbook.pk}:{customer.pk}:{period}"
         if key in existing or customer.pk in still_open or customer.owner is None:
             continue
+        with customer.owner.in_their_language():  # the owner reads it, not who applies it
+            title = f"{playbook.get_action_display()}: {customer.name}"
         created += _create_once(
             user=user, owner=customer.owner, customer=customer, due_at=due, dedupe_key=key,
-            channel=playbook.channel or customer.preferred_channel,
-            title=f"{playbook.get_action_display()}: {customer.name}", notes=playbook.instructions,
+            channel=playbook.channel or customer.preferred_channel, title=title, notes=playbook.instructions,
         )
     Playbook.objects.filter(pk=playbook.pk).update(last_applied_at=timezone.now())
     return created
@@ -138,12 +139,14 @@ def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, mi
         customer = score.customer
         if customer.owner is None:
             continue
-        reasons = pgettext("list separator", "; ").join(reason_text(r) for r in score.churn_reasons[:3])
+        with customer.owner.in_their_language():  # a job raises it; the owner reads it
+            reasons = pgettext("list separator", "; ").join(reason_text(r) for r in score.churn_reasons[:3])
+            title = _("Churn risk %(risk).0f%%: %(name)s") % {"risk": 100 * score.churn_risk, "name": customer.name}
+            notes = _("Why: %(reasons)s. Value at stake (12-month CLV): %(clv).0f.") % {
+                "reasons": reasons or _("declining activity"), "clv": score.clv or 0}
         created += _create_once(
             user=user, owner=customer.owner, customer=customer, dedupe_key=f"churn:{customer.pk}:{period}",
             due_at=timezone.now() + dt.timedelta(days=2), channel=customer.preferred_channel,
-            title=_("Churn risk %(risk).0f%%: %(name)s") % {"risk": 100 * score.churn_risk, "name": customer.name},
-            notes=_("Why: %(reasons)s. Value at stake (12-month CLV): %(clv).0f.") % {
-                "reasons": reasons or _("declining activity"), "clv": score.clv or 0},
+            title=title, notes=notes,
         )
     return created
