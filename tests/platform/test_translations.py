@@ -191,3 +191,14 @@ def test_djangos_empty_choice_reads_in_chinese():
 
     with translation.override("zh-hans"):
         assert str(BLANK_CHOICE_LABEL) == "- 请选择 -"
+
+
+def test_english_lists_write_dates_year_first_as_the_rest_of_the_pages():
+    import datetime as dt
+
+    from django.utils import formats
+
+    moment = dt.datetime(2026, 12, 7, 10, 11)
+    with translation.override("en"):
+        assert formats.date_format(moment, "SHORT_DATETIME_FORMAT") == "2026-12-07 10:11"
+        assert formats.date_format(moment.date(), "SHORT_DATE_FORMAT") == "2026-12-07"
