@@ -171,6 +171,18 @@ def test_the_value_panel_follows_customer_visibility(client, request, scored, pe
         assert "<svg" in html  # the trend over the two snapshots
 
 
+def test_the_value_trend_has_one_point_a_date_the_newest(client, owner, scored):
+    from patron.insights import selectors
+
+    again = ScoreRun.objects.create(organization=scored.organization, as_of=scored.as_of, status=ScoreRun.Status.DONE)
+    fields = {f.attname: getattr(scored, f.attname) for f in CustomerScore._meta.concrete_fields
+              if f.attname not in ("id", "run_id", "created_at", "updated_at")}
+    newer = CustomerScore.objects.create(**{**fields, "run_id": again.pk, "clv": 6600.0})
+    history = selectors.score_history(user=owner, customer=scored.customer)
+    assert [(h.as_of.isoformat(), h.clv) for h in history] == [("2026-01-01", 7000.0), ("2026-02-01", 6600.0)]
+    assert history[-1].pk == newer.pk
+
+
 def test_the_value_panel_names_the_class_in_chinese(client, owner, scored):
     client.force_login(owner)
     response = client.get(f"/insights/customers/{scored.customer_id}/value/", headers={"Accept-Language": "zh-hans"})

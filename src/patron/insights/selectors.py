@@ -323,11 +323,15 @@ def current_score(*, user: Any, customer: Customer) -> CustomerScore | None:
 
 
 def score_history(*, user: Any, customer: Customer, limit: int = 12) -> list[CustomerScore]:
-    """The customer's snapshots, oldest first, for the trend."""
+    """The customer's snapshots, oldest first, one a date (the newest of those made on the same
+    date: a rescore, a refresh run again), for the trend."""
     rows = (CustomerScore.objects.visible_to(user)
             .filter(run__in=ScoreRun.objects.holding_snapshots(), customer=customer)
-            .order_by("-as_of", "-created_at")[:limit])
-    return list(reversed(rows))
+            .order_by("-as_of", "-created_at")[:limit * 4])
+    newest: dict[Any, CustomerScore] = {}
+    for row in rows:
+        newest.setdefault(row.as_of, row)
+    return list(reversed(list(newest.values())[:limit]))
 
 
 # --- Managers ---------------------------------------------------------------------------------
