@@ -237,9 +237,12 @@ DEFAULT_FROM_EMAIL = env_str("PATRON_EMAIL_FROM", "patron@localhost")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals_without_traceback": {"()": "patron.common.log_filters.RefusalsWithoutTraceback"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals_without_traceback"]}},
     "root": {"handlers": ["console"], "level": env_str("PATRON_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # Django's own loggers write through the root's handler only: with its default console
+    # handler too, every request error was printed twice.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "django": {"handlers": [], "propagate": True}},
 }
 
 if PRODUCTION:
