@@ -191,3 +191,13 @@ def test_a_file_of_headers_only_says_so_and_offers_no_import(client, owner):
     preview = client.get(f"/imports/{job.pk}/preview/")
     assert preview.status_code == 200 and "no rows to import" in preview.text
     assert 'class="btn btn-primary" disabled' in preview.text
+
+
+def test_the_preview_page_names_the_fields_an_update_would_overwrite(client, owner, customer):
+    client.force_login(owner)
+    _upload(client, data=f"客户名称,手机,备注\r\n{customer.name},{customer.phone},新备注\r\n".encode("gbk"))
+    job = ImportJob.objects.get()
+    client.post(f"/imports/{job.pk}/mapping/", {"column_0": "name", "column_1": "phone", "column_2": "notes",
+                                                "key_field": "", "owner_rule": "importer"})
+    preview = client.get(f"/imports/{job.pk}/preview/", headers={"Accept-Language": "zh-hans"})
+    assert preview.status_code == 200 and "更改：备注" in preview.text

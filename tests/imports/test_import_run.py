@@ -499,3 +499,15 @@ def test_full_width_digits_are_folded_and_impossible_birthdays_left_out(owner, t
     reasons = list(job.rejections.order_by("row").values_list("row", "column", "reason"))
     assert [(row, column) for row, column, _ in reasons] == [(2, "生日"), (3, "生日")]
     assert "in the future" in reasons[0][2] and "before 1900" in reasons[1][2]
+
+
+def test_the_preview_says_what_an_update_would_change(owner, messy_file, make_job, write_csv, tmp_path):
+    services.import_run(job=make_job(owner, messy_file))
+    again = write_csv(tmp_path / "again.csv", [
+        ["客户名称", "手机", "邮箱", "省份", "备注"],
+        ["张伟", "13800138000", "", "广东", "大客户，月结"],  # new notes: overwritten if imported
+        ["李娜", "13900139000", "lina@example.com", "广东", ""],  # what the record holds already
+    ])
+    preview = services.import_prepare(job=make_job(owner, again), user=owner)
+    assert [(r.action, r.changes) for r in preview.rows] == [("update", ["备注"]), ("update", [])]
+    assert Customer.objects.get(phone="+8613800138000").notes == "again"  # a preview writes nothing

@@ -287,14 +287,24 @@ class OwnedPeopleKind:
         touched: dict[Any, dict[str, Any]] = {}
         for pending in updates:
             obj = objs[pending.pk]
-            for name, value in self.model_fields(pending.data).items():
-                if name != "source" and getattr(obj, name) != value:
-                    setattr(obj, name, value)
-                    touched.setdefault(obj.pk, {})[name] = value
+            for name, value in self.changes(pending, obj).items():
+                setattr(obj, name, value)
+                touched.setdefault(obj.pk, {})[name] = value
         for pk, values in touched.items():
             values.update(self.model.build_search_text(objs[pk]))
         bulk.update_rows(self.model, [(ctx.organization_id, pk, v) for pk, v in touched.items()])
         return [objs[pk] for pk in touched]
+
+    def changes(self, pending: Pending, obj: Any) -> dict[str, Any]:
+        """The fields a row would change on the record it matches: those it brings that differ
+        (an empty cell keeps what the record has; the source stays the record's)."""
+        return {name: value for name, value in self.model_fields(pending.data).items()
+                if name != "source" and getattr(obj, name) != value}
+
+    def changed_fields(self, updates: list[Pending], ctx: Context) -> dict[Any, list[str]]:
+        """For the preview: the names of the fields each of these rows would change, by record."""
+        objs = _records(self.model, [p.pk for p in updates], ctx)
+        return {p.pk: list(self.changes(p, objs[p.pk])) for p in updates if p.pk in objs}
 
     def after_write(self, written: list[Pending], ctx: Context) -> None:
         pass

@@ -56,6 +56,7 @@ class PreviewRow:
     values: list[str]
     problems: list[tuple[str, str]] = field(default_factory=list)
     action: str = ""  # "create", "update", "repeat" (of a row above) or "" when rejected
+    changes: list[str] = field(default_factory=list)  # what an update changes, by field label
 
 
 @dataclass
@@ -225,6 +226,7 @@ def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
     clean = cleaning.RowCleaner(job.mapping, kind.cleaners(ctx))
     rows = []
     seen: set = set()  # keys of rows above that will create a record: a repeat updates it
+    updates: list[tuple[PreviewRow, Any]] = []
     for number, values in readers.read_all(table, limit):
         pending, problems = batches.classify(kind, ctx, number, *clean(values))
         labelled = [
@@ -236,6 +238,12 @@ def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
             action = "update" if pending.pk else "repeat" if repeat else "create"
             seen.update(pending.keys)
         rows.append(PreviewRow(number, values, labelled, action))
+        if action == "update":
+            updates.append((rows[-1], pending))
+    if updates and hasattr(kind, "changed_fields"):  # say what an update overwrites, before it does
+        changed = kind.changed_fields([p for _row, p in updates], ctx)
+        for row, pending in updates:
+            row.changes = [batches.column_label(job, table.labels, f) for f in changed.get(pending.pk, [])]
     return Preview(
         table.labels, job.mapping, rows, mapping.validate_mapping(job.mapping, job.kind)
     )
