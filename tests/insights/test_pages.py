@@ -370,8 +370,10 @@ def test_a_playbook_applied_twice_gives_one_task_per_customer(client, manager, s
         action="win_back",
     )
     client.force_login(manager)
-    assert client.post(f"/insights/playbooks/{playbook.pk}/apply/").status_code == 302
-    assert client.post(f"/insights/playbooks/{playbook.pk}/apply/").status_code == 302
+    first = client.post(f"/insights/playbooks/{playbook.pk}/apply/", follow=True)
+    assert "1 follow-up task created for the owners." in first.text
+    second = client.post(f"/insights/playbooks/{playbook.pk}/apply/", follow=True)
+    assert "No new task: every customer of this class with an owner already has one" in second.text
     tasks = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
     assert tasks.count() == 1 and tasks.get().owner == scored.customer.owner
 

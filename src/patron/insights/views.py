@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -372,5 +373,10 @@ def playbook_apply(request: HttpRequest, pk: Any) -> HttpResponse:
     _require(selectors.may_manage(request.user))
     playbook = _get(Playbook.objects.filter(is_active=True), pk)
     created = actions.playbook_apply(playbook=playbook, user=request.user)
-    messages.success(request, _("%(n)d follow-up tasks created for the owners.") % {"n": created})
+    if created:
+        messages.success(request, ngettext("%(n)d follow-up task created for the owners.",
+                                           "%(n)d follow-up tasks created for the owners.", created) % {"n": created})
+    else:
+        messages.info(request, _("No new task: every customer of this class with an owner already has one from this "
+                                 "playbook, still open or made this period."))
     return redirect("insights:playbook-list")
