@@ -427,8 +427,13 @@ def test_a_reason_counts_in_words_that_fit_the_count():
         assert reason_text({"key": "few_purchases", "purchases": 1.0}) == "only 1 purchase"
         assert reason_text({"key": "few_purchases", "purchases": 3.0}) == "only 3 purchases"
         assert reason_text({"key": "complaint", "count": 2.0, "days": 4.0}) == "complained 2 times, last 4 days ago"
+        assert reason_text({"key": "frequency_down", "pct": 40.0, "purchases": 3.0}) == "buying 40% less often"
+        # A rate down by all of it is no purchase at all lately, not "buying 100% less often".
+        assert reason_text({"key": "frequency_down", "pct": 100.0, "purchases": 0.0}) == (
+            "no purchase lately, after buying regularly")
     with translation.override("zh-hans"):
         assert reason_text({"key": "few_purchases", "purchases": 1.0}) == "仅购买 1 次"
+        assert reason_text({"key": "frequency_down", "pct": 100.0, "purchases": 0.0}) == "以往常购买，近期却未再购买"
 
 
 def test_the_month_under_way_is_left_out_of_the_trends_and_cohorts():

@@ -41,6 +41,8 @@ REASON_TEXT = {
 def reason_text(reason: dict) -> str:
     """A churn reason in the active language, e.g. "purchase gap 3.1x longer than usual"."""
     template = REASON_TEXT.get(reason.get("key", ""))
+    if reason.get("key") == "frequency_down" and (reason.get("pct") or 0) >= 100:
+        return _("no purchase lately, after buying regularly")  # not "buying 100% less often"
     if template is None:
         return reason.get("key", "")
     params = dict(reason)
