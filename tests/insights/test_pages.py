@@ -195,6 +195,9 @@ def test_the_value_panel_says_why_a_customer_is_churned_and_why_still_worth_winn
     html = client.get(url).content.decode()
     assert "Bought 6 times, the last 80 days ago." in html and "win-back call" not in html
     assert "Why at risk:" in html  # 82%, above the threshold
+    # important_retain: recency and frequency below the average customer's, total spend above.
+    assert "Against the average customer: bought less recently, buys less often, spent more in total." in html
+    assert "in the top, middle or bottom third of the customers" in html
     # Churned by the purchase model alone: 12 days of silence, long for a customer who
     # bought 240 times; the lifetime value stays high all the same.
     CustomerScore.objects.filter(pk=scored.pk).update(lifecycle="churned", days_since_last=12.0, n_purchases=240,

@@ -139,6 +139,20 @@ def lifecycle_explained(score: Any) -> str:
     return ""
 
 
+def class8_explained(key: str) -> str:
+    """What an eight-class label says: recency, frequency and total spend each against the
+    average (the mean) of the customers; the frequency and value tiers cut them in thirds
+    instead, so "high value" and a "general" class can both hold when spend is skewed."""
+    found = next((c for c in CLASS8 if c.key == key), None)
+    if found is None:
+        return ""
+    return gettext("Against the average customer: %(r)s, %(f)s, %(m)s.") % {
+        "r": gettext("bought more recently") if found.r_high else gettext("bought less recently"),
+        "f": gettext("buys more often") if found.f_high else gettext("buys less often"),
+        "m": gettext("spent more in total") if found.m_high else gettext("spent less in total"),
+    }
+
+
 def churned_of_value(score: Any) -> str:
     """For a churned customer of high value: why the lifetime value stays high, and what to do."""
     if score.lifecycle != "churned" or score.value_tier != "high" or score.clv is None or score.p_alive is None:

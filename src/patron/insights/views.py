@@ -148,6 +148,7 @@ def customer_value(request: HttpRequest, pk: Any) -> HttpResponse:
             explained=labels.SEGMENT_EXPLAINED.get(score.rfm_segment, ""),
             segment_label=labels.segment_label(score.rfm_segment),
             class8_label=labels.class8_label(score.class8),
+            class8_explained=labels.class8_explained(score.class8),
             lifecycle_label=labels.lifecycle_label(score.lifecycle),
             lifecycle_explained=labels.lifecycle_explained(score),
             churned_of_value=labels.churned_of_value(score),
