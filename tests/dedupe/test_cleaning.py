@@ -43,7 +43,7 @@ def test_it_creates_one_task_per_customer_per_kind(org, owner, customer):
     tasks = Task.objects.all()
     assert {t.owner_id for t in tasks} == {owner.pk}
     assert Task.objects.get(dedupe_key__startswith="clean:invalid:").customer_id == bad.pk
-    assert Task.objects.get(dedupe_key__startswith="clean:invalid:").notes == "phone, email"
+    assert Task.objects.get(dedupe_key__startswith="clean:invalid:").notes == "phone; e-mail"
     assert Task.objects.get(dedupe_key__startswith="clean:stale:").customer_id == old.pk
 
 
@@ -96,3 +96,14 @@ def test_a_monday_run_before_dawn_in_shanghai_flags_the_pairs_it_finds(org, owne
     setup_findings(org, owner)
     report = cleaning.clean_organization(organization=org, as_of=org.today(), stale_days=180)
     assert report.new_pairs == 1 and report.tasks_created["duplicate"] == 2
+
+
+
+def test_the_cleaning_jobs_tasks_read_in_their_owners_language(org, owner):
+    from django.contrib.auth import get_user_model
+
+    setup_findings(org, owner)
+    get_user_model().objects.filter(pk=owner.pk).update(language="zh-hans")
+    cleaning.clean_organization(organization=org, as_of=org.today(), stale_days=180)
+    invalid = Task.objects.get(dedupe_key__startswith="clean:invalid:")
+    assert invalid.notes == "电话；邮箱" and invalid.title.startswith("核对")

@@ -60,4 +60,7 @@ def test_the_collector_waits_for_a_batchs_end_and_frees_its_cycles_there():
         settle()
         assert gone() is None  # freed at the batch's end, not kept frozen until the run's
         assert gc.get_freeze_count() > 0
+        with batches.settled_heap():  # another import overlapping this one
+            pass
+        assert not gc.isenabled() and gc.get_freeze_count() > 0  # this one's heap is still set aside
     assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -213,3 +213,22 @@ def test_the_migration_brings_every_stored_region_to_its_canonical_name(owner):
         Customer.objects.filter(pk=customer.pk).update(region=stored)  # as older versions stored them
     migration.to_canonical(apps, None)
     assert [Customer.objects.get(pk=c.pk).region for c in made] == ["浙江", "浙江", "浙江", "Texas"]
+
+
+def test_the_migration_folds_full_width_digits_in_stored_phones(owner):
+    import importlib
+
+    from django.apps import apps
+
+    from patron.customers import services
+    from patron.customers.models import Customer
+
+    migration = importlib.import_module("patron.customers.migrations.0007_phones_with_full_width_digits")
+    odd = services.customer_create(user=owner, data={"name": "辛东", "phone": "13900003333"})
+    fine = services.customer_create(user=owner, data={"name": "宋文", "phone": "13800138000"})
+    # As the importer's fast path stored it before it was fixed.
+    Customer.objects.filter(pk=odd.pk).update(phone="+861390000333３", search_text="c000001 辛东 861390000333３")
+    migration.fold(apps, None)
+    odd.refresh_from_db()
+    assert (odd.phone, odd.search_text) == ("+8613900003333", "c000001 辛东 8613900003333")
+    assert Customer.objects.get(pk=fine.pk).phone == "+8613800138000"

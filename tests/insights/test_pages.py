@@ -177,6 +177,8 @@ def test_the_value_trend_has_one_point_a_date_the_newest(client, owner, scored):
     again = ScoreRun.objects.create(organization=scored.organization, as_of=scored.as_of, status=ScoreRun.Status.DONE)
     fields = {f.attname: getattr(scored, f.attname) for f in CustomerScore._meta.concrete_fields
               if f.attname not in ("id", "run_id", "created_at", "updated_at")}
+    for n in range(60):  # a busy customer rescored many times on one date: still one point
+        CustomerScore.objects.create(**{**fields, "run_id": again.pk, "replaced": True, "clv": 6000.0 + n})
     newer = CustomerScore.objects.create(**{**fields, "run_id": again.pk, "clv": 6600.0})
     history = selectors.score_history(user=owner, customer=scored.customer)
     assert [(h.as_of.isoformat(), h.clv) for h in history] == [("2026-01-01", 7000.0), ("2026-02-01", 6600.0)]
@@ -208,7 +210,13 @@ def test_the_value_panel_says_why_a_customer_is_churned_and_why_still_worth_winn
     assert "the lifetime value (141,037)" in html and "A win-back call is worth making now." in html
     html = client.get(url, headers={"Accept-Language": "zh-hans"}).content.decode()
     assert "最近一次购买在 12 天前" in html and "141,037" in html and "值得立即回访挽回" in html
-    # Churned by the silence limit, of low value: no call to win back.
+    # Just below the threshold reads below it, not as the threshold itself.
+    CustomerScore.objects.filter(pk=scored.pk).update(p_alive=0.496)
+    assert "gives 49% that they are still active" in client.get(url).content.decode()
+    # Churned by the silence limit, a big spender once: gone, and its lifetime value with it.
+    CustomerScore.objects.filter(pk=scored.pk).update(days_since_last=400.0, p_alive=0.004, clv=12.3)
+    html = client.get(url).content.decode()
+    assert "No purchase for 400 days: more than the 180 days" in html and "win-back call" not in html
     CustomerScore.objects.filter(pk=scored.pk).update(days_since_last=200.0, value_tier="low")
     html = client.get(url).content.decode()
     assert "No purchase for 200 days: more than the 180 days" in html and "win-back call" not in html
@@ -495,12 +503,18 @@ def test_a_task_given_to_a_rep_is_written_in_the_language_they_use(client, manag
     assert client.get("/", headers={"Accept-Language": "zh-hans"}).status_code in (200, 302)
     owner.refresh_from_db()
     assert owner.language == "zh-hans"
+    # A request that names no language Patron speaks says nothing of the person's choice.
+    for header in ({}, {"Accept-Language": "fr"}):
+        client.get("/", headers=header)
+        owner.refresh_from_db()
+        assert owner.language == "zh-hans"
     playbook = Playbook.objects.create(organization=scored.organization, name="Win back", class_kind="class8",
                                        class_key="important_retain", action="win_back")
     client.force_login(manager)  # the manager applies it in English
-    assert client.post(f"/insights/playbooks/{playbook.pk}/apply/", headers={"Accept-Language": "en"}).status_code == 302
+    applied = client.post(f"/insights/playbooks/{playbook.pk}/apply/", headers={"Accept-Language": "en"})
+    assert applied.status_code == 302
     task = Task.objects.get(dedupe_key__startswith=f"pb:{playbook.pk}:")
-    assert task.owner == owner and task.title == "挽回回访电话: 王芳"
+    assert task.owner == owner and task.title == "挽回回访电话：王芳"
     # A churn warning raised by a job: in the owner's language too.
     assert actions.churn_alerts_raise(user=manager) == 1
     warning = Task.objects.get(dedupe_key__startswith="churn:")

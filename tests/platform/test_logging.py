@@ -5,6 +5,7 @@ import logging
 import sys
 
 from django.test import override_settings
+from django.urls import path
 
 
 def _log_of(client, url):
@@ -26,3 +27,18 @@ def test_a_refusal_is_one_line_in_the_log_and_written_once(client, viewer):
     written = _log_of(client, "/insights/playbooks/new/")
     assert written.count("Forbidden") == 1 and "Traceback" not in written
     assert not logging.getLogger("django").handlers  # Django's own console handler would write it again
+
+
+def _broken(request):
+    raise RuntimeError("the disk is full")
+
+
+urlpatterns = [path("broken/", _broken)]
+
+
+@override_settings(DEBUG=False, ROOT_URLCONF=__name__)
+def test_a_server_error_keeps_its_traceback_in_the_log(client, viewer):
+    client.raise_request_exception = False
+    client.force_login(viewer)
+    written = _log_of(client, "/broken/")
+    assert written.count("Internal Server Error") == 1 and "Traceback" in written and "the disk is full" in written

@@ -59,6 +59,20 @@ def test_it_puts_errors_on_the_fields(client, owner):
     assert not Customer.objects.exists()
 
 
+def test_a_customer_with_an_odd_stored_birthday_stays_editable(client, owner, customer):
+    import datetime as dt
+
+    Customer.objects.filter(pk=customer.pk).update(birthday=dt.date(1890, 5, 6))  # imported before the check
+    customer.refresh_from_db()
+    client.force_login(owner)
+    data = _form_data(name="Renamed", birthday="1890-05-06", version=customer.version)
+    response = client.post(_url(customer, "customer-edit"), data)
+    assert response.status_code == 302 and Customer.objects.get(pk=customer.pk).name == "Renamed"
+    data = _form_data(birthday="1880-01-01", version=customer.version + 1)
+    response = client.post(_url(customer, "customer-edit"), data)
+    assert response.status_code == 400 and "before 1900" in response.context["form"].errors["birthday"][0]
+
+
 def test_it_refuses_creation_to_a_viewer(client, viewer):
     client.force_login(viewer)
     assert client.get(CREATE).status_code == 403

@@ -238,11 +238,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"refusals_without_traceback": {"()": "patron.common.log_filters.RefusalsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals_without_traceback"]}},
+    "formatters": {"django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+                                     "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals_without_traceback"]},
+                 "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"}},
     "root": {"handlers": ["console"], "level": env_str("PATRON_LOG_LEVEL", "INFO")},
     # Django's own loggers write through the root's handler only: with its default console
-    # handler too, every request error was printed twice.
-    "loggers": {"django.db.backends": {"level": "INFO"}, "django": {"handlers": [], "propagate": True}},
+    # handler too, every request error was printed twice. (Naming "django" resets its child
+    # loggers, so the development server's access lines get their handler back here. Django's
+    # default also mails request errors to ADMINS, which Patron never sets.)
+    "loggers": {"django.db.backends": {"level": "INFO"}, "django": {"handlers": [], "propagate": True},
+                "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False}},
 }
 
 if PRODUCTION:

@@ -5,7 +5,6 @@ from typing import Any
 import django_filters
 from django.db.models import Exists, FloatField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -102,9 +101,6 @@ class CustomerIn(serializers.Serializer):
     consent_phone = serializers.BooleanField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True)
     version = serializers.IntegerField(required=False, help_text="The version you read; a stale one is refused with 409.")
-
-    def validate_birthday(self, value: Any) -> Any:
-        return standardize.check_birthday(value, today=timezone.localdate())
 
 
 # ?ordering= value -> the annotation the cursor pages on; unscored customers sort below 0.

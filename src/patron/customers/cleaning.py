@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from patron.accounts import permissions
 from patron.accounts.models import User
@@ -136,6 +137,9 @@ def _flag(
             continue
         with owner.in_their_language():
             title = TITLES[kind](customers[pk].name)
+            # An invalid finding names fields (phone, email): by their labels, in the same language.
+            notes = pgettext("list separator", "; ").join(
+                str(Customer._meta.get_field(d).verbose_name) if kind == "invalid" else d for d in by_customer[pk][1])
         # The owner files the task for themselves: the job acts on their behalf.
         activities.task_create(
             user=owner,
@@ -143,7 +147,7 @@ def _flag(
             customer=customers[pk],
             title=title,
             due_at=due,
-            notes=", ".join(by_customer[pk][1]),
+            notes=notes,
             dedupe_key=keys[pk],
         )
         report.tasks_created[kind] += 1

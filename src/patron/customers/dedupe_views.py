@@ -160,15 +160,16 @@ def _side(user: Any, customer: Customer | None) -> dict[str, Any] | None:
 
 
 def _suggested_survivor(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
-    """"a" or "b": the customer with more history (orders, opportunities, interactions, ...),
-    then the one with more fields filled, then the older one: the record the team has been
-    working with, whose number people already know."""
+    """"a" or "b": the customer with more orders, then opportunities, interactions and contacts
+    (tasks leave out: the cleaning job gives them to both), then more fields filled, then the
+    older one: the record the team has been working with, whose number people already know."""
     if a is None or b is None:
         return "a" if a else "b"
 
     def weight(side: dict[str, Any]) -> tuple:
+        history = tuple(side["counts"].get(kind, 0) for kind in ("orders", "opportunities", "interactions", "contacts"))
         filled = sum(1 for value in side["values"].values() if value not in ("", None))
-        return (sum(side["counts"].values()), filled, -side["customer"].created_at.timestamp())
+        return (*history, filled, -side["customer"].created_at.timestamp())
 
     return "a" if weight(a) >= weight(b) else "b"
 

@@ -196,9 +196,6 @@ class CustomerForm(forms.Form):
         value = self.cleaned_data["email"].strip()
         return standardize.normalize_email(value) if value else ""
 
-    def clean_birthday(self) -> Any:
-        return standardize.check_birthday(self.cleaned_data["birthday"], today=timezone.localdate())
-
     def service_data(self) -> dict[str, Any]:
         return {k: v for k, v in self.cleaned_data.items() if k not in ("tags", "version")}
 

@@ -21,7 +21,9 @@ EDITABLE_FIELDS = [
 CONSENT_FIELDS = {"consent_email", "consent_sms", "consent_phone"}
 
 
-def _standardize(data: dict[str, Any], *, region: str) -> dict[str, Any]:
+def _standardize(data: dict[str, Any], *, region: str, stored_birthday: Any = None) -> dict[str, Any]:
+    """`data` standardised; ValidationError naming each field that cannot be. A birthday is
+    checked only when it changes: a record imported with an odd one stays editable."""
     data = dict(data)
     for field in ("name", "company_name", "title", "region", "city", "industry"):
         if field in data and data[field] is not None:
@@ -38,6 +40,14 @@ def _standardize(data: dict[str, Any], *, region: str) -> dict[str, Any]:
                 data[field] = normalize(data[field])
             except ValidationError as exc:
                 errors[field] = exc.messages
+    if data.get("birthday"):
+        try:
+            if isinstance(data["birthday"], str):  # as a script or the admin may pass it
+                data["birthday"] = standardize.parse_date(data["birthday"])
+            if data["birthday"] != stored_birthday:
+                standardize.check_birthday(data["birthday"], today=timezone.localdate())
+        except ValidationError as exc:
+            errors["birthday"] = exc.messages
     if errors:
         raise ValidationError(errors)
     return data
@@ -74,7 +84,8 @@ def customer_update(
     *, customer: Customer, user: Any, data: dict[str, Any], expected_version: int | None = None
 ) -> dict:
     permissions.require(user, "change", customer)
-    clean = _standardize({k: v for k, v in data.items() if k in EDITABLE_FIELDS}, region=_region_of(user))
+    clean = _standardize({k: v for k, v in data.items() if k in EDITABLE_FIELDS}, region=_region_of(user),
+                         stored_birthday=customer.birthday)
     if CONSENT_FIELDS & {k for k in clean if clean[k] != getattr(customer, k)}:
         clean["consent_updated_at"] = timezone.now()
     return model_update(

@@ -6,6 +6,7 @@ in one transaction, so a run that dies anywhere resumes after the last batch tha
 
 import contextlib
 import gc
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,6 +97,11 @@ def _sqlite_wal_file() -> Path | None:
     return Path(name) if mode == "wal" else None
 
 
+# Imports running now, and whether collection was on before the first began.
+_runs: list = [0, True]
+_runs_lock = threading.Lock()
+
+
 @contextmanager
 def settled_heap() -> Iterator[Callable[[], None]]:
     """Keep Python's cycle collector off the run's growing in-memory index of keys, and out of
@@ -105,13 +111,20 @@ def settled_heap() -> Iterator[Callable[[], None]]:
     200,000 rows that was a tenth of the run. Calling the yielded function after each batch
     sets what survived it aside (`gc.freeze`), so collections look at one batch's objects.
     Even so, the collector ran a full collection every few thousand rows of a batch, over the
-    batch's objects so far: 10 s of a million-row import. So automatic collection is off for
+    batch's objects so far (py-spy: a tenth of a million-row import's writer). So automatic collection is off for
     the run; after each batch, one collection of the young objects (the batch's) frees its
     cyclic garbage before the survivors are set aside. Everything is handed back to the
     collector when the run ends.
+
+    The collector is the process's: a worker runs one import at a time. Should two overlap
+    (imports run in web threads when tasks run immediately, in development), only the last
+    to end hands the heap back and turns collection on again.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    with _runs_lock:
+        _runs[0] += 1
+        if _runs[0] == 1:
+            _runs[1] = gc.isenabled()
+            gc.disable()
 
     def settle() -> None:
         gc.collect(1)
@@ -120,9 +133,12 @@ def settled_heap() -> Iterator[Callable[[], None]]:
     try:
         yield settle
     finally:
-        gc.unfreeze()
-        if was_enabled:
-            gc.enable()
+        with _runs_lock:
+            _runs[0] -= 1
+            if _runs[0] == 0:
+                gc.unfreeze()
+                if _runs[1]:
+                    gc.enable()
 
 
 def batch_write(

@@ -105,7 +105,7 @@ def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = Non
         if key in existing or customer.pk in still_open or customer.owner is None:
             continue
         with customer.owner.in_their_language():  # the owner reads it, not who applies it
-            title = f"{playbook.get_action_display()}: {customer.name}"
+            title = _("%(action)s: %(name)s") % {"action": playbook.get_action_display(), "name": customer.name}
         created += _create_once(
             user=user, owner=customer.owner, customer=customer, due_at=due, dedupe_key=key,
             channel=playbook.channel or customer.preferred_channel, title=title, notes=playbook.instructions,

@@ -5,6 +5,7 @@ go through gettext; the eight and ten classes are Chinese business terms with an
 Chinese name, taken from the analytics data for zh-hans so the catalogue cannot drift from it.
 """
 
+import math
 from typing import Any
 
 from django.utils import formats
@@ -116,6 +117,8 @@ def lifecycle_explained(score: Any) -> str:
     rules = LIFECYCLE_RULES
     reason = lifecycle_reason(score.lifecycle, days_since_last=score.days_since_last, p_alive=score.p_alive,
                               rules=rules)
+    if score.days_since_last is None and reason not in ("recent_first", "no_purchase"):
+        return ""  # no figures to say it with
     days = round(score.days_since_last or 0)
     n = score.n_purchases
     if reason == "long_silence":
@@ -125,7 +128,7 @@ def lifecycle_explained(score: Any) -> str:
         return gettext("The last purchase was %(days)s days ago, a long silence for how often this customer "
                        "used to buy: the purchase model gives %(p)s%% that they are still active, and below "
                        "%(limit)s%% a customer counts as churned.") % {
-            "days": days, "p": round(100 * score.p_alive), "limit": round(100 * rules.p_alive_threshold)}
+            "days": days, "p": _percent_below(score.p_alive), "limit": round(100 * rules.p_alive_threshold)}
     if reason == "recent_first":
         return ngettext("First bought within the last %(within)s days; %(n)s purchase so far.",
                         "First bought within the last %(within)s days; %(n)s purchases so far.", n) % {
@@ -153,15 +156,25 @@ def class8_explained(key: str) -> str:
     }
 
 
+def _percent_below(share: float) -> int:
+    """A share as a whole percent, rounded down: 0.496 is 49%, so that it never reads as the
+    50% threshold it is below."""
+    return math.floor(100 * share)
+
+
 def churned_of_value(score: Any) -> str:
-    """For a churned customer of high value: why the lifetime value stays high, and what to do."""
-    if score.lifecycle != "churned" or score.value_tier != "high" or score.clv is None or score.p_alive is None:
+    """For a customer of high value churned by the purchase model alone (recently active, but a
+    long silence for them): why the lifetime value stays high, and what to do. Not for those
+    silent past the limit: their lifetime value has fallen with their chance of being active."""
+    if (score.value_tier != "high" or not score.clv or score.p_alive is None
+            or lifecycle_reason(score.lifecycle, days_since_last=score.days_since_last, p_alive=score.p_alive,
+                                rules=LIFECYCLE_RULES) != "unlikely_active"):
         return ""
     return gettext("Churned, yet of high value: the lifetime value (%(clv)s) counts what this customer would "
                    "still buy if active, and they bought so much that even a %(p)s%% chance leaves much to "
                    "expect. A win-back call is worth making now.") % {
         "clv": formats.number_format(round(score.clv), use_l10n=True, force_grouping=True),
-        "p": round(100 * score.p_alive)}
+        "p": _percent_below(score.p_alive)}
 
 
 def _is_chinese() -> bool:

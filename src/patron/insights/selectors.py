@@ -15,7 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import CharField, F, FilteredRelation, FloatField, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, F, FilteredRelation, FloatField, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import RowNumber
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -325,13 +326,12 @@ def current_score(*, user: Any, customer: Customer) -> CustomerScore | None:
 def score_history(*, user: Any, customer: Customer, limit: int = 12) -> list[CustomerScore]:
     """The customer's snapshots, oldest first, one a date (the newest of those made on the same
     date: a rescore, a refresh run again), for the trend."""
+    newest_first = Window(RowNumber(), partition_by=[F("as_of")], order_by=[F("created_at").desc(), F("pk").desc()])
     rows = (CustomerScore.objects.visible_to(user)
             .filter(run__in=ScoreRun.objects.holding_snapshots(), customer=customer)
-            .order_by("-as_of", "-created_at")[:limit * 4])
-    newest: dict[Any, CustomerScore] = {}
-    for row in rows:
-        newest.setdefault(row.as_of, row)
-    return list(reversed(list(newest.values())[:limit]))
+            .annotate(nth_of_date=newest_first).filter(nth_of_date=1)
+            .order_by("-as_of")[:limit])
+    return list(reversed(rows))
 
 
 # --- Managers ---------------------------------------------------------------------------------
