@@ -213,6 +213,9 @@ def test_the_value_panel_says_why_a_customer_is_churned_and_why_still_worth_winn
     # Just below the threshold reads below it, not as the threshold itself.
     CustomerScore.objects.filter(pk=scored.pk).update(p_alive=0.496)
     assert "gives 49% that they are still active" in client.get(url).content.decode()
+    CustomerScore.objects.filter(pk=scored.pk).update(p_alive=0.4051)  # as the panel's figure shows it
+    html = client.get(url).content.decode()
+    assert "gives 41% that they are still active" in html and "even a 41% chance" in html
     # Churned by the silence limit, a big spender once: gone, and its lifetime value with it.
     CustomerScore.objects.filter(pk=scored.pk).update(days_since_last=400.0, p_alive=0.004, clv=12.3)
     html = client.get(url).content.decode()

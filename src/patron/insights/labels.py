@@ -157,9 +157,11 @@ def class8_explained(key: str) -> str:
 
 
 def _percent_below(share: float) -> int:
-    """A share as a whole percent, rounded down: 0.496 is 49%, so that it never reads as the
-    50% threshold it is below."""
-    return math.floor(100 * share)
+    """A share below the churn threshold as a whole percent, rounded as the panel's figures
+    are (0.405 is 41%), but down where rounding would reach the threshold: 0.496 is 49%, never
+    the 50% it is below."""
+    shown, limit = round(100 * share), round(100 * LIFECYCLE_RULES.p_alive_threshold)
+    return shown if shown < limit else math.floor(100 * share)
 
 
 def churned_of_value(score: Any) -> str:
