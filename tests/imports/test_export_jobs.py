@@ -151,6 +151,9 @@ def test_the_export_holds_the_value_scores_and_a_segment_is_exported_by_its_name
     response = client.get(f"/imports/export/customers/?segment={segment.pk}&format=csv")
     assert response.status_code == 200
     assert "filename*=UTF-8''%E9%87%8D%E8%A6%81%E6%8C%BD%E7%95%99-" in response["Content-Disposition"]
+    # The whole list in Chinese is named in Chinese: 客户-<day>.csv.
+    whole = client.get("/imports/export/customers/?format=csv", headers={"Accept-Language": "zh-hans"})
+    assert "filename*=UTF-8''%E5%AE%A2%E6%88%B7-" in whole["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][-4:] == ["RFM segment", "Value class", "Lifetime value (12 months)", "Churn risk"]
     assert len(rows) == 2 and rows[1][1] == "张伟"

@@ -29,7 +29,7 @@ from django.http import QueryDict
 from django.utils import timezone, translation
 from django.utils.text import capfirst, slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext
 
 from patron.accounts import permissions
 from patron.audit.models import AuditEntry
@@ -355,19 +355,20 @@ def customer_export(
 def export_name(
     *, user: Any, query: dict[str, str], format: str, origin: str = "list", sensitive: bool = False
 ) -> str:
-    """The file's name: the saved segment it holds, or "customers", whether it shows contact
-    details, and the day ("重要挽留-contacts-20261206.xlsx")."""
+    """The file's name, in the asker's language: the saved segment it holds, or "customers",
+    whether it shows contact details, and the day ("重要挽留-联系方式-20261206.xlsx")."""
     from patron.insights.selectors import segment_list
 
-    name = "customers"
+    name = pgettext("an export's file name", "customers")
     if origin == "list" and query.get("segment"):  # the API's "segment" is an RFM class
         try:
             segment = segment_list(user=user).filter(pk=query["segment"]).first()
         except (ValidationError, ValueError):  # not an id at all
             segment = None
-        name = (slugify(segment.name, allow_unicode=True) if segment else "") or "segment"
+        name = (slugify(segment.name, allow_unicode=True) if segment else "") or pgettext(
+            "an export's file name", "segment")
     if sensitive:  # told apart from the masked file of the same list
-        name += "-contacts"
+        name += "-" + pgettext("an export's file name", "contacts")
     return f"{name}-{timezone.localdate():%Y%m%d}.{format}"
 
 
