@@ -220,3 +220,17 @@ def test_an_export_written_into_a_file_is_the_file_given_at_once(admin, customer
         cells = [[[c.value for c in row] for row in load_workbook(io.BytesIO(d)).active.iter_rows()]
                  for d in (at_once, data)]
         assert cells[0] == cells[1] and cells[0][1][1] == "王芳"
+
+
+def test_an_excel_file_holds_text_as_text_and_no_character_xml_refuses(admin):
+    customers.customer_create(user=admin, data={"name": "王\x07芳", "company_name": "0012345", "title": "http://x.cn"})
+    data, count = exports.export_rows(
+        user=admin, queryset=Customer.objects.all(), fields=["name", "company_name", "title", "created_at"],
+        format="xlsx",
+    )
+    sheet = load_workbook(io.BytesIO(data)).active
+    name, company, title, created = (sheet.cell(2, c) for c in range(1, 5))
+    assert count == 1 and name.value == "王芳"  # a control character would make the file unreadable
+    assert (company.value, company.data_type) == ("0012345", "s")  # not the number 12345
+    assert (title.value, title.hyperlink) == ("http://x.cn", None)
+    assert created.is_date and created.number_format == "yyyy-mm-dd hh:mm"
