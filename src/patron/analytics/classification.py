@@ -52,6 +52,7 @@ from patron.analytics.rfm import quantile_edges, score_from_edges
 
 __all__ = [
     "LIFECYCLE_STAGES",
+    "RULES",
     "TEN_CLASSES",
     "CustomerClass",
     "CustomerClassifier",
@@ -152,6 +153,10 @@ class LifecycleRules(NamedTuple):
     p_alive_threshold: float = 0.5
 
 
+# The defaults of `lifecycle_stage` and `CustomerClassifier`, named once.
+RULES = LifecycleRules()
+
+
 def lifecycle_reason(
     stage: str,
     *,
@@ -168,7 +173,7 @@ def lifecycle_reason(
     "" when the figures given do not meet the stage's rule (scored under other rules).
     `rules`: the thresholds it was classified with (the defaults when None).
     """
-    rules = rules or LifecycleRules()
+    rules = rules or RULES
     if stage == "churned":
         if days_since_last is not None and days_since_last > rules.churn_after_days:
             return "long_silence"
@@ -184,12 +189,12 @@ def lifecycle_stage(
     *,
     as_of: date,
     customers: pl.Series | Sequence[object] | None = None,
-    new_within_days: int = 90,
-    new_max_purchases: int = 2,
-    loyal_min_purchases: int = 2,
-    churn_after_days: int = 180,
+    new_within_days: int = RULES.new_within_days,
+    new_max_purchases: int = RULES.new_max_purchases,
+    loyal_min_purchases: int = RULES.loyal_min_purchases,
+    churn_after_days: int = RULES.churn_after_days,
     p_alive_col: str | None = None,
-    p_alive_threshold: float = 0.5,
+    p_alive_threshold: float = RULES.p_alive_threshold,
 ) -> pl.DataFrame:
     """Lifecycle stage of each customer by the rules of the module docstring.
 
@@ -318,12 +323,12 @@ class CustomerClassifier:
         quantiles: tuple[float, float] = (1 / 3, 2 / 3),
         frequency_thresholds: tuple[float, float] | None = None,
         value_thresholds: tuple[float, float] | None = None,
-        new_within_days: int = 90,
-        new_max_purchases: int = 2,
-        loyal_min_purchases: int = 2,
-        churn_after_days: int = 180,
+        new_within_days: int = RULES.new_within_days,
+        new_max_purchases: int = RULES.new_max_purchases,
+        loyal_min_purchases: int = RULES.loyal_min_purchases,
+        churn_after_days: int = RULES.churn_after_days,
         p_alive_col: str | None = None,
-        p_alive_threshold: float = 0.5,
+        p_alive_threshold: float = RULES.p_alive_threshold,
     ) -> None:
         self.frequency_col = frequency_col
         self.value_col = value_col

@@ -97,9 +97,13 @@ def _sqlite_wal_file() -> Path | None:
     return Path(name) if mode == "wal" else None
 
 
-# Imports running now, and whether collection was on before the first began.
-_runs: list = [0, True]
-_runs_lock = threading.Lock()
+class _Collector:
+    """The imports running now in this process, and whether collection was on before the first
+    began (`settled_heap`)."""
+
+    runs = 0
+    was_enabled = True
+    lock = threading.Lock()
 
 
 @contextmanager
@@ -111,19 +115,19 @@ def settled_heap() -> Iterator[Callable[[], None]]:
     200,000 rows that was a tenth of the run. Calling the yielded function after each batch
     sets what survived it aside (`gc.freeze`), so collections look at one batch's objects.
     Even so, the collector ran a full collection every few thousand rows of a batch, over the
-    batch's objects so far (py-spy: a tenth of a million-row import's writer). So automatic collection is off for
-    the run; after each batch, one collection of the young objects (the batch's) frees its
-    cyclic garbage before the survivors are set aside. Everything is handed back to the
-    collector when the run ends.
+    batch's objects so far (py-spy: a tenth of a million-row import's writer). So automatic
+    collection is off for the run; after each batch, one collection of the young objects (the
+    batch's) frees its cyclic garbage before the survivors are set aside. Everything is handed
+    back to the collector when the run ends.
 
     The collector is the process's: a worker runs one import at a time. Should two overlap
     (imports run in web threads when tasks run immediately, in development), only the last
     to end hands the heap back and turns collection on again.
     """
-    with _runs_lock:
-        _runs[0] += 1
-        if _runs[0] == 1:
-            _runs[1] = gc.isenabled()
+    with _Collector.lock:
+        _Collector.runs += 1
+        if _Collector.runs == 1:
+            _Collector.was_enabled = gc.isenabled()
             gc.disable()
 
     def settle() -> None:
@@ -133,11 +137,11 @@ def settled_heap() -> Iterator[Callable[[], None]]:
     try:
         yield settle
     finally:
-        with _runs_lock:
-            _runs[0] -= 1
-            if _runs[0] == 0:
+        with _Collector.lock:
+            _Collector.runs -= 1
+            if _Collector.runs == 0:
                 gc.unfreeze()
-                if _runs[1]:
+                if _Collector.was_enabled:
                     gc.enable()
 
 

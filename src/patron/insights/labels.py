@@ -14,7 +14,8 @@ from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from patron.analytics import clustering
-from patron.analytics.classification import LIFECYCLE_STAGES, TEN_CLASSES, LifecycleRules, lifecycle_reason
+from patron.analytics.classification import LIFECYCLE_STAGES, TEN_CLASSES, lifecycle_reason
+from patron.analytics.classification import RULES as LIFECYCLE_RULES  # what the refresh classifies with
 from patron.analytics.rfm import CLASS8
 
 RFM_SEGMENTS: dict[str, str] = {
@@ -106,10 +107,6 @@ SEGMENT_EXPLAINED: dict[str, str] = {
     "cannot_lose_them": _("Used to buy very often, nothing lately: win them back."),
     "hibernating": _("Last bought long ago and rarely: likely lost."),
 }
-
-
-# The rules the value refresh classifies with (the analytics core's defaults).
-LIFECYCLE_RULES = LifecycleRules()
 
 
 def lifecycle_explained(score: Any) -> str:
