@@ -130,3 +130,30 @@ def test_the_lifecycle_rules_explained_are_the_classifiers_own():
     for function in (lifecycle_stage, CustomerClassifier):
         defaults = {name: p.default for name, p in inspect.signature(function).parameters.items()}
         assert {name: defaults[name] for name in LifecycleRules._fields} == LifecycleRules()._asdict()
+
+
+def _basket_lines(transactions: pl.DataFrame) -> pl.DataFrame:
+    """CDNOW has no products: each purchase becomes an order of one to three of twelve products,
+    chosen from the customer and the quantity, so that some pairs recur."""
+    orders = transactions.filter(pl.col("date") <= AS_OF).with_row_index("order_id")
+    first = (pl.col("customer_id") * 7 + pl.col("quantity")) % 12
+    return pl.concat([
+        orders.filter(pl.col("quantity") > shift)
+        .select("order_id", "customer_id", product_id=pl.format("p{}", (first + shift) % 12))
+        for shift in range(3)
+    ])
+
+
+def test_slices_in_any_order_give_every_customer_the_values_of_the_whole_run(cdnow_transactions):
+    lines = _basket_lines(cdnow_transactions)
+    whole = score_customers(cdnow_transactions, as_of=AS_OF, lines=lines).customers
+    scoring = pipeline.fit_customers(cdnow_transactions, as_of=AS_OF, lines=lines)
+    scoring.customers = scoring.customers.sort("customer_id", descending=True)  # as a caller may order them
+    parts = list(scoring.slices(500))
+    assert [p.height for p in parts] == [500, 500, 500, 500, 357]
+    sliced = pl.concat(parts)
+    assert sliced.columns == COLUMNS
+    assert sliced.get_column("customer_id").to_list() == whole.get_column("customer_id").reverse().to_list()
+    assert sliced.get_column("recommendations").null_count() < sliced.height  # rules applied in the slices
+    assert_frame_equal(sliced.sort("customer_id"), whole.sort("customer_id"))
+    assert scoring.report["timings_s"]["predict"] >= 0

@@ -2,7 +2,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -394,8 +394,9 @@ def test_a_refresh_that_fails_writing_leaves_no_rows_and_says_so(refreshed, demo
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's test database is in memory: no work beside")
 @pytest.mark.django_db(transaction=True)
 def test_work_beside_on_a_second_connection_gives_the_same_results(monkeypatch):
-    """Lines read while the models run and rollups computed while the insert runs (each on
-    its own connection, in autocommit) give what the same steps give in place."""
+    """Lines read while the models run and snapshots inserted slice by slice while the next
+    slice is scored (each on its own connection, in autocommit) give what the same steps give
+    in place."""
     import functools
     import threading
 
@@ -420,14 +421,15 @@ def test_work_beside_on_a_second_connection_gives_the_same_results(monkeypatch):
 
     spying("read_order_lines")
     spying("rollups")
-    # Small COPY chunks, so that the snapshots of 150 customers go as two streams.
-    monkeypatch.setattr(bulk, "_FRAME_CHUNK", 20)
+    # Small slices, so that the snapshots of 150 customers go as three.
+    monkeypatch.setattr(services, "SLICES", 3)
+    monkeypatch.setattr(services, "SLICE_MIN", 40)
     streams = []
     original_copy = bulk._copy_frame
 
-    def copy_spy(table, names, frame):
-        streams.append((frame.height, threading.current_thread() is threading.main_thread()))
-        return original_copy(table, names, frame)
+    def copy_spy(table, names, frame, durable=True):
+        streams.append((frame.height, threading.current_thread() is threading.main_thread(), durable))
+        return original_copy(table, names, frame, durable)
 
     monkeypatch.setattr(bulk, "_copy_frame", copy_spy)
 
@@ -442,15 +444,49 @@ def test_work_beside_on_a_second_connection_gives_the_same_results(monkeypatch):
         with transaction.atomic():  # inside a transaction: read in place
             in_place = services.value_refresh(organization=org)
         second = {r[0]: r for r in CustomerScore.objects.filter(run=in_place).values_list(*columns)}
-    # Beside the models and the insert, then in place.
-    assert threads == [("read_order_lines", False), ("rollups", False), ("read_order_lines", True), ("rollups", True)]
+    # The lines beside the purchases, then in place; the rollups beside the last slices' insert.
+    assert threads == [("read_order_lines", False), ("rollups", True), ("read_order_lines", True), ("rollups", True)]
     assert first == second and any(r[-1] for r in first.values())
-    # The first insert went as two streams on threads of their own, the second as one in place.
-    assert [on_main for _, on_main in streams] == [False, False, True]
-    assert streams[0][0] + streams[1][0] == streams[2][0] == len(first)
+    # Each refresh inserted three slices: the first on threads of their own, the second in
+    # place; neither waited for the log's flush at each slice.
+    assert [on_main for _, on_main, _ in streams] == [False] * 3 + [True] * 3
+    assert sum(rows for rows, _, _ in streams[:3]) == sum(rows for rows, _, _ in streams[3:]) == len(first)
+    assert not any(durable for _, _, durable in streams)
     # The same figures, but for the movement since the previous refresh (the first had none).
     rolled = [{k: v for k, v in run.report["rollups"].items() if k != "movement"} for run in (beside, in_place)]
     assert rolled[0] == rolled[1] and rolled[0]["scores"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's test database is in memory: no work beside")
+@pytest.mark.django_db(transaction=True)
+def test_a_slice_that_fails_on_the_writers_connection_fails_the_run_and_leaves_no_rows(monkeypatch):
+    from django.core.management import call_command
+
+    from patron.common import tenancy
+    from patron.organizations.models import Organization
+
+    monkeypatch.setattr(services, "SLICES", 3)
+    monkeypatch.setattr(services, "SLICE_MIN", 40)
+    original, calls = bulk.insert_frame, []
+
+    def second_slice_fails(model, frame, **kwargs):
+        calls.append(frame.height)
+        if len(calls) == 2:
+            raise DatabaseError("could not extend file")
+        return original(model, frame, **kwargs)
+
+    monkeypatch.setattr(bulk, "insert_frame", second_slice_fails)
+    with tenancy.unscoped():
+        call_command("demo_data", customers=150, seed=5, verbosity=0)
+        org = Organization.objects.get(slug="demo")
+    with tenancy.scope(org):
+        run = ScoreRun.objects.create(organization=org, as_of=org.today())
+        with pytest.raises(DatabaseError):
+            services.value_refresh(organization=org, run=run)
+        run.refresh_from_db()
+        assert run.status == ScoreRun.Status.FAILED and not run.is_current
+        assert len(calls) >= 2  # the first slice landed before the second failed, and went
+        assert not CustomerScore.objects.filter(run=run).exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -77,6 +77,13 @@ def _features(summary: pl.DataFrame, features: Sequence[str]) -> NDArray[np.floa
     return np.column_stack(columns)
 
 
+def preload() -> None:
+    """Import what the clusterer imports where it is used (scikit-learn: about 3 s of a process's
+    first fit), e.g. on a thread while a refresh reads its data."""
+    import sklearn.cluster
+    import sklearn.metrics  # noqa: F401
+
+
 class BehaviourClusterer:
     """K-means clusters of customer behaviour with plain-language descriptions.
 

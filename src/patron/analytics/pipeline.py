@@ -10,7 +10,7 @@ cross-sell recommendations, plus a report of every fitted model's parameters and
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -31,7 +31,9 @@ from patron.analytics.summary import customer_summary
 MODEL_VERSION = "2026.11-1"
 # The steps of a full run, in order; `progress` callbacks receive these names as each ends.
 VALUE_STEPS = ("summary", "rfm", "clv")
-STEPS = (*VALUE_STEPS, "classes", "clusters", "churn", "recommendations")
+# "churn" and "recommendations" fit their population models (the churn coefficients, the
+# association rules); "predict" applies them customer by customer (see `Scoring.slices`).
+STEPS = (*VALUE_STEPS, "classes", "clusters", "churn", "recommendations", "predict")
 VALUE_COLUMNS = ("p_alive", "expected_purchases", "expected_spend", "clv")
 Progress = Callable[[str], None]
 
@@ -168,10 +170,11 @@ def _fit_sample(transactions: pl.DataFrame, size: int | None, seed: int) -> pl.D
     return transactions.filter(pl.col("customer_id").is_in(chosen.implode()))
 
 
-def _churn_columns(
+def _churn_fit(
     transactions: pl.DataFrame, as_of: date, opts: PipelineOptions, report: dict, models: dict
-) -> pl.DataFrame | None:
-    """Fit the churn model on the window that ended `horizon_days` ago, score as of today."""
+) -> None:
+    """Fit the churn model on the window that ended `horizon_days` ago (scored as of today, in
+    `Scoring.slices`)."""
     fit_as_of = as_of - timedelta(days=opts.horizon_days)
     model = ChurnRiskModel()
     sample = _fit_sample(transactions, opts.churn_fit_customers, opts.random_state)
@@ -179,7 +182,7 @@ def _churn_columns(
         model.fit(sample, as_of=fit_as_of, outcome_end=as_of)
     except (InsufficientDataError, AnalyticsError) as exc:
         report["churn"] = {"error": str(exc)}
-        return None
+        return
     models["churn"] = model
     report["churn"] = {
         "fit_as_of": fit_as_of.isoformat(),
@@ -188,19 +191,22 @@ def _churn_columns(
         "horizon_days": model.horizon_days_,
         "fit_customers": model.n_customers_,
     }
+
+
+def _churn_columns(model: ChurnRiskModel, transactions: pl.DataFrame, as_of: date) -> pl.DataFrame:
     scored = model.predict(transactions, as_of=as_of)
     return scored.select("customer_id", "churn_risk", pl.col("reasons").alias("churn_reasons"))
 
 
-def _recommendation_columns(
-    lines: pl.DataFrame, opts: PipelineOptions, report: dict
-) -> pl.DataFrame | None:
+def _basket_rules(lines: pl.DataFrame, opts: PipelineOptions, report: dict) -> pl.DataFrame | None:
     itemsets = basket_rules.frequent_itemsets(lines, min_support=opts.min_support, max_len=2)
     rules = basket_rules.association_rules(itemsets)
     report["baskets"] = {"itemsets": itemsets.height, "rules": rules.height}
-    if rules.height == 0:
-        return None
-    recs = basket_rules.recommend(rules, lines, k=opts.recommendations)
+    return rules if rules.height else None
+
+
+def _recommendation_columns(rules: pl.DataFrame, lines: pl.DataFrame, k: int) -> pl.DataFrame:
+    recs = basket_rules.recommend(rules, lines, k=k)
     return recs.group_by("customer_id").agg(
         pl.col("product_id").sort_by("rank").alias("recommendations")
     )
@@ -255,6 +261,115 @@ def value_core(
     return PipelineResult(customers=scored, report=report, models=models)
 
 
+@dataclass
+class Scoring:
+    """A run's population fits and the per-customer columns they give at once.
+
+    ``customers`` holds every column of `score_customers` but the three scored customer by
+    customer against the fits: churn risk, its reasons and the recommendations, which
+    `slices` adds. Those need no other customer's result, so a caller can store one slice
+    while the next is scored (the CRM's refresh: the database takes the snapshots of a slice
+    while the models score the next, on the other core).
+    """
+
+    customers: pl.DataFrame
+    report: dict[str, Any]
+    models: dict[str, Any]
+    transactions: pl.DataFrame
+    lines: pl.DataFrame | None
+    rules: pl.DataFrame | None
+    as_of: date
+    options: PipelineOptions
+    progress: Progress | None = None
+
+    def slices(self, size: int | None = None) -> Iterator[pl.DataFrame]:
+        """The customers with churn risk and recommendations, `size` customers at a time (all
+        at once by default), in the order of ``customers`` (which a caller may sort first).
+        The columns, and every customer's values, are those of `score_customers` whatever the
+        slicing."""
+        spent = 0.0
+        for customers, transactions, lines in self._parts(size):
+            began = time.perf_counter()
+            part = self._predict(customers, transactions, lines)
+            spent += time.perf_counter() - began
+            yield part
+        timings = self.report.setdefault("timings_s", {})
+        timings["predict"] = round(spent, 4)
+        timings["total"] = round(sum(v for k, v in timings.items() if k != "total"), 4)
+        if self.progress is not None:
+            self.progress("predict")
+
+    def _parts(self, size: int | None) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]]:
+        """Each slice's customers with their purchases and basket lines."""
+        customers = self.customers
+        if size is None or size >= customers.height:
+            yield customers, self.transactions, self.lines
+            return
+        numbered = customers.select("customer_id", (pl.int_range(pl.len()) // size).cast(pl.UInt32).alias("slice"))
+
+        def by_slice(frame: pl.DataFrame | None) -> dict[int, pl.DataFrame]:
+            if frame is None:
+                return {}
+            joined = frame.join(numbered, on="customer_id", how="inner", maintain_order="left")
+            return {key[0]: part.drop("slice")
+                    for key, part in joined.partition_by("slice", as_dict=True, maintain_order=True).items()}
+
+        transactions, lines = by_slice(self.transactions), by_slice(self.lines)
+        empty_tx = self.transactions.clear()
+        empty_lines = None if self.lines is None else self.lines.clear()
+        for number, start in enumerate(range(0, customers.height, size)):
+            yield (customers.slice(start, size), transactions.get(number, empty_tx),
+                   lines.get(number, empty_lines))
+
+    def _predict(self, customers: pl.DataFrame, transactions: pl.DataFrame,
+                 lines: pl.DataFrame | None) -> pl.DataFrame:
+        churn = self.models.get("churn")
+        if churn is None or customers.height == 0:
+            customers = _no_churn(customers)
+        else:
+            customers = customers.join(_churn_columns(churn, transactions, self.as_of), on="customer_id",
+                                       how="left", maintain_order="left")
+        if self.rules is not None and lines is not None and lines.height:
+            recs = _recommendation_columns(self.rules, lines, self.options.recommendations)
+            return customers.join(recs, on="customer_id", how="left", maintain_order="left")
+        return customers.with_columns(recommendations=pl.lit(None, pl.List(pl.String)))
+
+
+def fit_customers(
+    transactions: pl.DataFrame,
+    *,
+    as_of: date,
+    lines: pl.DataFrame | Callable[[], pl.DataFrame] | None = None,
+    options: PipelineOptions | None = None,
+    progress: Progress | None = None,
+) -> Scoring:
+    """Every population fit of `score_customers` and the columns they give at once; churn
+    risk and recommendations come from `Scoring.slices`. Parameters as `score_customers`."""
+    opts = options or PipelineOptions()
+    core = value_core(transactions, as_of=as_of, options=opts, progress=progress)
+    scored, report, models = core.customers, core.report, core.models
+    t = time.perf_counter()
+
+    models["classifier"] = CustomerClassifier(p_alive_col="p_alive").fit(scored)
+    scored = _class_columns(scored, models["classifier"], as_of)
+    t = _timed(report, "classes", t, progress)
+
+    scored = _cluster_columns(scored, opts, report, models)
+    t = _timed(report, "clusters", t, progress)
+
+    if opts.churn_model:
+        _churn_fit(transactions, as_of, opts, report, models)
+    t = _timed(report, "churn", t, progress)
+
+    if callable(lines):
+        lines = lines()
+    rules = _basket_rules(lines, opts, report) if lines is not None and lines.height > 0 else None
+    _timed(report, "recommendations", t, progress)
+    return Scoring(customers=scored, report=report, models=models, transactions=transactions,
+                   lines=lines if rules is not None else None, rules=rules, as_of=as_of, options=opts,
+                   progress=progress)
+
+
 def score_customers(
     transactions: pl.DataFrame,
     *,
@@ -288,35 +403,9 @@ def score_customers(
         parameters, log-likelihoods, diagnostics and ``timings_s`` per step (seconds);
         ``models``: the fitted estimators.
     """
-    opts = options or PipelineOptions()
-    core = value_core(transactions, as_of=as_of, options=opts, progress=progress)
-    scored, report, models = core.customers, core.report, core.models
-    t = time.perf_counter()
-
-    models["classifier"] = CustomerClassifier(p_alive_col="p_alive").fit(scored)
-    scored = _class_columns(scored, models["classifier"], as_of)
-    t = _timed(report, "classes", t, progress)
-
-    scored = _cluster_columns(scored, opts, report, models)
-    t = _timed(report, "clusters", t, progress)
-
-    churn = _churn_columns(transactions, as_of, opts, report, models) if opts.churn_model else None
-    scored = (
-        _no_churn(scored) if churn is None else scored.join(churn, on="customer_id", how="left")
-    )
-    t = _timed(report, "churn", t, progress)
-
-    if callable(lines):
-        lines = lines()
-    has_lines = lines is not None and lines.height > 0
-    recs = _recommendation_columns(lines, opts, report) if has_lines else None
-    if recs is not None:
-        scored = scored.join(recs, on="customer_id", how="left")
-    else:
-        scored = scored.with_columns(recommendations=pl.lit(None, pl.List(pl.String)))
-    _timed(report, "recommendations", t, progress)
-    report["timings_s"]["total"] = round(sum(report["timings_s"].values()), 4)
-    return PipelineResult(customers=scored, report=report, models=models)
+    scoring = fit_customers(transactions, as_of=as_of, lines=lines, options=options, progress=progress)
+    customers = pl.concat(list(scoring.slices()))
+    return PipelineResult(customers=customers, report=scoring.report, models=scoring.models)
 
 
 def _cluster_columns(

@@ -10,8 +10,6 @@ text made here; SQLite runs one prepared INSERT per row. Keys made here are time
 (`ordered_uuids`). Imports and the audit trail of bulk operations use it.
 """
 
-import concurrent.futures
-import contextvars
 import datetime as dt
 import io
 import json
@@ -381,18 +379,17 @@ def _wire(field: models.Field, value: Any) -> Any:
     return value
 
 
-def insert_frame(model: type[models.Model], frame: pl.DataFrame, *, streams: int = 1) -> int:
+def insert_frame(model: type[models.Model], frame: pl.DataFrame, *, durable: bool = True) -> int:
     """INSERT the rows of a polars frame whose columns are named by attname; return the count.
 
     For writes of a million rows (the value refresh's snapshots): no Python runs per row. The
     frame holds what the database stores: JSON columns as JSON text, UUIDs as text (dashed or
     not). Fields missing from the frame take their defaults; a UUID primary key is made here.
 
-    `streams` > 1, on PostgreSQL outside a transaction: that many COPY streams on connections
-    of their own, a slice of the rows each, so the server parses and indexes them on as many
-    cores (a million snapshots on two cores: 13.9 -> 8.9 s). Each stream commits on its own,
-    so it is for rows nobody reads until the caller says so and that the caller deletes if
-    the call fails (a refresh's snapshots before its run is made current).
+    `durable=False`, on PostgreSQL: the commit does not wait for the write-ahead log to reach
+    the disk (synchronous_commit off). For rows that a later, ordinary commit makes visible
+    (that commit flushes the log up to itself, so these rows with it): a crash in between loses
+    only rows nobody could read yet.
     """
     now = timezone.now()
     fields = list(model._meta.concrete_fields)
@@ -407,14 +404,10 @@ def insert_frame(model: type[models.Model], frame: pl.DataFrame, *, streams: int
     frame = frame.select(columns)
     qn = connection.ops.quote_name
     table, names = qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
-    if connection.vendor == "postgresql" and streams > 1 and not connection.in_atomic_block \
-            and frame.height >= 2 * _FRAME_CHUNK:
-        _copy_frame_streams(table, names, frame, streams)
-        return frame.height
     # One transaction: in autocommit, SQLite would commit every row of executemany on its own.
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            _copy_frame(table, names, frame)
+            _copy_frame(table, names, frame, durable)
             return frame.height
         frame = frame.with_columns(_sqlite_values(fields, frame))
         sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
@@ -424,34 +417,16 @@ def insert_frame(model: type[models.Model], frame: pl.DataFrame, *, streams: int
     return frame.height
 
 
-def _copy_frame(table: str, names: str, frame: pl.DataFrame) -> None:
+def _copy_frame(table: str, names: str, frame: pl.DataFrame, durable: bool = True) -> None:
     with connection.cursor() as cursor:
+        if not durable:  # see insert_frame; for this transaction only
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         # Only quoted table and column names are interpolated; values go through COPY.
         with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
             for chunk in frame.iter_slices(_FRAME_CHUNK):
                 buffer = io.BytesIO()
                 chunk.write_csv(buffer, include_header=False)
                 copy.write(buffer.getbuffer())
-
-
-def _copy_frame_streams(table: str, names: str, frame: pl.DataFrame, streams: int) -> None:
-    """`_copy_frame` of contiguous slices on as many threads, each with its own connection.
-
-    Contiguous, so that rows in key order (as the refresh writes them) keep each stream in its
-    own part of the indexes."""
-    size = -(-frame.height // streams)
-
-    def stream(part: pl.DataFrame) -> None:
-        try:
-            _copy_frame(table, names, part)
-        finally:
-            connection.close()  # this thread's own connection
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=streams) as pool:
-        futures = [pool.submit(contextvars.copy_context().run, stream, frame.slice(i * size, size))
-                   for i in range(streams)]
-        for future in futures:
-            future.result()
 
 
 def _sqlite_values(fields: list[models.Field], frame: pl.DataFrame) -> list[pl.Expr]:

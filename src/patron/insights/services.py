@@ -10,6 +10,7 @@ import contextvars
 import datetime as dt
 import logging
 import pickle
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from patron.analytics import pipeline
+from patron.analytics import clustering, pipeline
 from patron.analytics import signals as service_signals
 from patron.analytics.churn import REASON_SCHEMA
 from patron.analytics.errors import AnalyticsError
@@ -37,7 +38,13 @@ logger = logging.getLogger(__name__)
 # How many past refreshes keep their per-customer snapshots besides the current one (the
 # snapshots of older ones are dropped by `history_prune`).
 HISTORY_RUNS = 12
-INSERT_STREAMS = 2  # COPY streams of the snapshot insert on PostgreSQL (see bulk.insert_frame)
+# Slices of snapshots inserted at once on PostgreSQL, each a COPY on a connection of its own
+# (so the server parses and indexes them on as many cores); SQLite takes one writer at a time.
+INSERT_STREAMS = 2
+# The snapshots are scored and inserted in about this many slices of customers (none smaller
+# than SLICE_MIN): the first slice's scoring and the last one's insert are not overlapped.
+SLICES = 16
+SLICE_MIN = 20_000
 BASKET_DAYS = 365
 SIGNAL_EFFECTS = service_signals.SignalEffects()  # complaints and lost contact (analytics.signals)
 
@@ -69,9 +76,10 @@ def _json_reasons() -> pl.Expr:
 
 
 def _snapshot_frame(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, frame: pl.DataFrame,
-                    created: pl.DataFrame) -> pl.DataFrame:
+                    created: pl.DataFrame | None = None) -> pl.DataFrame:
     """The CustomerScore rows of `frame`, column by attname, as the database stores them, with
-    the customers' creation times from `created` (`readers.read_customers_created`).
+    the customers' creation times from `created` (`readers.read_customers_created`) unless
+    `frame` has them.
 
     Built in polars (JSON columns as JSON text, non-finite numbers as null): a Python dict
     per customer was most of the write time of a million-customer refresh. The dashboard
@@ -82,7 +90,9 @@ def _snapshot_frame(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, fra
                if c not in frame.columns]
     if "churn_reasons" not in frame.columns:
         missing.append(pl.lit(None, pl.List(REASON_SCHEMA)).alias("churn_reasons"))
-    frame = frame.with_columns(missing).join(created, on="customer_id", how="left")
+    frame = frame.with_columns(missing)
+    if "customer_created_at" not in frame.columns:
+        frame = frame.join(created, on="customer_id", how="left")
     finite = {c: pl.when(pl.col(c).is_finite()).then(pl.col(c).cast(pl.Float64).round(6)) for c in _FLOAT_FIELDS}
     return frame.select(
         "customer_id",
@@ -98,19 +108,68 @@ def _snapshot_frame(org_id: uuid.UUID, run: ScoreRun | None, as_of: dt.date, fra
     )
 
 
-def _write_snapshots(snapshots: pl.DataFrame) -> dict[str, float]:
-    """Insert the run's snapshots. Returns the seconds it took.
+class _SnapshotWriter:
+    """Inserts a run's snapshots slice by slice on threads of their own (each slice on a
+    database connection of its own) while the caller scores the next slice: the models run on
+    one core while the database takes the other.
 
     Nobody reads the new rows until the run is made current (`_make_current`), so nothing is
-    retired here, and the insert may run as two COPY streams that commit on their own: a
-    failure deletes the run's rows (`value_refresh`)."""
-    t = time.perf_counter()
-    # In the customers' creation order, the three class indexes (run, class, organization,
-    # creation time, customer) each fill page by page instead of at random; the per-customer
-    # index, smaller, takes its rows at random instead.
-    bulk.insert_frame(CustomerScore, snapshots.sort("customer_created_at", "customer_id", nulls_last=True),
-                      streams=INSERT_STREAMS)
-    return {"insert": time.perf_counter() - t}
+    retired here, and each slice commits on its own: a failure deletes the run's rows
+    (`value_refresh`). In place instead of on a thread where `_in_place` says so.
+    """
+
+    def __init__(self, *, run: ScoreRun, slices: int) -> None:
+        self.run, self.slices, self.done, self.seconds = run, slices, 0, 0.0
+        self.lock = threading.Lock()
+        streams = INSERT_STREAMS if connection.vendor == "postgresql" else 1
+        self.pool = None if _in_place() else concurrent.futures.ThreadPoolExecutor(max_workers=streams)
+        self.pending: list[concurrent.futures.Future] = []
+
+    def put(self, snapshots: pl.DataFrame) -> None:
+        for future in self.pending:  # a slice that failed stops the run now
+            if future.done():
+                future.result()
+        if self.pool is None:
+            self._insert(snapshots)
+        else:
+            self.pending.append(self.pool.submit(contextvars.copy_context().run, self._on_thread, snapshots))
+
+    def _on_thread(self, snapshots: pl.DataFrame) -> None:
+        try:
+            self._insert(snapshots)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def _insert(self, snapshots: pl.DataFrame) -> None:
+        began = time.perf_counter()
+        # In the customers' creation order, the three class indexes (run, class, organization,
+        # creation time, customer) each fill page by page instead of at random; the
+        # per-customer index, smaller, takes its rows at random instead.
+        bulk.insert_frame(CustomerScore, snapshots.sort("customer_created_at", "customer_id", nulls_last=True),
+                          durable=False)  # made durable by `_make_current`'s commit
+        with self.lock:
+            self.done += 1
+            self.seconds += time.perf_counter() - began
+            done = self.done
+        # On the writer's own connection: on SQLite, the one writer.
+        ScoreRun.objects.filter(pk=self.run.pk).update(progress=60 + 30 * done // max(self.slices, 1))
+
+    def finish(self) -> float:
+        """Wait for every slice; the seconds the inserts took (added up, though they overlap)."""
+        try:
+            for future in self.pending:
+                future.result()
+        finally:
+            self.close()
+        return self.seconds
+
+    def close(self) -> None:
+        """Drop the slices not yet started (the run failed, or they are all in)."""
+        if self.pool is not None:
+            for future in self.pending:
+                future.cancel()
+            self.pool.shutdown(wait=True)
+            self.pool = None
 
 
 def history_prune() -> int:
@@ -142,6 +201,13 @@ def _make_current(run: ScoreRun, digest: bytes, **fields: Any) -> None:
         ScoreRun.objects.filter(pk=run.pk).update(is_current=True, **fields)
 
 
+def _in_place() -> bool:
+    """Whether work meant for a second connection must run on this one: inside a transaction
+    (the tests: another connection would not see its rows) and on an in-memory SQLite database
+    (the tests again: one shared cache, whose table locks a reader beside a writer would hit)."""
+    return connection.in_atomic_block or (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
 @contextlib.contextmanager
 def _beside(read: Callable[..., Any], seconds: dict[str, float], *, beside: bool = True,
             **kwargs: Any) -> Iterator[Callable[[], Any]]:
@@ -151,14 +217,11 @@ def _beside(read: Callable[..., Any], seconds: dict[str, float], *, beside: bool
     lock, on the machine's other core); the dashboard rollups are computed while the database
     takes the snapshot insert (SQLite's readers do not wait for its writer in WAL mode).
 
-    The reader runs in place instead, when its frame is asked for, inside a transaction (the
-    tests: another connection would not see its rows) and on an in-memory SQLite database (the
-    tests again: one shared cache, whose table locks a reader beside a writer would hit), or
-    when the caller says `beside=False`.
+    The reader runs in place instead, when its frame is asked for, where `_in_place` says so
+    or the caller says `beside=False`.
     """
     name = read.__name__.removeprefix("read_")
-    in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
-    if connection.in_atomic_block or in_memory or not beside:
+    if _in_place() or not beside:
         def when_asked() -> Any:
             began = time.perf_counter()
             frame = read(**kwargs)
@@ -211,6 +274,8 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
     ScoreRun.objects.filter(pk=run.pk).update(status=ScoreRun.Status.RUNNING, started_at=timezone.now(), progress=5)
     try:
         t0 = time.perf_counter()
+        # The models' lazily imported libraries load beside the reads, not in the first fit.
+        threading.Thread(target=clustering.preload, daemon=True).start()
         read_steps: dict[str, float] = {}
         end = readers._day_bounds(as_of, organization.time_zone)
         # The basket lines are read beside the purchases, not beside the models: on two cores
@@ -235,25 +300,47 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
             with _beside(readers.rollup_reads, read_steps, organization_id=organization.pk, as_of=as_of,
                          tz=organization.time_zone, run_id=run.pk, previous_run_id=previous) as rollup_reads, \
                     _beside(readers.read_customers_created, read_steps, organization_id=organization.pk) as created:
-                result = pipeline.score_customers(purchases, as_of=as_of, lines=lines, options=options)
+                scoring = pipeline.fit_customers(purchases, as_of=as_of, lines=lines, options=options)
                 reads, created_at = rollup_reads(), created()
-        result.customers = service_signals.with_service_signals(result.customers, signals, effects=SIGNAL_EFFECTS)
+        ScoreRun.objects.filter(pk=run.pk).update(progress=60)
+        # Churn risk and recommendations are scored a slice of customers at a time, in their
+        # creation order (the order the snapshots are inserted in), while the database takes
+        # the slice before.
         t1 = time.perf_counter()
-        snapshots = _snapshot_frame(organization.pk, run, as_of, result.customers, created_at)
-        prepared_s = time.perf_counter() - t1
-        # The rollups need the frames and earlier runs, not the rows being written: they are
-        # computed while the database takes the insert.
-        rollup_steps: dict[str, float] = {}
-        with _beside(readers.rollups, rollup_steps, organization_id=organization.pk, as_of=as_of,
-                     tz=organization.time_zone, run_id=run.pk, previous_run_id=previous, reads=reads,
-                     threshold=CHURN_RISK_THRESHOLD, purchases=purchases, snapshots=snapshots) as rolled_up:
-            write_steps = {"prepare": prepared_s, **_write_snapshots(snapshots)}
-            t2 = time.perf_counter()
-            _analyze_snapshots()
-            write_steps["analyze"] = time.perf_counter() - t2
-            write_s = time.perf_counter() - t1
-            ScoreRun.objects.filter(pk=run.pk).update(progress=90)
-            rollups = rolled_up()
+        scoring.customers = scoring.customers.join(created_at, on="customer_id", how="left").sort(
+            "customer_created_at", "customer_id", nulls_last=True)
+        size = max(SLICE_MIN, -(-scoring.customers.height // SLICES))
+        writer = _SnapshotWriter(run=run, slices=-(-scoring.customers.height // size))
+        prepared_s, parts = 0.0, []
+        try:
+            for part in scoring.slices(size):
+                began = time.perf_counter()
+                part = service_signals.with_service_signals(part, signals, effects=SIGNAL_EFFECTS)
+                parts.append(_snapshot_frame(organization.pk, run, as_of, part, created_at))
+                prepared_s += time.perf_counter() - began
+                writer.put(parts[-1])
+            snapshots = pl.concat(parts, rechunk=False)
+            del parts
+            # The rollups need the frames and earlier runs, not the rows being written: they
+            # are computed while the database takes the last slices.
+            rollup_steps: dict[str, float] = {}
+            began = time.perf_counter()
+            rollups = readers.rollups(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
+                                      run_id=run.pk, previous_run_id=previous, reads=reads,
+                                      threshold=CHURN_RISK_THRESHOLD, purchases=purchases, snapshots=snapshots)
+            rollup_steps["rollups"] = time.perf_counter() - began
+            waited = time.perf_counter()
+            inserted_s = writer.finish()
+            write_steps = {"prepare": prepared_s, "insert": inserted_s,
+                           "insert_waited": time.perf_counter() - waited}
+        finally:
+            writer.close()
+        t2 = time.perf_counter()
+        _analyze_snapshots()
+        write_steps["analyze"] = time.perf_counter() - t2
+        # What the refresh spent on the write beside the models: preparing the rows, waiting
+        # for the last slices and the statistics (the inserts themselves overlap the models).
+        write_s = prepared_s + write_steps["insert_waited"] + write_steps["analyze"]
         rollups_s = rollup_steps["rollups"]
     except AnalyticsError as exc:
         _fail(run, str(exc))
@@ -264,13 +351,13 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
             # Stored in English, translated where it is shown (the page translates the error).
             _fail(run, gettext_noop("The refresh stopped on an internal error; the previous scores stay current."))
         raise
-    report = {**result.report, "rollups": rollups,
+    report = {**scoring.report, "rollups": rollups,
               "database_s": {"read": round(read_s, 3), "write": round(write_s, 3), "rollups": round(rollups_s, 3),
                                  "read_steps": {k: round(v, 3) for k, v in read_steps.items()},
                                  "write_steps": {k: round(v, 3) for k, v in write_steps.items()}}}
     _make_current(
         run, readers.run_digest(snapshots), status=ScoreRun.Status.DONE, progress=100, finished_at=timezone.now(),
-        n_customers=result.customers.height, report=_jsonable(report), fitted_models=pickle.dumps(result.models),
+        n_customers=snapshots.height, report=_jsonable(report), fitted_models=pickle.dumps(scoring.models),
     )
     transaction.on_commit(lambda: tasks.history_prune_run.enqueue(str(organization.pk)))
     transaction.on_commit(lambda: tasks.segments_recount_run.enqueue(str(organization.pk)))
