@@ -214,8 +214,7 @@ def _beside(read: Callable[..., Any], seconds: dict[str, float], *, beside: bool
     """Run a reader on a second database connection while the caller goes on; yields the
     function that waits for its result. The basket lines are read beside the purchases (the
     server's scan and ADBC's decoding, or SQLite's child processes, run without the interpreter
-    lock, on the machine's other core); the dashboard rollups are computed while the database
-    takes the snapshot insert (SQLite's readers do not wait for its writer in WAL mode).
+    lock, on the machine's other core), and what the rollups read beside the models.
 
     The reader runs in place instead, when its frame is asked for, where `_in_place` says so
     or the caller says `beside=False`.
@@ -323,12 +322,11 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
             del parts
             # The rollups need the frames and earlier runs, not the rows being written: they
             # are computed while the database takes the last slices.
-            rollup_steps: dict[str, float] = {}
             began = time.perf_counter()
             rollups = readers.rollups(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
                                       run_id=run.pk, previous_run_id=previous, reads=reads,
                                       threshold=CHURN_RISK_THRESHOLD, purchases=purchases, snapshots=snapshots)
-            rollup_steps["rollups"] = time.perf_counter() - began
+            rollups_s = time.perf_counter() - began
             waited = time.perf_counter()
             inserted_s = writer.finish()
             write_steps = {"prepare": prepared_s, "insert": inserted_s,
@@ -341,7 +339,6 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         # What the refresh spent on the write beside the models: preparing the rows, waiting
         # for the last slices and the statistics (the inserts themselves overlap the models).
         write_s = prepared_s + write_steps["insert_waited"] + write_steps["analyze"]
-        rollups_s = rollup_steps["rollups"]
     except AnalyticsError as exc:
         _fail(run, str(exc))
         run.refresh_from_db()
