@@ -352,43 +352,48 @@ def rollup_forecast(*, as_of: dt.date, source: tuple[Any, pl.DataFrame | None], 
 
 
 @dataclass
-class RollupReads:
-    """What the rollups read from the database, besides the refresh's own frames."""
+class RollupInputs:
+    """What the rollups need besides this refresh's snapshots: what they read from the database
+    and what they make of the purchases alone (both while the models run)."""
 
     previous: pl.DataFrame | None  # the previous run's segments, for the movement
     funnel: dict
     forecast_source: tuple[Any, pl.DataFrame | None]
+    monthly: list
+    cohorts: dict
 
 
-def rollup_reads(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, run_id: uuid.UUID,
-                 previous_run_id: uuid.UUID | None) -> RollupReads:
+def rollup_inputs(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, run_id: uuid.UUID,
+                  previous_run_id: uuid.UUID | None, purchases: pl.DataFrame) -> RollupInputs:
     previous = (None if previous_run_id is None else
                 read_run_digest(organization_id=organization_id, run_id=previous_run_id, columns=["rfm_segment"]))
-    return RollupReads(previous=previous, funnel=rollup_funnel(as_of=as_of, tz=tz),
-                       forecast_source=_forecast_source(organization_id=organization_id, as_of=as_of, run_id=run_id))
+    activity = analytics_rollups.activity(purchases, as_of=as_of)
+    return RollupInputs(previous=previous, funnel=rollup_funnel(as_of=as_of, tz=tz),
+                        forecast_source=_forecast_source(organization_id=organization_id, as_of=as_of, run_id=run_id),
+                        monthly=analytics_rollups.monthly(activity, as_of=as_of, months=ROLLUP_MONTHS),
+                        cohorts=analytics_rollups.cohorts(activity, as_of=as_of, months=ROLLUP_MONTHS))
 
 
 def rollups(*, organization_id: uuid.UUID, as_of: dt.date, tz: str, run_id: uuid.UUID,
             previous_run_id: uuid.UUID | None, threshold: float, purchases: pl.DataFrame,
-            snapshots: pl.DataFrame, reads: RollupReads | None = None) -> dict:
+            snapshots: pl.DataFrame, inputs: RollupInputs | None = None) -> dict:
     """Every dashboard rollup of one refresh (call inside the organisation's scope).
 
-    `purchases` is what the refresh read (read_purchases), `snapshots` what it wrote; `reads`
-    what `rollup_reads` read, when done beforehand (read here otherwise).
+    `purchases` is what the refresh read (read_purchases), `snapshots` what it wrote; `inputs`
+    what `rollup_inputs` gave, when done beforehand (done here otherwise).
     """
-    reads = reads or rollup_reads(organization_id=organization_id, as_of=as_of, tz=tz, run_id=run_id,
-                                  previous_run_id=previous_run_id)
+    inputs = inputs or rollup_inputs(organization_id=organization_id, as_of=as_of, tz=tz, run_id=run_id,
+                                     previous_run_id=previous_run_id, purchases=purchases)
     movement = {"previous_run": None, "cells": []}
-    if reads.previous is not None:
+    if inputs.previous is not None:
         movement = {"previous_run": str(previous_run_id),
-                    "cells": analytics_rollups.movement(reads.previous, snapshots)}
-    activity = analytics_rollups.activity(purchases, as_of=as_of)
+                    "cells": analytics_rollups.movement(inputs.previous, snapshots)}
     return {
-        "monthly": analytics_rollups.monthly(activity, as_of=as_of, months=ROLLUP_MONTHS),
-        "cohorts": analytics_rollups.cohorts(activity, as_of=as_of, months=ROLLUP_MONTHS),
+        "monthly": inputs.monthly,
+        "cohorts": inputs.cohorts,
         "scores": analytics_rollups.scores(snapshots, threshold=threshold),
         "movement": movement,
-        "funnel": reads.funnel,
-        "forecast": rollup_forecast(as_of=as_of, source=reads.forecast_source, purchases=purchases,
+        "funnel": inputs.funnel,
+        "forecast": rollup_forecast(as_of=as_of, source=inputs.forecast_source, purchases=purchases,
                                     snapshots=snapshots),
     }

@@ -295,12 +295,14 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
             # What the dashboard rollups read (the previous run's digest, the funnel) is read
             # while the models run: beside the snapshot insert, SQLite served those reads only
             # between the insert's steps (rollups 28 s instead of 5 s), and before it they
-            # held up the write (6-12 s).
-            with _beside(readers.rollup_reads, read_steps, organization_id=organization.pk, as_of=as_of,
-                         tz=organization.time_zone, run_id=run.pk, previous_run_id=previous) as rollup_reads, \
+            # held up the write (6-12 s). The monthly and cohort rollups, of the purchases
+            # alone, are made then too: the fits leave part of the other core idle.
+            with _beside(readers.rollup_inputs, read_steps, organization_id=organization.pk, as_of=as_of,
+                         tz=organization.time_zone, run_id=run.pk, previous_run_id=previous,
+                         purchases=purchases) as rollup_inputs, \
                     _beside(readers.read_customers_created, read_steps, organization_id=organization.pk) as created:
                 scoring = pipeline.fit_customers(purchases, as_of=as_of, lines=lines, options=options)
-                reads, created_at = rollup_reads(), created()
+                inputs, created_at = rollup_inputs(), created()
         ScoreRun.objects.filter(pk=run.pk).update(progress=60)
         # Churn risk and recommendations are scored a slice of customers at a time, in their
         # creation order (the order the snapshots are inserted in), while the database takes
@@ -324,7 +326,7 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
             # are computed while the database takes the last slices.
             began = time.perf_counter()
             rollups = readers.rollups(organization_id=organization.pk, as_of=as_of, tz=organization.time_zone,
-                                      run_id=run.pk, previous_run_id=previous, reads=reads,
+                                      run_id=run.pk, previous_run_id=previous, inputs=inputs,
                                       threshold=CHURN_RISK_THRESHOLD, purchases=purchases, snapshots=snapshots)
             rollups_s = time.perf_counter() - began
             waited = time.perf_counter()
