@@ -129,6 +129,36 @@ def test_numbers_are_read_as_people_write_them_and_regions_by_any_name(owner, sh
     assert cond.value == "上海"
 
 
+def test_churn_risk_and_probability_active_are_compared_in_percent_as_the_pages_show_them(owner, shanghai):
+    _score(customers.customer_create(user=owner, data={"name": "丁", "region": "Shanghai"}), churn_risk=0.35, p_alive=0.9)
+    for written in ("60", "60%", "６０％", " 60 % "):
+        (cond,) = selectors.parse_conditions([_cond("churn_risk", "gte", written)])
+        assert cond.value == 60.0, written
+    assert _names(owner, [_cond("churn_risk", "gte", "60")]) == ["丙", "乙", "甲"]  # the three at 80%
+    assert _names(owner, [_cond("churn_risk", "lt", "50%")]) == ["丁"]
+    assert _names(owner, [_cond("p_alive", "gt", "50")]) == ["丁"]
+    assert str(selectors.FIELDS["churn_risk"][2]) == "Churn risk (%)"
+
+
+def test_saved_segments_comparing_risk_from_0_to_1_are_migrated_to_percent(org, owner):
+    import importlib
+
+    from django.apps import apps
+
+    from patron.insights.models import Segment
+
+    migration = importlib.import_module("patron.insights.migrations.0015_segment_risk_in_percent")
+    conditions = [_cond("churn_risk", "gte", 0.6), _cond("p_alive", "lt", 0.25), _cond("clv", "gt", 0.5),
+                  _cond("region", "eq", "上海")]
+    segment = Segment.objects.create(organization=org, owner=owner, name="risky", conditions=conditions)
+    migration.to_percent(apps, None)
+    segment.refresh_from_db()
+    assert [c["value"] for c in segment.conditions] == [60.0, 25.0, 0.5, "上海"]
+    migration.to_fraction(apps, None)
+    segment.refresh_from_db()
+    assert segment.conditions == conditions
+
+
 def test_no_contact_for_n_days_includes_customers_never_contacted(owner, shanghai):
     recent = shanghai["甲"]
     recent.last_contacted_at = timezone.now() - dt.timedelta(days=5)
@@ -157,6 +187,10 @@ def test_it_counts_only_the_users_visible_customers(request, shanghai, persona, 
         [_cond("clv", "contains", "5")],
         [_cond("clv", "gt", "lots")],
         [_cond("clv", "gt", "NaN")],
+        [_cond("churn_risk", "gt", "150")],
+        [_cond("churn_risk", "gt", "-5%")],
+        [_cond("p_alive", "gt", "NaN")],
+        [_cond("churn_risk", "contains", "5")],
         [_cond("class8", "eq", "best")],
         [_cond("days_since_contact", "gte", "-3")],
         [_cond("region", "eq", "  ")],

@@ -43,8 +43,9 @@ FIELDS: dict[str, tuple[str, str, Any]] = {
     "value_tier": ("score", "choice", _("Value tier")),
     "frequency_tier": ("score", "choice", _("Frequency tier")),
     "clv": ("score", "number", _("Lifetime value (12 months)")),
-    "churn_risk": ("score", "number", _("Churn risk (0 to 1)")),
-    "p_alive": ("score", "number", _("Probability active (0 to 1)")),
+    # In percent, as every page shows them (the snapshots keep 0 to 1).
+    "churn_risk": ("score", "percent", _("Churn risk (%)")),
+    "p_alive": ("score", "percent", _("Probability active (%)")),
     "total_spend": ("score", "number", _("Total spend")),
     "n_purchases": ("score", "number", _("Purchases")),
     "expected_purchases": ("score", "number", _("Expected purchases (90 days)")),
@@ -62,6 +63,7 @@ OPERATORS_OF = {
     "text": ("eq", "ne", "contains"),
     "choice": ("eq", "ne"),
     "number": ("gt", "gte", "lt", "lte"),
+    "percent": ("gt", "gte", "lt", "lte"),
     "days": ("gt", "gte", "lt", "lte"),
 }
 _DATE_FIELD = {"days_since_contact": "last_contacted_at", "days_since_order": "last_ordered_at"}
@@ -118,6 +120,14 @@ def parse_conditions(raw: Any) -> list[Condition]:
 
 def _clean_value(field: str, kind: str, value: Any) -> Any:
     text = str(value if value is not None else "").strip()
+    if kind == "percent":  # 60, 60% or ６０％
+        try:
+            number = standardize.parse_amount(text.rstrip("%％ "))
+        except (ValidationError, InvalidOperation):
+            number = None
+        if number is None or not number.is_finite() or not 0 <= number <= 100:
+            raise ConditionError(_("%s needs a percentage from 0 to 100.") % FIELDS[field][2])
+        return float(number)
     if kind in ("number", "days"):
         try:  # as people write amounts: 5,000, ¥5000, 1.5万
             number = standardize.parse_amount(text)
@@ -137,7 +147,7 @@ def choice_name(field: str, value: Any) -> Any:
     """A stored value as a person writes it: a choice field's key by its name in the active
     language, a number without a float's tail (1000.0 is 1000); other values as they are."""
     kind = FIELDS.get(field, ("", ""))[1]
-    if kind == "number" and isinstance(value, int | float) and math.isfinite(value):
+    if kind in ("number", "percent") and isinstance(value, int | float) and math.isfinite(value):
         return format(Decimal(str(value)).normalize(), "f")
     if kind != "choice":
         return value
@@ -203,7 +213,8 @@ def matching(queryset: QuerySet, conditions: list[Condition], now: dt.datetime |
             else:
                 customer_q &= _one_q(cond, now)
         else:
-            term = Q(_SCORE_LOOKUPS[cond.op](F(f"{CURRENT_SCORE}__{cond.field}"), cond.value))
+            value = cond.value / 100 if FIELDS[cond.field][1] == "percent" else cond.value
+            term = Q(_SCORE_LOOKUPS[cond.op](F(f"{CURRENT_SCORE}__{cond.field}"), value))
             score_q.append(~term if cond.op == "ne" else term)
     queryset = queryset.filter(customer_q)
     if not score_q:

@@ -300,8 +300,11 @@ def segment_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 
 def _describe(cond: selectors.Condition) -> dict:
     value = selectors.choice_name(cond.field, cond.value)
-    if selectors.FIELDS[cond.field][1] == "number":  # 5,000 as the page's language groups it
+    kind = selectors.FIELDS[cond.field][1]
+    if kind in ("number", "percent"):  # 5,000 as the page's language groups it
         value = formats.number_format(Decimal(value), use_l10n=True, force_grouping=True)
+    if kind == "percent":
+        value = f"{value}%"
     return {
         "field": selectors.FIELDS[cond.field][2],
         "op": selectors.OPERATORS[cond.op],

@@ -16,7 +16,7 @@ function fitCondition(row) {
   }
   if (kind === "choice") value.setAttribute("list", `segment-values-${field.value}`);
   else value.removeAttribute("list");
-  value.inputMode = kind === "number" || kind === "days" ? "decimal" : "text";
+  value.inputMode = ["number", "percent", "days"].includes(kind) ? "decimal" : "text";
 }
 
 document.querySelectorAll("#segment-builder .condition-row").forEach(fitCondition);
