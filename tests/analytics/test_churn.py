@@ -234,7 +234,7 @@ def test_it_gives_well_formed_reasons(cdnow) -> None:
         assert all(r["key"] in REASON_KEYS for r in reasons)
         for r in reasons:
             if r["key"] == "gap_vs_usual":
-                assert r["ratio"] >= 1.0 and r["days"] > r["usual_days"]
+                assert r["ratio"] >= 1.0 and r["days"] > r["usual_days"] and r["purchases"] >= 1
             if r["key"] in ("frequency_down", "spend_down"):
                 assert r["pct"] > 0
 

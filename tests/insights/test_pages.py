@@ -445,6 +445,11 @@ def test_a_reason_counts_in_words_that_fit_the_count():
         # A rate down by all of it is no purchase at all lately, not "buying 100% less often".
         assert reason_text({"key": "frequency_down", "pct": 100.0, "purchases": 0.0}) == (
             "no purchase lately, after buying regularly")
+        # After a single purchase the usual gap is other customers': said so.
+        gap = {"key": "gap_vs_usual", "ratio": 2.4, "days": 150.0, "usual_days": 62.5}
+        assert reason_text({**gap, "purchases": 1.0}) == (
+            "no second purchase 150 days after the first, 2.4x the usual time between purchases")
+        assert reason_text({**gap, "purchases": 4.0}) == reason_text(gap) == "purchase gap 2.4x longer than usual"
     with translation.override("zh-hans"):
         assert reason_text({"key": "few_purchases", "purchases": 1.0}) == "仅购买 1 次"
         assert reason_text({"key": "frequency_down", "pct": 100.0, "purchases": 0.0}) == "以往常购买，近期却未再购买"

@@ -769,7 +769,9 @@ def _reason_parameters() -> list[pl.Expr]:
         .when(key == "spend_down").then(pl.col("spend_pct_down").round(0)).otherwise(None)
         .cast(pl.Float64).alias("pct"),
         only(("low_p_alive",), pl.col("p_alive").round(2), "p"),
-        pl.when(key == "few_purchases").then(pl.col("n_purchases"))
+        # For a longer gap, whether it follows the only purchase (the usual gap is then the
+        # population's, see PurchaseGapSurvival.prior_gaps).
+        pl.when(key.is_in(["few_purchases", "gap_vs_usual"])).then(pl.col("n_purchases"))
         .when(key == "frequency_down").then(pl.col("recent_purchases")).otherwise(None)
         .cast(pl.Float64).alias("purchases"),
         only(("low_expected_purchases",), pl.col("expected_purchases").round(2), "expected"),

@@ -43,6 +43,10 @@ def reason_text(reason: dict) -> str:
     template = REASON_TEXT.get(reason.get("key", ""))
     if reason.get("key") == "frequency_down" and (reason.get("pct") or 0) >= 100:
         return _("no purchase lately, after buying regularly")  # not "buying 100% less often"
+    if reason.get("key") == "gap_vs_usual" and reason.get("purchases") == 1 and reason.get("days") is not None:
+        # One purchase has no gap of its own to compare with: the usual gap is other customers'.
+        return _("no second purchase %(days).0f days after the first, %(ratio).1fx the usual time "
+                 "between purchases") % reason
     if template is None:
         return reason.get("key", "")
     params = dict(reason)
