@@ -284,3 +284,31 @@ def test_the_scores_of_merged_and_unmerged_customers_follow(monkeypatch, custome
     with django_capture_on_commit_callbacks(execute=True):
         merge.customer_merge_undo(record=record, user=owner)
     assert asked[1:] == [str(customer.pk), str(duplicate.pk)]
+
+
+def test_the_user_may_take_the_duplicates_value_where_both_have_one_and_undo_it(customer, duplicate, owner):
+    services.customer_update(customer=duplicate, user=owner, data={"name": "王芳(上海)"})
+    duplicate.refresh_from_db()
+    record = merge.customer_merge(survivor=customer, duplicate=duplicate, user=owner, take=["phone", "name", "city"])
+    customer.refresh_from_db()
+    # Taken: the duplicate's phone and name; the city was blank on the survivor, filled anyway.
+    assert (customer.name, customer.phone, customer.city) == ("王芳(上海)", "+8613912345678", "Shanghai")
+    assert customer.email == "wang.fang@example.com"  # not taken: the survivor's own
+    assert "王芳(上海)" in customer.search_text
+    # The details the survivor no longer has are kept as contacts, each named as the customer it came from.
+    kept = {c.name: (c.phone, c.email) for c in Contact.objects.filter(pk__in=record.moved["kept_contact"])}
+    assert kept == {"王芳": ("+8613812341016", ""), "王芳(上海)": ("", "fang@example.org")}
+    assert AuditEntry.objects.get(action="customer.merged").changes["phone"] == ["+8613812341016", "+8613912345678"]
+    merge.customer_merge_undo(record=record, user=owner)
+    customer.refresh_from_db()
+    assert (customer.name, customer.phone, customer.city) == ("王芳", "+8613812341016", "")
+    assert not Contact.objects.filter(pk__in=record.moved["kept_contact"]).exists()
+
+
+def test_a_field_the_merge_may_not_take_is_refused_and_a_blank_never_replaces_a_value(customer, duplicate, owner):
+    with pytest.raises(ValidationError):
+        merge.customer_merge(survivor=customer, duplicate=duplicate, user=owner, take=["notes"])
+    assert Customer.objects.filter(pk=duplicate.pk).exists()
+    merge.customer_merge(survivor=customer, duplicate=duplicate, user=owner, take=["id_number", "birthday"])
+    customer.refresh_from_db()
+    assert (customer.id_number, customer.birthday) == ("310101198805120021", dt.date(1988, 5, 12))

@@ -247,3 +247,21 @@ def test_it_suggests_keeping_the_customer_with_more_history(client, org, pair, o
     response = client.get(url)
     assert response.context["form"].initial["survivor"] == ("b" if fuller == "a" else "a")
     assert 'value="%s" checked' % ("b" if fuller == "a" else "a") in response.content.decode()
+
+
+def test_a_differing_value_is_picked_on_the_page_and_a_form_sent_back_keeps_the_pick(client, pair, owner, customer):
+    client.force_login(owner)
+    keep = "a" if pair.a_id == customer.pk else "b"
+    other = "b" if keep == "a" else "a"
+    page = client.get(reverse("dedupe:duplicate-detail", args=[pair.pk])).content.decode()
+    assert 'name="take-phone"' in page and 'name="take-city"' not in page  # the city is blank on one side
+    stale = versions(pair)
+    services.customer_update(customer=customer, user=owner, data={"industry": "Tea"})
+    sent = {"survivor": keep, "take-phone": other, **stale}
+    response = client.post(reverse("dedupe:duplicate-merge", args=[pair.pk]), sent)
+    assert response.status_code == 409  # changed meanwhile: shown again, the pick kept
+    assert f'name="take-phone" value="{other}" checked' in response.content.decode()
+    response = client.post(reverse("dedupe:duplicate-merge", args=[pair.pk]), {**sent, **versions(pair)})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.phone == "+8613912345678" and customer.region == "上海"

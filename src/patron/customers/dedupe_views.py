@@ -174,6 +174,25 @@ def _suggested_survivor(a: dict[str, Any] | None, b: dict[str, Any] | None) -> s
     return "a" if weight(a) >= weight(b) else "b"
 
 
+def _choosable(name: str, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Whether the merge may take either customer's value of a field: both have one, and they differ."""
+    if name not in merge.CHOOSABLE or a is None or b is None:
+        return False
+    left, right = getattr(a["customer"], name), getattr(b["customer"], name)
+    return left not in (None, "") and right not in (None, "") and left != right
+
+
+def _taken(request: HttpRequest, pair: DuplicatePair, duplicate_side: str) -> list[str]:
+    """The fields whose value the user picked on the duplicate's side ("take-<field>": "a" or
+    "b"; a field left unpicked keeps the kept customer's value)."""
+    return [name for name in merge.CHOOSABLE
+            if request.POST.get(f"take-{name}") == duplicate_side and _choosable(name, _plain(pair.a), _plain(pair.b))]
+
+
+def _plain(customer: Customer | None) -> dict[str, Any] | None:
+    return None if customer is None else {"customer": customer}
+
+
 def _detail(
     request: HttpRequest,
     pair: DuplicatePair,
@@ -185,8 +204,11 @@ def _detail(
     a, b = _side(request.user, pair.a), _side(request.user, pair.b)
     rows = [
         (
+            n,
             Customer._meta.get_field(n).verbose_name,
             *(side["values"][n] if side else "" for side in (a, b)),
+            _choosable(n, a, b),
+            request.POST.get(f"take-{n}"),  # the pick of a form sent back
         )
         for n in COMPARED
     ]
@@ -250,6 +272,7 @@ def duplicate_merge(request: HttpRequest, pk: Any) -> HttpResponse:
             duplicate=duplicate,
             user=request.user,
             expected_versions=versions if keep_a else versions[::-1],
+            take=_taken(request, pair, "b" if keep_a else "a"),
         )
     except permissions.PermissionDenied as error:
         raise PermissionDenied from error
@@ -257,7 +280,11 @@ def duplicate_merge(request: HttpRequest, pk: Any) -> HttpResponse:
         message = _(
             "One of these customers was changed since you opened this page. Review them again."
         )
-        return _detail(request, _get_pair(request.user, pk), error=message, status=409)
+        pair = _get_pair(request.user, pk)
+        # As they are now, with the user's choices kept to review and send again.
+        again = MergeForm(initial={"survivor": form.cleaned_data["survivor"], "a_version": pair.a and pair.a.version,
+                                   "b_version": pair.b and pair.b.version})
+        return _detail(request, pair, form=again, error=message, status=409)
     messages.success(request, _("Customers merged. You can undo the merge from this page."))
     return redirect("dedupe:duplicate-detail", pk=pair.pk)
 

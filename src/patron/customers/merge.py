@@ -2,12 +2,15 @@
 
 A merge folds the duplicate into the survivor: every order, opportunity, interaction, task,
 contact and converted lead of the duplicate is re-pointed to the survivor, the survivor's blank
-fields are filled from the duplicate ("keeps the richer fields"), a phone, e-mail or WeChat ID
-that differs from the survivor's own is kept as a contact, and the duplicate is deleted
+fields are filled from the duplicate ("keeps the richer fields"), the fields the user chose take
+the duplicate's value over the survivor's own, a phone, e-mail or WeChat ID the survivor does
+not end up with is kept as a contact, and the duplicate is deleted
 after a full snapshot is kept in a `MergeRecord`. The record lists exactly which rows moved,
 so an undo restores the duplicate and moves back those rows and no others.
 """
 
+from collections.abc import Collection
+from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -52,6 +55,9 @@ FILLABLE = (
     "industry",
     "notes",
 )
+# Fields where the user may take the duplicate's value over the survivor's own (the compare
+# page offers the choice where both are set and differ).
+CHOOSABLE = ("name", *(f for f in FILLABLE if f != "notes"))
 # Activity dates: the merged customer was last contacted / ordered at the later of the two.
 LATEST = ("last_contacted_at", "last_ordered_at")
 
@@ -61,11 +67,13 @@ def _check_version(customer: Customer, expected: int | None) -> None:
         raise ConflictError()
 
 
-def _richer_values(survivor: Customer, duplicate: Customer) -> dict[str, tuple[Any, Any]]:
+def _richer_values(survivor: Customer, duplicate: Customer, take: Collection[str] = ()) -> dict[str, tuple[Any, Any]]:
+    """(old, new) of each survivor field the merge changes: blank ones filled, the ones in
+    `take` given the duplicate's value (a blank one never replaces a value), activity dates."""
     changes = {}
-    for name in FILLABLE:
+    for name in dict.fromkeys((*FILLABLE, *take)):
         old, new = getattr(survivor, name), getattr(duplicate, name)
-        if old in (None, "") and new not in (None, ""):
+        if new not in (None, "") and new != old and (old in (None, "") or name in take):
             changes[name] = (old, new)
     for name in LATEST:
         old, new = getattr(survivor, name), getattr(duplicate, name)
@@ -121,14 +129,19 @@ def customer_merge(
     duplicate: Customer,
     user: Any,
     expected_versions: tuple[int, int] | None = None,
+    take: Collection[str] = (),
 ) -> MergeRecord:
     """Fold `duplicate` into `survivor`; return the record that lets `customer_merge_undo` undo it.
 
     `expected_versions` are the (survivor, duplicate) versions the user compared, from the
     merge form: a customer changed since then raises ConflictError instead of being merged.
+    `take`: fields (of CHOOSABLE) that take the duplicate's value where both customers have one.
     """
     if survivor.pk == duplicate.pk:
         raise ValidationError(_("A customer cannot be merged into itself."))
+    unknown = sorted(set(take) - set(CHOOSABLE))
+    if unknown:
+        raise ValidationError(_("These fields cannot be taken from the other customer: %s") % ", ".join(unknown))
     permissions.require(user, "change", survivor)
     permissions.require(user, "change", duplicate)
     # Work on the rows as they are now (locked), not on what the caller read earlier.
@@ -154,9 +167,10 @@ def customer_merge(
     added = [pk for pk in duplicate.tags.values_list("pk", flat=True) if pk not in had]
     survivor.tags.add(*added)
     moved["tags"] = [str(pk) for pk in added]
-    filled = _richer_values(survivor, duplicate)
+    before = SimpleNamespace(**{name: getattr(survivor, name) for name in ("name", "number", *KEPT_DETAILS)})
+    filled = _richer_values(survivor, duplicate, take)
     _write_fields(survivor, {name: new for name, (_old, new) in filled.items()})
-    moved["kept_contact"] = _keep_other_details(survivor, duplicate)
+    moved["kept_contact"] = _keep_other_details(survivor, before, duplicate)
     record.moved, record.filled = moved, {k: audit.jsonable(v) for k, v in filled.items()}
     record.save(update_fields=["moved", "filled"])
     _close_pairs(survivor, duplicate, record, user)
@@ -181,23 +195,22 @@ def customer_merge(
 KEPT_DETAILS = ("phone", "email", "wechat")
 
 
-def _keep_other_details(survivor: Customer, duplicate: Customer) -> list[str]:
+def _keep_other_details(survivor: Customer, before: SimpleNamespace, duplicate: Customer) -> list[str]:
     """A second phone, e-mail or WeChat ID of the same customer is worth keeping: the one the
-    survivor lacks fills its field (above); one that differs from the survivor's own becomes
-    a contact on the survivor, named as the duplicate was, instead of being lost. Returns the
-    contact's id, for the undo."""
-    other = {}
-    for name in KEPT_DETAILS:
-        theirs, ours = getattr(duplicate, name), getattr(survivor, name)
-        if theirs and ours and theirs != ours:
-            other[name] = theirs
-    if not other:
-        return []
-    contact = Contact.objects.create(
-        organization_id=survivor.organization_id, customer=survivor, name=duplicate.name,
-        title=_("from %(number)s") % {"number": duplicate.number}, **other,
-    )
-    return [str(contact.pk)]
+    survivor lacks fills its field (above); one the survivor does not end up with (the
+    duplicate's, or its own old one where the user took the duplicate's) becomes a contact on
+    the survivor, named as the customer it came from, instead of being lost. `before`: the
+    survivor's details before the merge. Returns the contacts' ids, for the undo."""
+    contacts = []
+    for source in (duplicate, before):
+        other = {name: getattr(source, name) for name in KEPT_DETAILS
+                 if getattr(source, name) and getattr(source, name) != getattr(survivor, name)}
+        if other:
+            contacts.append(Contact.objects.create(
+                organization_id=survivor.organization_id, customer=survivor, name=source.name,
+                title=_("from %(number)s") % {"number": source.number}, **other,
+            ))
+    return [str(contact.pk) for contact in contacts]
 
 
 def _close_pairs(survivor: Customer, duplicate: Customer, record: MergeRecord, user: Any) -> None:
