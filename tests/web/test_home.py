@@ -91,6 +91,7 @@ def test_it_lists_my_customers_at_risk_with_the_reason_and_not_others(client, ow
     response = client.get(reverse("web:home"))
     assert [item["customer"] for item in response.context["at_risk"]] == [customer]
     assert "3.1x longer than usual" in response.content.decode()
+    assert 'href="/insights/at-risk/"' in response.content.decode()  # the whole list, theirs
     client.force_login(other_team)
     assert client.get(reverse("web:home")).context["at_risk"] == []
 

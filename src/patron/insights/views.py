@@ -115,7 +115,9 @@ AT_RISK_ROWS = 100
 @require_GET
 @vary_on_headers("HX-Request")
 def churn_list(request: HttpRequest) -> HttpResponse:
-    _require(selectors.is_manager(request.user))
+    # Everyone who sees customers: a rep, their own at risk (the selector keeps to what the
+    # user may see); a manager, their teams'.
+    _require(request.user.scope_for("customers.view") > Scope.NONE)
     form = forms.RiskFilterForm(request.GET)
     status = 200 if form.is_valid() else 400
     limit = AT_RISK_ROWS
@@ -125,7 +127,8 @@ def churn_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         _partial(request, "insights/churn_list.html", "results"),
-        {"form": form, "rows": rows[:limit], "limit": limit, "more": len(rows) > limit},
+        {"form": form, "rows": rows[:limit], "limit": limit, "more": len(rows) > limit,
+         "is_manager": selectors.is_manager(request.user)},
         status=status,
     )
 
