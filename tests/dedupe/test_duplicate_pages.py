@@ -265,3 +265,23 @@ def test_a_differing_value_is_picked_on_the_page_and_a_form_sent_back_keeps_the_
     assert response.status_code == 302
     customer.refresh_from_db()
     assert customer.phone == "+8613912345678" and customer.region == "上海"
+
+
+def test_no_choice_is_offered_between_values_that_read_alike_masked(client, org, owner, customer):
+    # Birthdays are masked whole: two different ones read the same, so there is nothing to pick.
+    other = services.customer_create(user=owner, data={"name": "王芳", "birthday": "1990-01-01", "phone": "13912345678"})
+    pair = DuplicatePair.objects.create(organization=org, a=customer, b=other, score=0.9, reasons=["same_email"])
+    client.force_login(owner)
+    page = client.get(reverse("dedupe:duplicate-detail", args=[pair.pk])).content.decode()
+    assert 'name="take-birthday"' not in page and 'name="take-phone"' in page
+    # Nor taken when sent anyway.
+    client.post(reverse("dedupe:duplicate-merge", args=[pair.pk]),
+                {"survivor": "a", "take-birthday": "b", **versions(pair)})
+    customer.refresh_from_db()
+    assert customer.birthday.isoformat() == "1988-05-12"
+
+
+def test_only_fields_on_the_compare_page_can_be_picked():
+    from patron.customers import dedupe_views
+
+    assert set(merge.CHOOSABLE) <= set(dedupe_views.COMPARED)

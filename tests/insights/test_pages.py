@@ -283,7 +283,7 @@ def test_a_segments_stored_count_is_its_owners_whoever_looks_or_edits(client, ow
     assert segment.last_count == 1
     # The list shows the stored count to the owner and to who sees every customer, not to a
     # manager who sees fewer or other customers than the owner.
-    for user, shown, says in [(owner, 1, None), (manager, None, "open it to count your customers"),
+    for user, shown, says in [(owner, 1, None), (manager, None, "open it to see how many are yours"),
                               (admin, 1, f"as {owner} sees them")]:
         client.force_login(user)
         with translation.override("en"):
@@ -291,6 +291,15 @@ def test_a_segments_stored_count_is_its_owners_whoever_looks_or_edits(client, ow
         assert [count for s, count in page.context["rows"] if s.pk == segment.pk] == [shown], user
         row = next(r for r in page.content.decode().split("<tr>") if f"/insights/segments/{segment.pk}/" in r)
         assert (says in row) if says else ("sees them" not in row and "open it" not in row), (user, row)
+    # A segment whose owner has left is counted no more, and says so.
+    from patron.accounts.models import User
+
+    left = User.objects.create(organization=owner.organization, username="gone", is_active=False)
+    Segment.objects.create(organization=owner.organization, owner=left, name="Left behind", last_count=5)
+    client.force_login(admin)
+    with translation.override("en"):
+        row = next(r for r in client.get("/insights/segments/").content.decode().split("<tr>") if "Left behind" in r)
+    assert "its owner has left: not counted again" in row and "sees them" not in row
     # A count made of conditions edited meanwhile is not recorded over the edit's.
     stale = Segment.objects.get(pk=segment.pk)
     services.segment_update(segment=segment, user=owner, name="Win back", conditions=segment.conditions, count=7,

@@ -151,12 +151,28 @@ def test_saved_segments_comparing_risk_from_0_to_1_are_migrated_to_percent(org, 
     conditions = [_cond("churn_risk", "gte", 0.6), _cond("p_alive", "lt", 0.25), _cond("clv", "gt", 0.5),
                   _cond("region", "eq", "上海")]
     segment = Segment.objects.create(organization=org, owner=owner, name="risky", conditions=conditions)
+    # Someone who wrote 60 for 60% (which matched nobody before) keeps their 60.
+    percent = Segment.objects.create(organization=org, owner=owner, name="as shown",
+                                     conditions=[_cond("churn_risk", "gte", 60.0)])
     migration.to_percent(apps, None)
     segment.refresh_from_db()
+    percent.refresh_from_db()
     assert [c["value"] for c in segment.conditions] == [60.0, 25.0, 0.5, "上海"]
+    assert percent.conditions == [_cond("churn_risk", "gte", 60.0)]
     migration.to_fraction(apps, None)
     segment.refresh_from_db()
     assert segment.conditions == conditions
+
+
+def test_a_segment_whose_condition_no_longer_holds_says_so_instead_of_failing(client, org, owner, shanghai):
+    from patron.insights.models import Segment
+
+    broken = Segment.objects.create(organization=org, owner=owner, name="odd",
+                                    conditions=[_cond("churn_risk", "gte", 6000.0)])
+    client.force_login(owner)
+    page = client.get(f"/insights/segments/{broken.pk}/")
+    assert page.status_code == 200 and "no longer applies" in page.content.decode()
+    assert client.get(f"/insights/segments/{broken.pk}/edit/").status_code == 200
 
 
 def test_no_contact_for_n_days_includes_customers_never_contacted(owner, shanghai):

@@ -379,17 +379,12 @@ def _wire(field: models.Field, value: Any) -> Any:
     return value
 
 
-def insert_frame(model: type[models.Model], frame: pl.DataFrame, *, durable: bool = True) -> int:
+def insert_frame(model: type[models.Model], frame: pl.DataFrame) -> int:
     """INSERT the rows of a polars frame whose columns are named by attname; return the count.
 
     For writes of a million rows (the value refresh's snapshots): no Python runs per row. The
     frame holds what the database stores: JSON columns as JSON text, UUIDs as text (dashed or
     not). Fields missing from the frame take their defaults; a UUID primary key is made here.
-
-    `durable=False`, on PostgreSQL: the commit does not wait for the write-ahead log to reach
-    the disk (synchronous_commit off). For rows that a later, ordinary commit makes visible
-    (that commit flushes the log up to itself, so these rows with it): a crash in between loses
-    only rows nobody could read yet.
     """
     now = timezone.now()
     fields = list(model._meta.concrete_fields)
@@ -407,7 +402,7 @@ def insert_frame(model: type[models.Model], frame: pl.DataFrame, *, durable: boo
     # One transaction: in autocommit, SQLite would commit every row of executemany on its own.
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            _copy_frame(table, names, frame, durable)
+            _copy_frame(table, names, frame)
             return frame.height
         frame = frame.with_columns(_sqlite_values(fields, frame))
         sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
@@ -417,10 +412,8 @@ def insert_frame(model: type[models.Model], frame: pl.DataFrame, *, durable: boo
     return frame.height
 
 
-def _copy_frame(table: str, names: str, frame: pl.DataFrame, durable: bool = True) -> None:
+def _copy_frame(table: str, names: str, frame: pl.DataFrame) -> None:
     with connection.cursor() as cursor:
-        if not durable:  # see insert_frame; for this transaction only
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         # Only quoted table and column names are interpolated; values go through COPY.
         with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
             for chunk in frame.iter_slices(_FRAME_CHUNK):

@@ -175,22 +175,23 @@ def _suggested_survivor(a: dict[str, Any] | None, b: dict[str, Any] | None) -> s
 
 
 def _choosable(name: str, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
-    """Whether the merge may take either customer's value of a field: both have one, and they differ."""
+    """Whether the merge may take either customer's value of a field: both have one, and they
+    differ as the page shows them (two masked values that read alike are no choice to offer,
+    and a choice between them would tell that they differ)."""
     if name not in merge.CHOOSABLE or a is None or b is None:
         return False
-    left, right = getattr(a["customer"], name), getattr(b["customer"], name)
+    left, right = a["values"][name], b["values"][name]
     return left not in (None, "") and right not in (None, "") and left != right
 
 
 def _taken(request: HttpRequest, pair: DuplicatePair, duplicate_side: str) -> list[str]:
     """The fields whose value the user picked on the duplicate's side ("take-<field>": "a" or
-    "b"; a field left unpicked keeps the kept customer's value)."""
-    return [name for name in merge.CHOOSABLE
-            if request.POST.get(f"take-{name}") == duplicate_side and _choosable(name, _plain(pair.a), _plain(pair.b))]
-
-
-def _plain(customer: Customer | None) -> dict[str, Any] | None:
-    return None if customer is None else {"customer": customer}
+    "b"; a field left unpicked keeps the kept customer's value), of those the page offered."""
+    picked = [name for name in merge.CHOOSABLE if request.POST.get(f"take-{name}") == duplicate_side]
+    if not picked:
+        return []
+    a, b = _side(request.user, pair.a), _side(request.user, pair.b)
+    return [name for name in picked if _choosable(name, a, b)]
 
 
 def _detail(

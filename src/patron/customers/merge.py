@@ -57,7 +57,8 @@ FILLABLE = (
 )
 # Fields where the user may take the duplicate's value over the survivor's own (the compare
 # page offers the choice where both are set and differ).
-CHOOSABLE = ("name", *(f for f in FILLABLE if f != "notes"))
+CHOOSABLE = ("name", "company_name", "phone", "email", "wechat", "id_number", "birthday", "address", "region",
+             "city", "industry")
 # Activity dates: the merged customer was last contacted / ordered at the later of the two.
 LATEST = ("last_contacted_at", "last_ordered_at")
 

@@ -138,7 +138,9 @@ class PlaybookForm(forms.ModelForm):
 
 class RiskFilterForm(forms.Form):
     # In percent, as the list and the customer page show risk.
-    threshold = forms.IntegerField(label=_("Risk at least (%)"), required=False, min_value=0, max_value=100)
+    # Whole percents: "0.6" is refused rather than read as 0.6%; blank is the alert threshold.
+    threshold = forms.IntegerField(label=_("Risk at least (%)"), required=False, min_value=0, max_value=100,
+                                   widget=forms.NumberInput(attrs={"placeholder": f"{selectors.CHURN_RISK_THRESHOLD:.0%}"}))
 
     def threshold_value(self) -> float:
         value = self.cleaned_data.get("threshold") if self.is_valid() else None

@@ -136,6 +136,12 @@ class _SnapshotWriter:
 
     def _on_thread(self, snapshots: pl.DataFrame) -> None:
         try:
+            if connection.vendor == "postgresql":
+                # This connection's commits need not wait for the log to reach the disk: its rows
+                # become visible only through `_make_current`'s ordinary commit, which flushes the
+                # log up to itself, these rows with it. (Set for this connection alone, closed below.)
+                with connection.cursor() as cursor:
+                    cursor.execute("SET synchronous_commit TO OFF")
             self._insert(snapshots)
         finally:
             connection.close()  # this thread's own connection
@@ -145,14 +151,14 @@ class _SnapshotWriter:
         # In the customers' creation order, the three class indexes (run, class, organization,
         # creation time, customer) each fill page by page instead of at random; the
         # per-customer index, smaller, takes its rows at random instead.
-        bulk.insert_frame(CustomerScore, snapshots.sort("customer_created_at", "customer_id", nulls_last=True),
-                          durable=False)  # made durable by `_make_current`'s commit
+        bulk.insert_frame(CustomerScore, snapshots.sort("customer_created_at", "customer_id", nulls_last=True))
         with self.lock:
             self.done += 1
             self.seconds += time.perf_counter() - began
-            done = self.done
-        # On the writer's own connection: on SQLite, the one writer.
-        ScoreRun.objects.filter(pk=self.run.pk).update(progress=60 + 30 * done // max(self.slices, 1))
+            progress = 60 + 30 * self.done // max(self.slices, 1)
+        # On the writer's own connection (on SQLite, the one writer); never backwards, should
+        # the other writer's slice land first.
+        ScoreRun.objects.filter(pk=self.run.pk, progress__lt=progress).update(progress=progress)
 
     def finish(self) -> float:
         """Wait for every slice; the seconds the inserts took (added up, though they overlap)."""
@@ -307,7 +313,6 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
         # Churn risk and recommendations are scored a slice of customers at a time, in their
         # creation order (the order the snapshots are inserted in), while the database takes
         # the slice before.
-        t1 = time.perf_counter()
         scoring.customers = scoring.customers.join(created_at, on="customer_id", how="left").sort(
             "customer_created_at", "customer_id", nulls_last=True)
         size = max(SLICE_MIN, -(-scoring.customers.height // SLICES))

@@ -236,13 +236,9 @@ def segment_form(request: HttpRequest, pk: Any = None) -> HttpResponse:
     if request.method == "GET":
         form = forms.SegmentForm(initial={"name": segment.name, "version": segment.version} if segment else None)
         rows = forms.condition_formset(conditions=segment.conditions if segment else None)
-        count = (
-            selectors.segment_customers(
-                user=request.user, conditions=selectors.parse_conditions(segment.conditions)
-            ).count()
-            if segment
-            else None
-        )
+        conditions = _stored_conditions(segment) if segment else None
+        count = None if conditions is None else selectors.segment_customers(user=request.user,
+                                                                           conditions=conditions).count()
         return _form_page(request, segment, form, rows, count)
     form, rows, conditions = _builder(request, segment)
     if conditions is None:
@@ -277,11 +273,24 @@ def segment_form(request: HttpRequest, pk: Any = None) -> HttpResponse:
     return redirect("insights:segment-detail", pk=segment.pk)
 
 
+def _stored_conditions(segment: Segment) -> list[selectors.Condition] | None:
+    """A saved segment's conditions, or None when one no longer holds (a class since renamed,
+    a value out of range): its pages say so instead of failing."""
+    try:
+        return selectors.parse_conditions(segment.conditions)
+    except selectors.ConditionError:
+        return None
+
+
 @login_required
 @require_GET
 def segment_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     segment = _get(selectors.segment_list(user=request.user), pk)
-    conditions = selectors.parse_conditions(segment.conditions)
+    conditions = _stored_conditions(segment)
+    if conditions is None:  # a condition that no longer holds: the page says so, its editor fixes it
+        return render(request, "insights/segment_detail.html", {
+            "segment": segment, "invalid": True, "count": 0, "customers": [], "conditions": [],
+            "can_change": permissions.can(request.user, "change", segment), "can_export": False})
     customers = selectors.segment_customers(user=request.user, conditions=conditions)
     count = customers.count()
     if request.user.pk == segment.owner_id:  # the stored count is the owner's (`segment_counted`)

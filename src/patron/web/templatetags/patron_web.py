@@ -53,6 +53,8 @@ AUDIT_ACTIONS = {
     "transferred": _("Transferred"),
     "tags_changed": _("Tags changed"),
     "sensitive_revealed": _("Sensitive field viewed"),
+    "merged": _("Merged with a duplicate"),
+    "merge_undone": _("Merge undone"),
 }
 
 
