@@ -235,6 +235,12 @@ def test_the_value_panel_says_why_a_customer_is_churned_and_why_still_worth_winn
     CustomerScore.objects.filter(pk=scored.pk).update(churn_risk=0.4)  # below it: the same reasons, not "why"
     html = client.get(url).content.decode()
     assert "Why at risk:" not in html and "What raises the churn risk:" in html and "risk-high" not in html
+    assert "With a single purchase" not in html
+    # One purchase: the purchase model counts the customer active, which the panel says beside the risk.
+    CustomerScore.objects.filter(pk=scored.pk).update(n_purchases=1, p_alive=1.0, churn_risk=0.65)
+    html = client.get(url).content.decode()
+    assert "With a single purchase, the purchase model cannot yet tell a quiet customer from a new one" in html
+    assert "1 purchase, " in html and "1 purchases" not in html
 
 
 def test_the_value_panel_of_an_unscored_customer(client, owner, customer):
@@ -474,6 +480,14 @@ def test_a_reason_counts_in_words_that_fit_the_count():
         assert reason_text({**gap, "purchases": 1.0}) == (
             "no second purchase 150 days after the first, 2.4x the usual time between purchases")
         assert reason_text({**gap, "purchases": 4.0}) == reason_text(gap) == "purchase gap 2.4x longer than usual"
+        # "only 1 purchase" says again what the gap after a single purchase says: left out beside it.
+        from patron.insights.actions import reason_texts
+
+        assert reason_texts([{**gap, "purchases": 1.0}, {"key": "few_purchases", "purchases": 1.0}]) == [
+            "no second purchase 150 days after the first, 2.4x the usual time between purchases"]
+        assert reason_texts([{**gap, "purchases": 3.0}, {"key": "few_purchases", "purchases": 3.0},
+                             {"key": "long_inactive", "days": 150.0}], limit=2) == [
+            "purchase gap 2.4x longer than usual", "only 3 purchases"]
     with translation.override("zh-hans"):
         assert reason_text({"key": "few_purchases", "purchases": 1.0}) == "仅购买 1 次"
         assert reason_text({"key": "frequency_down", "pct": 100.0, "purchases": 0.0}) == "以往常购买，近期却未再购买"

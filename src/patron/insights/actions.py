@@ -61,6 +61,14 @@ def reason_text(reason: dict) -> str:
         return reason.get("key", "")
 
 
+def reason_texts(reasons: list[dict], limit: int | None = None) -> list[str]:
+    """The texts of a customer's churn reasons, the first `limit`: "only 1 purchase" is left out
+    beside the gap after a single purchase, which says it already."""
+    single = any(r.get("key") == "gap_vs_usual" and r.get("purchases") == 1 for r in reasons)
+    kept = [r for r in reasons if not (single and r.get("key") == "few_purchases")]
+    return [reason_text(r) for r in kept[:limit]]
+
+
 def require_manager(user: Any) -> None:
     """Setting playbooks, applying them and starting a refresh are a manager's: the pages
     check this too; here, so that no other caller can skip it."""
@@ -146,7 +154,7 @@ def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, mi
         if customer.owner is None:
             continue
         with customer.owner.in_their_language():  # a job raises it; the owner reads it
-            reasons = pgettext("list separator", "; ").join(reason_text(r) for r in score.churn_reasons[:3])
+            reasons = pgettext("list separator", "; ").join(reason_texts(score.churn_reasons, 3))
             title = _("Churn risk %(risk).0f%%: %(name)s") % {"risk": 100 * score.churn_risk, "name": customer.name}
             notes = _("Why: %(reasons)s. Value at stake (12-month CLV): %(clv).0f.") % {
                 "reasons": reasons or _("declining activity"), "clv": score.clv or 0}

@@ -161,6 +161,16 @@ def _percent_below(share: float) -> int:
     return shown if shown < limit else math.floor(100 * share)
 
 
+def p_alive_explained(score: Any) -> str:
+    """Why a one-purchase customer reads 100% likely active beside a churn risk: the purchase
+    model (BG/NBD) lets a customer drop out only after a repeat purchase, so it counts every
+    one-purchase customer as active; the churn model weighs the time since."""
+    if score.n_purchases != 1 or score.p_alive is None or score.p_alive < 0.995:
+        return ""
+    return gettext("With a single purchase, the purchase model cannot yet tell a quiet customer from a new one "
+                   "and counts them as active; the churn risk weighs how long it has been since.")
+
+
 def churned_of_value(score: Any) -> str:
     """For a customer of high value churned by the purchase model alone (recently active, but a
     long silence for them): why the lifetime value stays high, and what to do. Not for those

@@ -25,7 +25,7 @@ from patron.accounts.capabilities import Scope
 from patron.common import standardize, tenancy
 from patron.customers.models import Customer, Source
 from patron.insights import labels
-from patron.insights.actions import CHURN_RISK_THRESHOLD, reason_text
+from patron.insights.actions import CHURN_RISK_THRESHOLD, reason_texts
 from patron.insights.models import CustomerScore, ScoreRun
 
 # field -> (where, kind, label). Where: "customer" or "score"; kind decides the operators.
@@ -405,7 +405,7 @@ def at_risk(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, limit: int = 
             "score": s,
             "customer": s.customer,
             "value_at_risk": values[str(s.pk)],
-            "reasons": [reason_text(r) for r in s.churn_reasons[:3]],
+            "reasons": reason_texts(s.churn_reasons, 3),
         }
         for s in ranked
     ]
