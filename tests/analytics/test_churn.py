@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -195,6 +196,22 @@ def test_it_beats_the_time_since_purchase_on_the_cdnow_holdout(cdnow) -> None:
     assert roc_auc(y, risk) >= roc_auc(y, recency)
     assert top_decile_lift(y, risk) >= top_decile_lift(y, recency)
     assert roc_auc(y, risk) > 0.77
+
+
+def test_pickled_it_predicts_the_same_without_the_training_data(cdnow) -> None:
+    import pickle
+
+    model, tx = cdnow["model"], cdnow["tx"]
+    blob = pickle.dumps(model)
+    survival = model.survival_
+    assert survival.cox_ is not None and survival.cox_._model.durations is not None  # the live model keeps it
+    kept = len(pickle.dumps(survival.km_)) + len(pickle.dumps(survival.cox_))
+    assert len(blob) < kept / 5  # CDNOW: the training data is most of the two fitters
+    again = pickle.loads(blob)
+    assert again.survival_.cox_._model.durations is None and again.survival_.km_.durations is None
+    features = bgnbd_features(tx, CALIBRATION_END)
+    assert_frame_equal(again.predict(tx, as_of=CALIBRATION_END, purchase_features=features),
+                       model.predict(tx, as_of=CALIBRATION_END, purchase_features=features))
 
 
 def test_it_is_calibrated_for_the_horizon_it_was_fitted_on(cdnow) -> None:
