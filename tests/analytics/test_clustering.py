@@ -83,6 +83,18 @@ def test_it_is_deterministic_for_a_seed_and_predicts_its_own_labels(fitted):
     assert np.array_equal(again.predict(data), model.labels_)
 
 
+def test_pickled_it_predicts_and_describes_the_same_without_the_fitted_labels(fitted):
+    import pickle
+
+    model, data, _ = fitted
+    blob = pickle.dumps(model)
+    assert len(blob) < len(pickle.dumps(model.labels_))  # the labels were most of it
+    again = pickle.loads(blob)
+    assert again.labels_ is None and again._model.labels_ is None and model._model.labels_ is not None
+    assert np.array_equal(again.predict(data), model.labels_)
+    assert again.describe().equals(model.describe())
+
+
 def test_it_uses_a_fixed_number_of_clusters_without_searching():
     data, _ = simulate(seed=2)
     model = BehaviourClusterer(n_clusters=2).fit(data)
