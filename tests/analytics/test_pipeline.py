@@ -156,4 +156,6 @@ def test_slices_in_any_order_give_every_customer_the_values_of_the_whole_run(cdn
     assert sliced.get_column("customer_id").to_list() == whole.get_column("customer_id").reverse().to_list()
     assert sliced.get_column("recommendations").null_count() < sliced.height  # rules applied in the slices
     assert_frame_equal(sliced.sort("customer_id"), whole.sort("customer_id"))
-    assert scoring.report["timings_s"]["predict"] >= 0
+    timings = scoring.report["timings_s"]
+    assert set(pipeline.STEPS) <= set(timings)  # the slices' time recorded once they are all given
+    assert timings["total"] == pytest.approx(sum(v for k, v in timings.items() if k != "total"), abs=1e-3)

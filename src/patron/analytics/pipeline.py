@@ -193,9 +193,16 @@ def _churn_fit(
     }
 
 
-def _churn_columns(model: ChurnRiskModel, transactions: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    scored = model.predict(transactions, as_of=as_of)
-    return scored.select("customer_id", "churn_risk", pl.col("reasons").alias("churn_reasons"))
+def _with_churn(
+    scored: pl.DataFrame, model: ChurnRiskModel | None, transactions: pl.DataFrame, as_of: date
+) -> pl.DataFrame:
+    """`scored` with churn risk and its reasons from `transactions` (null without a model)."""
+    if model is None:
+        return _no_churn(scored)
+    churn = model.predict(transactions, as_of=as_of).select(
+        "customer_id", "churn_risk", pl.col("reasons").alias("churn_reasons")
+    )
+    return scored.join(churn, on="customer_id", how="left", maintain_order="left")
 
 
 def _basket_rules(lines: pl.DataFrame, opts: PipelineOptions, report: dict) -> pl.DataFrame | None:
@@ -323,12 +330,7 @@ class Scoring:
 
     def _predict(self, customers: pl.DataFrame, transactions: pl.DataFrame,
                  lines: pl.DataFrame | None) -> pl.DataFrame:
-        churn = self.models.get("churn")
-        if churn is None or customers.height == 0:
-            customers = _no_churn(customers)
-        else:
-            customers = customers.join(_churn_columns(churn, transactions, self.as_of), on="customer_id",
-                                       how="left", maintain_order="left")
+        customers = _with_churn(customers, self.models.get("churn"), transactions, self.as_of)
         if self.rules is not None and lines is not None and lines.height:
             recs = _recommendation_columns(self.rules, lines, self.options.recommendations)
             return customers.join(recs, on="customer_id", how="left", maintain_order="left")
@@ -463,13 +465,5 @@ def rescore(
         scored = scored.with_columns(
             cluster=pl.lit(None, pl.Int64), cluster_label=pl.lit(None, pl.String)
         )
-    if "churn" in models:
-        churn = (
-            models["churn"]
-            .predict(transactions, as_of=as_of)
-            .select("customer_id", "churn_risk", pl.col("reasons").alias("churn_reasons"))
-        )
-        scored = scored.join(churn, on="customer_id", how="left")
-    else:
-        scored = _no_churn(scored)
+    scored = _with_churn(scored, models.get("churn"), transactions, as_of)
     return scored.with_columns(recommendations=pl.lit(None, pl.List(pl.String)))

@@ -144,12 +144,17 @@ def _shown(user: Any, customer: Customer, name: str) -> Any:
     return value
 
 
+def _values(user: Any, customer: Customer | None) -> dict[str, Any] | None:
+    """The compared values as `user` is shown them."""
+    return None if customer is None else {name: _shown(user, customer, name) for name in COMPARED}
+
+
 def _side(user: Any, customer: Customer | None) -> dict[str, Any] | None:
     if customer is None:
         return None
     return {
         "customer": customer,
-        "values": {name: _shown(user, customer, name) for name in COMPARED},
+        "values": _values(user, customer),
         "counts": {
             kind: model.objects.filter(**{field: customer}).count()
             for kind, model, field in merge.MOVED_KINDS
@@ -175,12 +180,12 @@ def _suggested_survivor(a: dict[str, Any] | None, b: dict[str, Any] | None) -> s
 
 
 def _choosable(name: str, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
-    """Whether the merge may take either customer's value of a field: both have one, and they
-    differ as the page shows them (two masked values that read alike are no choice to offer,
-    and a choice between them would tell that they differ)."""
+    """Whether the merge may take either customer's value of a field, given the values as the
+    page shows them (`_values`): both have one, and they differ as shown (two masked values that
+    read alike are no choice to offer, and a choice between them would tell that they differ)."""
     if name not in merge.CHOOSABLE or a is None or b is None:
         return False
-    left, right = a["values"][name], b["values"][name]
+    left, right = a[name], b[name]
     return left not in (None, "") and right not in (None, "") and left != right
 
 
@@ -190,7 +195,7 @@ def _taken(request: HttpRequest, pair: DuplicatePair, duplicate_side: str) -> li
     picked = [name for name in merge.CHOOSABLE if request.POST.get(f"take-{name}") == duplicate_side]
     if not picked:
         return []
-    a, b = _side(request.user, pair.a), _side(request.user, pair.b)
+    a, b = _values(request.user, pair.a), _values(request.user, pair.b)
     return [name for name in picked if _choosable(name, a, b)]
 
 
@@ -208,7 +213,7 @@ def _detail(
             n,
             Customer._meta.get_field(n).verbose_name,
             *(side["values"][n] if side else "" for side in (a, b)),
-            _choosable(n, a, b),
+            _choosable(n, a and a["values"], b and b["values"]),
             request.POST.get(f"take-{n}"),  # the pick of a form sent back
         )
         for n in COMPARED

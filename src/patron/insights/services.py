@@ -322,7 +322,7 @@ def value_refresh(*, organization: Organization, as_of: dt.date | None = None, u
             for part in scoring.slices(size):
                 began = time.perf_counter()
                 part = service_signals.with_service_signals(part, signals, effects=SIGNAL_EFFECTS)
-                parts.append(_snapshot_frame(organization.pk, run, as_of, part, created_at))
+                parts.append(_snapshot_frame(organization.pk, run, as_of, part))  # creation times joined above
                 prepared_s += time.perf_counter() - began
                 writer.put(parts[-1])
             snapshots = pl.concat(parts, rechunk=False)
