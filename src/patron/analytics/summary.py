@@ -155,24 +155,33 @@ def _daily(
     )
 
 
-def _runs_by_customer(lines: pl.DataFrame) -> bool:
-    """Whether the lines come in ascending customer order (each customer's lines one run)."""
+def _in_customer_runs(lines: pl.DataFrame) -> pl.DataFrame | None:
+    """The lines with each customer's lines one run, in ascending customer order; None when
+    the customer ids cannot be ordered (neither integer nor text).
+
+    Lines already in that order (an export ordered by customer) are taken as they are; others
+    are sorted stably, which keeps each customer's lines in their input order. That order is
+    also the order of the sums: a group-by's would follow its threads, so a customer's
+    spend could differ in the last bit between two runs on the same data, and a customer on
+    a tier edge change tier (1e7 lines: sorting then reducing took 1.5-2.0 s, the two
+    group-bys it replaces 3.0-3.9 s).
+    """
     dtype = lines.schema["customer_id"]
     if lines.height == 0 or not (dtype.is_integer() or dtype == pl.String):
-        return False
+        return None
     customer = pl.col("customer_id")
-    return bool(lines.select((customer >= customer.shift()).slice(1).all()).item())
+    if lines.select((customer >= customer.shift()).slice(1).all()).item():
+        return lines
+    return lines.sort("customer_id", maintain_order=True)
 
 
 def _sorted_per_customer(lines: pl.DataFrame) -> pl.LazyFrame | None:
-    """Per-customer dates, purchase days and spend of lines that come customer by customer.
-
-    A customer's lines are then one run, so every figure is a reduction over runs (no
-    hashing): what an export ordered by customer gets, at a fraction of the cost of the two
-    group-bys of the general path. None when the lines are not in customer order.
-    """
-    if not _runs_by_customer(lines):
+    """Per-customer dates, purchase days and spend, every figure a reduction over each
+    customer's run of lines (no hashing). None when the customer ids cannot be ordered."""
+    ordered = _in_customer_runs(lines)
+    if ordered is None:
         return None
+    lines = ordered
     customer = pl.col("customer_id")
     starts = (
         lines.select(customer.ne_missing(customer.shift()).fill_null(True).arg_true())
@@ -282,8 +291,9 @@ def customer_summary(
             pl.col("date").min().alias("first_purchase"),
             pl.col("date").max().alias("last_purchase"),
             pl.len().cast(pl.Int64).alias("n_purchases"),
-            pl.col("amount").sum().alias("total_spend"),
-            pl.col("amount").sort_by("date").first().alias("_first"),  # days are distinct here
+            # Summed in date order (days are distinct here), not in the group-by's: see above.
+            pl.col("amount").sort_by("date").sum().alias("total_spend"),
+            pl.col("amount").sort_by("date").first().alias("_first"),
         )
     span = (pl.col("last_purchase") - pl.col("first_purchase")).dt.total_days()
     age = (pl.lit(as_of, dtype=pl.Date) - pl.col("first_purchase")).dt.total_days()
