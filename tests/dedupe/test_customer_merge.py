@@ -1,9 +1,11 @@
 """Merging customers: every kind of row moves, richer fields are kept, undo restores exactly."""
 
 import datetime as dt
+import importlib
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from patron.accounts.permissions import PermissionDenied
@@ -265,9 +267,32 @@ def test_it_keeps_the_duplicates_other_phone_and_e_mail_as_a_contact_until_undon
     record = merge.customer_merge(survivor=customer, duplicate=duplicate, user=owner)
     kept = Contact.objects.get(customer=customer, name="王芳")
     assert (kept.phone, kept.email) == ("+8613912345678", "fang@example.org")
-    assert duplicate.number in kept.title
+    assert (kept.kept_from, kept.title) == (duplicate.number, "")  # said in each reader's language
     merge.customer_merge_undo(record=record, user=owner)
     assert not Contact.objects.filter(pk=kept.pk).exists()
+
+
+def test_a_kept_contact_reads_in_each_readers_language(client, customer, duplicate, owner):
+    merge.customer_merge(survivor=customer, duplicate=duplicate, user=owner)
+    url = reverse("customers:customer-detail", args=[customer.pk])
+    client.force_login(owner)
+    for language, said in (("en", "from"), ("zh-hans", "来自")):
+        page = client.get(url, headers={"Accept-Language": language}).content.decode()
+        assert f"王芳</strong> · {said} {duplicate.number}" in page
+
+
+def test_the_migration_moves_kept_contacts_out_of_their_job_titles(customer, owner):
+    from django.apps import apps
+
+    migration = importlib.import_module("patron.customers.migrations.0009_contact_kept_from")
+    made = {title: Contact.objects.create(organization=customer.organization, customer=customer, name="王芳",
+                                          title=title)
+            for title in ("from C000458", "来自 C000459", "Buyer", "来自北京")}
+    migration.move_titles(apps, None)
+    found = {title: (c.kept_from, c.title) for title, c in
+             ((t, Contact.objects.get(pk=c.pk)) for t, c in made.items())}
+    assert found == {"from C000458": ("C000458", ""), "来自 C000459": ("C000459", ""),
+                     "Buyer": ("", "Buyer"), "来自北京": ("", "来自北京")}
 
 
 def test_the_scores_of_merged_and_unmerged_customers_follow(monkeypatch, customer, duplicate, owner,

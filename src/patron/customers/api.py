@@ -280,7 +280,8 @@ class ContactOut(serializers.ModelSerializer):
 
     class Meta:
         model = Contact
-        fields = ["id", "customer", "name", "title", "phone", "email", "wechat", "is_primary", "created_at", "version"]
+        fields = ["id", "customer", "name", "title", "phone", "email", "wechat", "is_primary", "kept_from",
+                  "created_at", "version"]
 
 
 class ContactIn(serializers.Serializer):

@@ -209,7 +209,7 @@ def _keep_other_details(survivor: Customer, before: SimpleNamespace, duplicate: 
         if other:
             contacts.append(Contact.objects.create(
                 organization_id=survivor.organization_id, customer=survivor, name=source.name,
-                title=_("from %(number)s") % {"number": source.number}, **other,
+                kept_from=source.number, **other,
             ))
     return [str(contact.pk) for contact in contacts]
 

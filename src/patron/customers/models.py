@@ -130,6 +130,9 @@ class Contact(TenantModel):
     email = models.EmailField(_("e-mail"), blank=True)
     wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)
+    # The number of the customer a merge kept these details from ("from C000458" in the
+    # reader's language); blank for a contact entered as such.
+    kept_from = models.CharField(_("kept from customer"), max_length=20, blank=True)
 
     objects = OwnedManager()
 
