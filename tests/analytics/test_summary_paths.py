@@ -14,7 +14,7 @@ from patron.analytics.clv._purchase import _TABLE_KEYS, _unique_rows_lexsort, un
 from patron.analytics.summary import customer_summary
 
 lines = st.lists(
-    st.tuples(st.integers(1, 30), st.integers(0, 400), st.floats(0, 500, allow_nan=False)),
+    st.tuples(st.integers(1, 30), st.integers(0, 500), st.floats(0, 500, allow_nan=False)),  # some after as_of
     min_size=1, max_size=120,
 )
 
@@ -49,50 +49,21 @@ def test_it_summarises_grouped_and_shuffled_lines_alike(rows):
 
 @settings(max_examples=40, deadline=None)
 @given(lines)
-def test_it_summarises_ids_it_cannot_order_by_grouping_alike(rows):
-    frame = _frame(rows)
-    categorical = frame.with_columns(pl.col("customer_id").cast(pl.String).cast(pl.Categorical))
+def test_it_summarises_categorical_ids_as_text_ones(rows):
+    frame = _frame(rows).with_columns(pl.col("customer_id").cast(pl.String))
     as_of = date(2025, 3, 1)
-    expected = customer_summary(frame.with_columns(pl.col("customer_id").cast(pl.String)), as_of=as_of)
-    grouped = customer_summary(categorical, as_of=as_of).with_columns(pl.col("customer_id").cast(pl.String))
-    _assert_same(expected.sort("customer_id"), grouped.sort("customer_id"))
+    expected = customer_summary(frame, as_of=as_of)
+    categorical = customer_summary(frame.with_columns(pl.col("customer_id").cast(pl.Categorical)), as_of=as_of)
+    assert_frame_equal(categorical.with_columns(pl.col("customer_id").cast(pl.String)).sort("customer_id"), expected,
+                       check_exact=True)
 
 
-def test_it_gives_the_same_figures_to_the_last_bit_on_every_run(cdnow_transactions):
-    # The CDNOW sample is not in customer order. Tiers compare spend with an edge that is
-    # another customer's spend, so a last-bit difference between two runs on the same data
-    # moved customers between tiers (sums made in a group-by's thread order).
+def test_it_gives_the_same_figures_to_the_last_bit_whatever_the_order_of_the_lines(cdnow_transactions):
+    # Tiers compare spend with an edge that is another customer's spend, so a last-bit
+    # difference between two runs on the same purchases moved customers between tiers (the
+    # sums of a group-by follow its threads; the refresh's purchases come in no set order).
     assert not cdnow_transactions.get_column("customer_id").is_sorted()
     first = customer_summary(cdnow_transactions, as_of=date(1997, 9, 30))
-    for _ in range(3):
-        assert_frame_equal(customer_summary(cdnow_transactions, as_of=date(1997, 9, 30)), first,
-                           check_exact=True)
-
-
-@settings(max_examples=60, deadline=None)
-@given(lines)
-def test_it_summarises_lines_in_customer_and_date_order_alike(rows):
-    # Ordered by customer and date: the purchase days are read without sorting them.
-    frame = _frame(rows)
-    ordered = frame.sort("customer_id", "date", maintain_order=True)
-    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=5)
-    as_of = date(2025, 3, 1)
-    _assert_same(customer_summary(ordered, as_of=as_of),
-                 customer_summary(shuffled, as_of=as_of).sort("customer_id"))
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1 / 7, 2.5, 39.0])), min_size=1, max_size=50),
-    st.sampled_from([_TABLE_KEYS, 0]),  # a table of the keys, or a sort of them
-)
-def test_the_rank_key_finds_the_same_distinct_rows_as_lexsort(pairs, table_keys):
-    x = np.array([p[0] for p in pairs], dtype=float)
-    t = np.array([p[1] for p in pairs], dtype=float)
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(_purchase, "_TABLE_KEYS", table_keys)
-        (ux, ut), inverse = unique_rows(x, t)
-    (lx, lt), linverse = _unique_rows_lexsort(x, t)
-    assert sorted(zip(ux, ut, strict=True)) == sorted(zip(lx, lt, strict=True))
-    assert np.array_equal(ux[inverse], x) and np.array_equal(ut[inverse], t)
-    assert np.array_equal(lx[linverse], x)
+    for seed in range(3):
+        shuffled = cdnow_transactions.sample(fraction=1.0, shuffle=True, seed=seed)
+        assert_frame_equal(customer_summary(shuffled, as_of=date(1997, 9, 30)), first, check_exact=True)

@@ -282,9 +282,12 @@ def test_a_kept_contact_reads_in_each_readers_language(client, customer, duplica
 
 
 def test_the_migration_moves_kept_contacts_out_of_their_job_titles(customer, owner):
-    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
 
-    migration = importlib.import_module("patron.customers.migrations.0009_contact_kept_from")
+    name = "0008_contact_kept_from"
+    apps = MigrationLoader(connection).project_state(("customers", name)).apps  # the models as then
+    migration = importlib.import_module(f"patron.customers.migrations.{name}")
     made = {title: Contact.objects.create(organization=customer.organization, customer=customer, name="王芳",
                                           title=title)
             for title in ("from C000458", "来自 C000459", "Buyer", "来自北京")}
@@ -293,6 +296,9 @@ def test_the_migration_moves_kept_contacts_out_of_their_job_titles(customer, own
              ((t, Contact.objects.get(pk=c.pk)) for t, c in made.items())}
     assert found == {"from C000458": ("C000458", ""), "来自 C000459": ("C000459", ""),
                      "Buyer": ("", "Buyer"), "来自北京": ("", "来自北京")}
+    migration.move_back(apps, None)
+    assert Contact.objects.get(pk=made["来自 C000459"].pk).title == "from C000459"
+    assert Contact.objects.get(pk=made["Buyer"].pk).title == "Buyer"
 
 
 def test_the_scores_of_merged_and_unmerged_customers_follow(monkeypatch, customer, duplicate, owner,

@@ -51,3 +51,16 @@ def test_purchases_are_summed_per_local_day(org, owner, customer, product, monke
     assert set(frame["customer_id"]) == {str(customer.pk)}
     assert got == pytest.approx({(dt.date(2026, 3, 1), 1): float(late.total),
                                  (dt.date(2026, 3, 2), 2): float(early.total + also.total)})
+
+
+def test_a_days_purchases_add_up_exactly_whatever_their_order():
+    import polars as pl
+
+    at = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+    orders = pl.DataFrame({"customer_id": ["a"] * 3 + ["b"], "ordered_at": [at] * 4, "amount": [0.1, 0.1, 0.1, 0.3]})
+    days = [readers._by_local_day(orders.sample(fraction=1.0, shuffle=True, seed=seed), customer=pl.col("customer_id"),
+                                  instant=pl.col("ordered_at"), tz="Asia/Shanghai").sort("customer_id")
+            for seed in range(5)]
+    # Summed as floats, three orders of 0.10 came to 0.30000000000000004.
+    assert all(d["amount"].to_list() == [0.3, 0.3] for d in days)
+    assert days[0]["orders"].to_list() == [3, 1]

@@ -114,9 +114,14 @@ def read_customers_created(*, organization_id: uuid.UUID,
 
 
 def _by_local_day(orders: pl.DataFrame, *, customer: pl.Expr, instant: pl.Expr, tz: str) -> pl.DataFrame:
-    """The orders' amounts and counts summed per customer and day in the organisation's zone."""
+    """The orders' amounts and counts summed per customer and day in the organisation's zone.
+
+    Summed in whole cents (order totals have two decimals): exact, so the same whatever order
+    the group-by's threads add them in, where a float sum differed in the last bit between
+    two runs on the same orders (and the value tiers compare spends exactly)."""
+    cents = (pl.col("amount") * 100).round(0).cast(pl.Int64)
     return orders.lazy().group_by(customer.alias("customer_id"), date=instant.dt.convert_time_zone(tz).dt.date()).agg(
-        pl.col("amount").sum(), orders=pl.len()).collect()
+        amount=cents.sum() / 100, orders=pl.len()).collect()
 
 
 def _uuid_text_of_each(column: pl.Series) -> pl.Series:
