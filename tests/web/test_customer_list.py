@@ -392,6 +392,28 @@ def test_a_class_list_is_read_in_order_from_the_classs_index(owner, manager, sco
         assert not any("TEMP B-TREE" in step or "CORRELATED" in step for step in plan), plan
 
 
+@pytest.mark.parametrize("sort", ["-created", "-last_purchase"])
+def test_the_newest_and_last_purchase_sorts_read_an_index_on_sqlite_too(owner, manager, sort):
+    """Without its index SQLite sorted every customer one may see for each page by last
+    purchase: 1.4-5 s at a million customers, 30-50 ms with it."""
+    from django.db import connection
+
+    from patron.customers import selectors
+    from patron.customers.forms import SORTS
+    from patron.web.paging import _ordering
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the plan's wording is SQLite's")
+    for user in (owner, manager):
+        qs = selectors.customer_list(user=user, filters={})
+        key = selectors.list_sort(SORTS[sort][1], qs)
+        sql, params = qs.order_by(*_ordering(key, forward=True))[:51].query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = [row[-1] for row in cursor.fetchall()]
+        assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
 def test_the_export_links_follow_the_filters_set_in_place(client, manager, customer):
     """The list refreshes in place as filters change; the export links must export what it
     shows, not what the page first loaded (they exported the whole team)."""

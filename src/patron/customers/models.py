@@ -104,6 +104,10 @@ class Customer(OwnedModel):
             ),
             models.Index(fields=["organization", "phone"], name="customer_phone_idx"),
             models.Index(fields=["organization", "email"], name="customer_email_idx"),
+            # The list's sort by last purchase, recent first and never bought last: DESC NULLS
+            # LAST on PostgreSQL (migration 0003), where SQLite's DESC puts NULLs last anyway
+            # (0009). The name sort's index is PostgreSQL's only: see 0009.
+            models.Index(fields=["organization", "-last_ordered_at", "-id"], name="customer_lastorder_idx"),
         ]
 
     def __str__(self) -> str:
