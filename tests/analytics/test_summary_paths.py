@@ -40,11 +40,24 @@ def _assert_same(a: pl.DataFrame, b: pl.DataFrame) -> None:
 @given(lines)
 def test_it_summarises_grouped_and_shuffled_lines_alike(rows):
     frame = _frame(rows)
-    grouped = frame.sort("customer_id", maintain_order=True)  # taken as it is
-    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=3)  # sorted on the way
+    grouped = frame.sort("customer_id", maintain_order=True)  # days still out of order: sorted on the way
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=3)
     as_of = date(2025, 3, 1)
     _assert_same(customer_summary(grouped, as_of=as_of).sort("customer_id"),
                  customer_summary(shuffled, as_of=as_of).sort("customer_id"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines)
+def test_it_summarises_lines_in_customer_and_date_order_alike(rows):
+    # In customer, date and amount order: taken as they are, the purchase days read without
+    # sorting them.
+    frame = _frame(rows)
+    ordered = frame.sort("customer_id", "date", "amount")
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=5)
+    as_of = date(2025, 3, 1)
+    assert_frame_equal(customer_summary(ordered, as_of=as_of), customer_summary(shuffled, as_of=as_of),
+                       check_exact=True)
 
 
 @settings(max_examples=40, deadline=None)
@@ -67,3 +80,20 @@ def test_it_gives_the_same_figures_to_the_last_bit_whatever_the_order_of_the_lin
     for seed in range(3):
         shuffled = cdnow_transactions.sample(fraction=1.0, shuffle=True, seed=seed)
         assert_frame_equal(customer_summary(shuffled, as_of=date(1997, 9, 30)), first, check_exact=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1 / 7, 2.5, 39.0])), min_size=1, max_size=50),
+    st.sampled_from([_TABLE_KEYS, 0]),  # a table of the keys, or a sort of them
+)
+def test_the_rank_key_finds_the_same_distinct_rows_as_lexsort(pairs, table_keys):
+    x = np.array([p[0] for p in pairs], dtype=float)
+    t = np.array([p[1] for p in pairs], dtype=float)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(_purchase, "_TABLE_KEYS", table_keys)
+        (ux, ut), inverse = unique_rows(x, t)
+    (lx, lt), linverse = _unique_rows_lexsort(x, t)
+    assert sorted(zip(ux, ut, strict=True)) == sorted(zip(lx, lt, strict=True))
+    assert np.array_equal(ux[inverse], x) and np.array_equal(ut[inverse], t)
+    assert np.array_equal(lx[linverse], x)

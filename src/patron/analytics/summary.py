@@ -170,7 +170,8 @@ def _in_customer_runs(lines: pl.DataFrame) -> pl.DataFrame:
     dtype = lines.schema["customer_id"]
     if dtype.is_integer() or dtype == pl.String:
         same, same_day = customer == customer.shift(), day == day.shift()
-        ordered = (customer > customer.shift()) | (same & ((day > day.shift()) | (same_day & (amount >= amount.shift()))))
+        later = (day > day.shift()) | (same_day & (amount >= amount.shift()))
+        ordered = (customer > customer.shift()) | (same & later)
         if lines.select(ordered.slice(1).all()).item():
             return lines
     return lines.sort("customer_id", "date", "amount")
