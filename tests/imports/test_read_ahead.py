@@ -5,6 +5,7 @@ import dataclasses
 
 import pytest
 
+from patron.audit.models import AuditEntry
 from patron.common import tenancy
 from patron.customers.models import Customer
 from patron.imports import readahead, services
@@ -25,9 +26,20 @@ def mixed_file(tmp_path, write_csv):
 
 
 def _outcome(job):
-    customers = sorted(Customer.objects.values_list("phone", "name", "birthday", "notes"))
+    customers = sorted(
+        Customer.objects.values_list(
+            "number", "phone", "name", "kind", "source", "search_text", "birthday", "notes", "version"
+        )
+    )
     rejections = sorted(job.rejections.values_list("row", "column", "reason"))
-    return (job.status, job.rows_created, job.rows_updated, job.rows_rejected), customers, rejections
+    entries = sorted(
+        (action, repr_, data == {"import": str(job.pk)}, actor == job.created_by_id)
+        for action, repr_, data, actor, id_ in AuditEntry.objects.filter(
+            organization_id=job.organization_id, object_type="customers.customer"
+        ).values_list("action", "object_repr", "data", "actor_id", "object_id")
+        if Customer.objects.filter(pk=id_).exists()  # every entry names a customer
+    )
+    return (job.status, job.rows_created, job.rows_updated, job.rows_rejected), customers, rejections, entries
 
 
 def _handing_over_after(first_batches: int, monkeypatch) -> list[int]:
@@ -42,9 +54,10 @@ def _handing_over_after(first_batches: int, monkeypatch) -> list[int]:
         return len(asked) > first_batches and real_ready(self, timeout=120)
 
     def batches(self, *, after):
-        for numbers, cleaned in real_batches(self, after=after):
+        for numbers, cleaned, drafts in real_batches(self, after=after):
+            assert len(drafts) == len(numbers)  # new customers' rows were made there too
             from_child.extend(numbers)
-            yield numbers, cleaned
+            yield numbers, cleaned, drafts
 
     monkeypatch.setattr(readahead.ReadAhead, "ready", ready)
     monkeypatch.setattr(readahead.ReadAhead, "batches", batches)
@@ -62,6 +75,7 @@ def test_it_imports_exactly_as_without_the_read_ahead_process(
     job = services.import_run(job=make_job(owner, mixed_file), batch_size=50)
     assert _outcome(job) == expected
     status, created, updated, rejected = expected[0]
+    assert len(expected[3]) == created + updated  # one entry per new and per changed customer
     assert status == "done" and created > 350 and updated > 40 and rejected > 10
     assert from_child[0] == 2 + 50 * first_batches and from_child[-1] == ROWS + 45 + 1
 

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
 from patron.audit.models import AuditEntry
 from patron.common import bulk
@@ -49,27 +50,51 @@ def record(
 
 
 def record_many(action: str, *, objs: list[models.Model], user: Any, data: dict | None = None) -> None:
-    """One entry per object, written in bulk (imports, bulk transfers, merges).
-
-    The rows go through `common.bulk.insert_rows` (COPY on PostgreSQL) rather than
-    `bulk_create`: building and preparing an AuditEntry per record cost an import about half
-    of its time.
-    """
-    actor_id = getattr(user, "pk", None)
-    payload = jsonable(data or {})
-    bulk.insert_rows(
-        AuditEntry,
-        (
-            {
-                "organization_id": obj.organization_id,
-                "actor_id": actor_id,
-                "action": action,
-                "object_type": obj._meta.label_lower,
-                "object_id": str(obj.pk),
-                "object_repr": str(obj)[:200],
-                "changes": {},
-                "data": payload,
-            }
-            for obj in objs
-        ),
+    """One entry per object, written in bulk (an import's updates, its products and orders):
+    see `BulkEntries`."""
+    entries = BulkEntries(action, actor_id=getattr(user, "pk", None), data=data)
+    entries.write(
+        entries.drafts([(o.organization_id, o._meta.label_lower, o.pk, str(o)) for o in objs])
     )
+
+
+class BulkEntries:
+    """Entries of one action by one person over many records, made ahead of their write.
+
+    The rows go through `common.bulk` (COPY on PostgreSQL) rather than `bulk_create`:
+    building and preparing an AuditEntry per record cost an import about half of its time.
+    They are made in two steps, so that an import makes each new record's entry in its
+    read-ahead process, beside the record's row, and its writer only adds the time.
+    """
+
+    def __init__(self, action: str, *, actor_id: Any, data: dict | None = None) -> None:
+        self.layout = bulk.RowLayout(AuditEntry, ("created_at", "updated_at"))
+        self.fixed = {
+            "actor_id": actor_id,
+            "action": action,
+            "changes": {},
+            "data": jsonable(data or {}),  # one object for every entry: encoded once
+        }
+
+    def drafts(self, records: list[tuple[Any, str, Any, str]]) -> list[tuple]:
+        """The entries of (organization id, object type, object id, description) records,
+        all but their time."""
+        row = dict(self.fixed)
+        made = []
+        for key, (organization_id, object_type, object_id, text) in zip(
+            bulk.ordered_uuids(len(records)), records, strict=True
+        ):
+            row.update(
+                id=key,
+                organization_id=organization_id,
+                object_type=object_type,
+                object_id=str(object_id),
+                object_repr=text[:200],
+            )
+            made.append(self.layout.head(row))
+        return made
+
+    def write(self, drafts: list[tuple]) -> None:
+        now = timezone.now()
+        tail = self.layout.tail((now, now))
+        bulk.insert_encoded(self.layout, (draft + tail for draft in drafts))

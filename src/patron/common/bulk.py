@@ -17,7 +17,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
@@ -226,62 +226,82 @@ def _copy_encoder(field: models.Field) -> Callable[[Any], str] | None:
     return None
 
 
-def insert_rows(
-    model: type[models.Model], rows: Iterable[dict[str, Any]], *, batch: int = 500
-) -> int:
-    """INSERT `rows` (dicts by attname; missing fields take their defaults); return the count.
+class NotEncodable(TypeError):
+    """A model with a field type whose COPY text is not made here (psycopg adapts those)."""
 
-    Each row should carry its primary key when the caller needs it later (UUID keys are made
-    here otherwise, time-ordered, and written back into the dict).
+
+class RowLayout:
+    """A model's INSERT rows as tuples of database values, made in two parts.
+
+    The head holds every column but those named as the tail, encoded as soon as the values
+    are known: a large import makes it in its read-ahead process, on the other core. The
+    tail holds what only the write knows (a record's number, its time of creation), encoded
+    there. Values are encoded as `bulk_create` would store them: as COPY text on PostgreSQL,
+    as the values SQLite keeps elsewhere. Missing head values take the field's default.
+
+    A layout remembers the last values it encoded: one per thread and run, never shared.
     """
-    fields = list(model._meta.concrete_fields)
-    now = timezone.now()
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    pk_name = model._meta.pk.attname
-    make_pk = isinstance(model._meta.pk, models.UUIDField)
-    postgres = connection.vendor == "postgresql"
-    encoders = [(_copy_encoder if postgres else _converter)(f) for f in fields]
-    if postgres and None in encoders:
-        return _copy_rows_adapted(model, rows, now)
-    # A missing value takes the field's default, encoded once per call when it is a constant
-    # (most are: "", None, False, the call's timestamp); a callable default runs per row.
-    plan: list[tuple[str, Callable[[Any], Any] | None, Any, Callable[[], Any] | None]] = []
-    for field, encode in zip(fields, encoders, strict=True):
-        constant = not (field.has_default() and callable(field.default)) or _is_timestamp(field)
-        default = _default(field, now)
-        if constant:
-            value = default()
-            plan.append((field.attname, encode, encode(value) if encode else value, None))
-        else:
-            plan.append((field.attname, encode, None, default))
 
-    fresh_keys: list[uuid.UUID] = []
+    def __init__(self, model: type[models.Model], tail: tuple[str, ...] = (), *, now: Any = None) -> None:
+        fields = list(model._meta.concrete_fields)
+        self.model = model
+        self.postgres = connection.vendor == "postgresql"
+        make = _copy_encoder if self.postgres else _converter
+        encoders = {f.attname: make(f) for f in fields}
+        if self.postgres and None in encoders.values():
+            raise NotEncodable(f"{model.__name__} has a field COPY text is not made for here")
+        by_name = {f.attname: f for f in fields}
+        self.head_fields = [f for f in fields if f.attname not in tail]
+        self.tail_fields = [by_name[name] for name in tail]
+        # A missing value takes the field's default, encoded once when it is a constant (most
+        # are: "", None, False, the write's timestamp); a callable default runs per row.
+        self._head: list[tuple[str, Callable[[Any], Any] | None, Any, Callable[[], Any] | None]] = []
+        for field in self.head_fields:
+            encode = encoders[field.attname]
+            if _is_timestamp(field) and now is None:
+                raise ValueError(f"{field.attname} is set at the write: name it in the tail")
+            default = _default(field, now)
+            if not (field.has_default() and callable(field.default)) or _is_timestamp(field):
+                value = default()
+                self._head.append((field.attname, encode, encode(value) if encode else value, None))
+            else:
+                self._head.append((field.attname, encode, None, default))
+        self._tail = [encoders[name] for name in tail]
 
-    def encoded(row: dict[str, Any]) -> list[Any]:
-        if make_pk and row.get(pk_name) is None:
-            if not fresh_keys:
-                fresh_keys.extend(reversed(ordered_uuids(batch)))
-            row[pk_name] = fresh_keys.pop()
-        return [
+    def head(self, row: dict[str, Any]) -> tuple:
+        """The head columns' values of `row` (a dict by attname), encoded."""
+        return tuple(
             (row[name] if encode is None else encode(row[name]))
             if name in row
             else fixed
             if default is None
             else (default() if encode is None else encode(default()))
-            for name, encode, fixed, default in plan
-        ]
+            for name, encode, fixed, default in self._head
+        )
 
+    def tail(self, values: tuple) -> tuple:
+        """The tail columns' `values`, in the tail's order, encoded."""
+        return tuple(
+            value if encode is None else encode(value)
+            for value, encode in zip(values, self._tail, strict=True)
+        )
+
+
+def insert_encoded(layout: RowLayout, rows: Iterable[tuple], *, batch: int = 500) -> int:
+    """INSERT rows made by `layout` (each its head, then its tail); return the count."""
+    qn = connection.ops.quote_name
+    table = qn(layout.model._meta.db_table)
+    columns = ", ".join(qn(f.column) for f in (*layout.head_fields, *layout.tail_fields))
     count = 0
     with connection.cursor() as cursor:
-        if postgres:
+        if layout.postgres:
             # Only quoted table and column names are interpolated; values go through COPY,
             # as text made here: psycopg's per-value adaptation cost more than the database.
             # Sent in small pieces: the server stores each while the next one is made.
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 lines = []
                 for row in rows:
-                    lines.append("\t".join(encoded(row)))
+                    lines.append("\t".join(row))
                     if len(lines) >= _COPY_PIECE:
                         copy.write("\n".join(lines) + "\n")
                         count, lines = count + len(lines), []
@@ -291,11 +311,11 @@ def insert_rows(
             return count
         # SQLite runs one prepared single-row INSERT per row (no round trips in-process),
         # which is cheaper than building and parsing a statement of many VALUES tuples.
-        marks = ", ".join(["%s"] * len(fields))
+        marks = ", ".join(["%s"] * (len(layout.head_fields) + len(layout.tail_fields)))
         sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - names only
-        buffer: list[list[Any]] = []
+        buffer: list[tuple] = []
         for row in rows:
-            buffer.append(encoded(row))
+            buffer.append(row)
             if len(buffer) >= batch:
                 cursor.executemany(sql, buffer)
                 count, buffer = count + len(buffer), []
@@ -303,6 +323,34 @@ def insert_rows(
             cursor.executemany(sql, buffer)
             count += len(buffer)
     return count
+
+
+def insert_rows(
+    model: type[models.Model], rows: Iterable[dict[str, Any]], *, batch: int = 500
+) -> int:
+    """INSERT `rows` (dicts by attname; missing fields take their defaults); return the count.
+
+    Each row should carry its primary key when the caller needs it later (UUID keys are made
+    here otherwise, time-ordered, and written back into the dict).
+    """
+    now = timezone.now()
+    try:
+        layout = RowLayout(model, now=now)
+    except NotEncodable:
+        return _copy_rows_adapted(model, rows, now)
+    pk_name = model._meta.pk.attname
+    make_pk = isinstance(model._meta.pk, models.UUIDField)
+    fresh_keys: list[uuid.UUID] = []
+
+    def encoded() -> Iterator[tuple]:
+        for row in rows:
+            if make_pk and row.get(pk_name) is None:
+                if not fresh_keys:
+                    fresh_keys.extend(reversed(ordered_uuids(batch)))
+                row[pk_name] = fresh_keys.pop()
+            yield layout.head(row)
+
+    return insert_encoded(layout, encoded(), batch=batch)
 
 
 def _is_timestamp(field: models.Field) -> bool:

@@ -22,6 +22,9 @@ from patron.imports.kinds import Context, Pending
 from patron.imports.models import ImportJob, ImportRejection
 
 Cleaned = tuple[dict[str, Any], list[tuple[str, str]]]  # (field values, problems)
+# A batch: its rows' numbers in the file, the rows cleaned, and (for kinds that make new
+# records' rows ahead, `kinds.Drafts`) each row's draft or None.
+Batch = tuple[list[int], list[Cleaned], list[Any] | None]
 
 
 class ImportInterrupted(RuntimeError):
@@ -145,16 +148,9 @@ def settled_heap() -> Iterator[Callable[[], None]]:
                     gc.enable()
 
 
-def batch_write(
-    job: ImportJob,
-    kind: Any,
-    ctx: Context,
-    numbers: list[int],
-    cleaned: list[Cleaned],
-    headers: list[str],
-) -> None:
-    """Write one batch (its rows' spreadsheet numbers and cleaned values), its audit trail,
-    its rejections and the checkpoint: all or nothing."""
+def batch_write(job: ImportJob, kind: Any, ctx: Context, batch: Batch, headers: list[str]) -> None:
+    """Write one batch, its audit trail, its rejections and the checkpoint: all or nothing."""
+    numbers = batch[0]
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         # Lock the job row: two workers running the same job cannot both commit a batch
@@ -173,14 +169,15 @@ def batch_write(
             # so a resumed run writes them again. The job's final update waits as usual.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        creates, updates, rejections, merged = _sort(job, kind, ctx, numbers, cleaned, headers)
+        creates, updates, rejections, merged = _sort(job, kind, ctx, batch, headers)
         created, updated = kind.write(creates, updates, ctx)
         for pending in creates + updates:
             for key in pending.keys:
                 ctx.index.setdefault(key, pending.pk)
-        audit.record_many(
-            f"{kind.audit_prefix}.imported", objs=created, user=ctx.user, data={"import": job.pk}
-        )
+        if created:  # kinds that draft new records write their entries with them
+            audit.record_many(
+                f"{kind.audit_prefix}.imported", objs=created, user=ctx.user, data={"import": job.pk}
+            )
         audit.record_many(
             f"{kind.audit_prefix}.updated", objs=updated, user=ctx.user, data={"import": job.pk}
         )
@@ -204,12 +201,7 @@ def batch_write(
 
 
 def _sort(
-    job: ImportJob,
-    kind: Any,
-    ctx: Context,
-    numbers: list[int],
-    cleaned: list[Cleaned],
-    headers: list[str],
+    job: ImportJob, kind: Any, ctx: Context, batch: Batch, headers: list[str]
 ) -> tuple[list, list, list, int]:
     """Split a batch into creates, updates and rejections; a row repeating an earlier row of
     the same batch is folded into it (counted as an update)."""
@@ -218,7 +210,8 @@ def _sort(
     rejections: list[ImportRejection] = []
     twins: dict[Any, Pending] = {}
     merged = 0
-    for number, (data, problems) in zip(numbers, cleaned, strict=True):
+    numbers, cleaned, drafts = batch
+    for i, (number, (data, problems)) in enumerate(zip(numbers, cleaned, strict=True)):
         pending, problems = classify(kind, ctx, number, data, problems)
         rejections.extend(
             ImportRejection(
@@ -244,11 +237,13 @@ def _sort(
         if twin is None:
             creates.append(pending)
             twin = pending
+            pending.draft = drafts[i] if drafts else None
         else:
             tags = ",".join(filter(None, [twin.data.get("tags"), pending.data.get("tags")]))
             twin.data.update({k: v for k, v in pending.data.items() if v not in ("", None)})
             if tags:  # tags add up; every other field takes the later row's value
                 twin.data["tags"] = tags
+            twin.draft = None  # made again from what it has now
             merged += 1
         for key in pending.keys:
             twins.setdefault(key, twin)

@@ -1,7 +1,8 @@
 """Reading and cleaning a large file in a child process, one batch ahead of the writer.
 
-Reading and cleaning rows is pure Python over strings, about a fifth of an import's time;
-writing a batch is the rest, here and in the database. A child process cleans the next
+Reading and cleaning rows is pure Python over strings, about a fifth of an import's time,
+and so is making new records' rows and audit entries from them (`kinds.Drafts`); writing a
+batch is the rest, here and in the database. A child process cleans and drafts the next
 batch while this one writes the current one, on another core. (A thread does not help:
 the writer gives up Python's interpreter lock at each row SQLite steps, and waits up to
 5 ms to get it back from a busy cleaning thread, so the two ran one after the other.)
@@ -27,6 +28,7 @@ from typing import Any
 from patron.imports import readers
 
 Cleaned = tuple[dict[str, Any], list[tuple[str, str]]]
+Batch = tuple[list[int], list[Cleaned], list[Any] | None]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class Plan:
     time_zone: str
     language: str | None
     batch_size: int
+    organization_id: Any
+    actor_id: Any
+    job_id: Any
 
 
 class ReadAhead:
@@ -72,14 +77,14 @@ class ReadAhead:
                 self._state = "failed"
         return self._state == "ready"
 
-    def batches(self, *, after: int) -> Iterator[tuple[list[int], list[Cleaned]]]:
-        """(row numbers, cleaned rows) of each batch after row `after`, in file order, once
-        `ready()`."""
+    def batches(self, *, after: int) -> Iterator[Batch]:
+        """(row numbers, cleaned rows, drafts) of each batch after row `after`, in file
+        order, once `ready()`."""
         self._pipe.send(after)
         while True:
             message = self._pipe.recv()
             if message[0] == "batch":
-                yield message[1], message[2]
+                yield message[1], message[2], message[3]
             elif message[0] == "end":
                 return
             elif message[0] == "unreadable":
@@ -97,7 +102,7 @@ class ReadAhead:
 
 def _child(plan: Plan, pipe: Connection) -> None:
     try:
-        cleaner, table = _setup(plan)
+        cleaner, drafts, table = _setup(plan)
         pipe.send("ready")
         after = pipe.recv()
         numbers: list[int] = []
@@ -108,10 +113,10 @@ def _child(plan: Plan, pipe: Connection) -> None:
             numbers.append(number)
             cleaned.append(cleaner(values))
             if len(numbers) >= plan.batch_size:
-                pipe.send(("batch", numbers, cleaned))
+                pipe.send(("batch", numbers, cleaned, drafts(cleaned) if drafts else None))
                 numbers, cleaned = [], []
         if numbers:
-            pipe.send(("batch", numbers, cleaned))
+            pipe.send(("batch", numbers, cleaned, drafts(cleaned) if drafts else None))
         pipe.send(("end",))
     except (BrokenPipeError, EOFError, ConnectionResetError):
         pass  # the importing process is gone or finished without us
@@ -123,7 +128,7 @@ def _child(plan: Plan, pipe: Connection) -> None:
         pipe.close()
 
 
-def _setup(plan: Plan) -> tuple[Any, readers.Table]:
+def _setup(plan: Plan) -> tuple[Any, Any, readers.Table]:
     import zoneinfo
 
     import django
@@ -147,7 +152,13 @@ def _setup(plan: Plan) -> tuple[Any, readers.Table]:
         day_first=plan.day_first,
         tz=zoneinfo.ZoneInfo(plan.time_zone),
     )
-    cleaner = RowCleaner(plan.columns, KINDS[plan.kind].cleaners(ctx))
+    kind = KINDS[plan.kind]
+    cleaner = RowCleaner(plan.columns, kind.cleaners(ctx))
+    drafts = None
+    if hasattr(kind, "drafts"):  # as the writer would make them (`kinds.Drafts`)
+        drafts = kind.drafts(
+            organization_id=plan.organization_id, actor_id=plan.actor_id, job_id=plan.job_id
+        )
     table = readers.open_table(
         Path(plan.path),
         name=plan.name,
@@ -156,7 +167,7 @@ def _setup(plan: Plan) -> tuple[Any, readers.Table]:
         sheet=plan.sheet,
         header_row=plan.header_row,
     )
-    return cleaner, table
+    return cleaner, drafts, table
 
 
 def _send_quietly(pipe: Connection, message: tuple) -> None:

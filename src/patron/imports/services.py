@@ -386,11 +386,15 @@ def _import_run(
             started_at=job.started_at or timezone.now(),
         )
         ctx = _context(job, user)
+        if hasattr(kind, "drafts"):
+            ctx.drafts = kind.drafts(
+                organization_id=job.organization_id, actor_id=user.pk, job_id=job.pk
+            )
         kind.load_index(ctx)
         clean = cleaning.RowCleaner(job.mapping, kind.cleaners(ctx))
         with batches.bulk_writes(), batches.settled_heap() as settle:
-            for numbers, cleaned in _cleaned_batches(job, table, clean, batch_size, ahead):
-                batches.batch_write(job, kind, ctx, numbers, cleaned, table.labels)
+            for batch in _cleaned_batches(job, table, clean, ctx.drafts, batch_size, ahead):
+                batches.batch_write(job, kind, ctx, batch, table.labels)
                 settle()
                 if progress:
                     progress(job)
@@ -437,11 +441,12 @@ def _cleaned_batches(
     job: ImportJob,
     table: readers.Table,
     clean: cleaning.RowCleaner,
+    drafts: Callable[[list[batches.Cleaned]], list] | None,
     size: int,
     ahead: readahead.ReadAhead | None,
-) -> Iterator[tuple[list[int], list[batches.Cleaned]]]:
-    """(row numbers, cleaned rows) of each batch after the job's checkpoint, `size` rows at
-    a time: cleaned here until the read-ahead process is ready, by it from then on."""
+) -> Iterator[batches.Batch]:
+    """Each batch after the job's checkpoint, `size` rows at a time: cleaned (and drafted)
+    here until the read-ahead process is ready, by it from then on."""
     rows: list[tuple[int, list[str]]] = []
     for number, values in table.rows():
         if number <= job.checkpoint:
@@ -453,10 +458,19 @@ def _cleaned_batches(
             # `rows` was read but not written: the child starts again from the checkpoint.
             yield from ahead.batches(after=job.checkpoint)
             return
-        yield [n for n, _ in rows], [clean(values) for _, values in rows]
+        yield _batch(rows, clean, drafts)
         rows = []
     if rows:
-        yield [n for n, _ in rows], [clean(values) for _, values in rows]
+        yield _batch(rows, clean, drafts)
+
+
+def _batch(
+    rows: list[tuple[int, list[str]]],
+    clean: cleaning.RowCleaner,
+    drafts: Callable[[list[batches.Cleaned]], list] | None,
+) -> batches.Batch:
+    cleaned = [clean(values) for _, values in rows]
+    return [n for n, _ in rows], cleaned, drafts(cleaned) if drafts else None
 
 
 def _read_ahead(job: ImportJob, batch_size: int) -> readahead.ReadAhead | None:
@@ -482,6 +496,9 @@ def _read_ahead_plan(job: ImportJob, batch_size: int) -> readahead.Plan:
         time_zone=organization.time_zone,
         language=translation.get_language(),
         batch_size=batch_size,
+        organization_id=job.organization_id,
+        actor_id=job.created_by_id,
+        job_id=job.pk,
     )
 
 
