@@ -431,7 +431,7 @@ def test_a_large_import_refreshes_the_planners_statistics_of_its_tables(
 
     asked = []
     monkeypatch.setattr(services, "ANALYZE_MIN_ROWS", threshold)
-    monkeypatch.setattr(bulk, "analyze", lambda *tables: asked.append(tables))
+    monkeypatch.setattr(bulk, "analyze", lambda *tables, rows_added: asked.append(tables))
     services.import_run(job=make_job(owner, messy_file), batch_size=3)  # 6 created, 1 updated
     assert asked == ([(Customer, Contact)] if analysed else [])
 
@@ -446,9 +446,64 @@ def test_analysing_a_table_gives_the_planner_its_size(owner, customer):
         if connection.vendor == "postgresql":  # -1 (never analysed) before
             cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'customers_customer'")
             assert cursor.fetchone()[0] == 1
-        else:  # SQLite: nothing is asked of it
-            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
-            assert cursor.fetchone()[0] == 0
+        else:  # SQLite: none before; then its indexes' entries, the organisation's key first
+            cursor.execute("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'customers_customer'")
+            stats = dict(cursor.fetchall())
+            assert stats["customer_recent_idx"] == "1 1 1 1"
+    if connection.vendor != "sqlite":
+        return
+
+    def counted():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE idx = 'customer_recent_idx'")
+            return cursor.fetchone()[0]
+
+    def add(count):
+        for _ in range(count):
+            Customer.objects.create(organization=owner.organization, owner=owner, name="n", number=f"x{add.made}")
+            add.made += 1
+
+    add.made = 0
+    add(9)
+    bulk.analyze(Customer, rows_added=9)  # it had counted 1: read again
+    assert counted() == "10 10 1 1"
+    add(1)
+    bulk.analyze(Customer, rows_added=1)  # a tenth of what it counted: it still tells the shape
+    assert counted() == "10 10 1 1"
+    add(1)
+    bulk.analyze(Customer, rows_added=2)
+    assert counted() == "12 12 1 1"
+
+
+def test_after_a_large_import_sqlite_finds_phones_and_emails_through_their_indexes(
+    monkeypatch, owner, tmp_path, write_csv, make_job
+):
+    """The phone and e-mail indexes are keyed by the value alone (customers' migration 0010).
+    SQLite's planner, guessing without statistics, read such a lookup through an index that
+    starts with the organisation, that is every customer of it; the statistics a large
+    import leaves make it take the value's index."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the plan's wording is SQLite's; PostgreSQL keeps statistics itself")
+    rows = [["客户名称", "手机", "邮箱"]] + [
+        [f"客户{i}", f"139{i:08d}", f"c{i}@example.com"] for i in range(300)
+    ]
+    monkeypatch.setattr(services, "ANALYZE_MIN_ROWS", 100)
+    job = services.import_run(job=make_job(owner, write_csv(tmp_path / "many.csv", rows)))
+    assert job.rows_created == 300
+    lookups = {
+        "customer_phone_idx": Customer.objects.filter(phone="+8613900000007"),
+        "customer_email_idx": Customer.objects.filter(email="c7@example.com"),
+    }
+    for index, queryset in lookups.items():
+        sql, params = queryset.query.sql_with_params()
+        assert "organization_id" in sql  # still scoped to the organisation
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = " ".join(row[-1] for row in cursor.fetchall())
+        assert f"INDEX {index} (" in plan, plan
+    assert Customer.objects.get(email="c7@example.com").phone == "+8613900000007"
 
 
 def test_a_birthday_that_is_no_date_costs_the_birthday_not_the_customer(

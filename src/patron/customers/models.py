@@ -102,8 +102,12 @@ class Customer(OwnedModel):
                 fields=["organization", "owner_team", "-created_at", "-id"],
                 name="customer_team_idx",
             ),
-            models.Index(fields=["organization", "phone"], name="customer_phone_idx"),
-            models.Index(fields=["organization", "email"], name="customer_email_idx"),
+            # Phone and e-mail lookups (duplicate checks, merges) by the value alone: without the
+            # organisation's id in every entry these indexes are a third of the size, and an
+            # import, whose rows land at random places in them, writes a third fewer pages
+            # (see migration 0010). Lookups still filter by organisation.
+            models.Index(fields=["phone"], name="customer_phone_idx"),
+            models.Index(fields=["email"], name="customer_email_idx"),
             # The list's sort by last purchase, recent first and never bought last: DESC NULLS
             # LAST on PostgreSQL (migration 0003), where SQLite's DESC puts NULLs last anyway
             # (0009). The name sort's index is PostgreSQL's only: see 0009.

@@ -415,7 +415,7 @@ def _import_run(
     )
     job.refresh_from_db()
     if job.rows_created + job.rows_updated >= ANALYZE_MIN_ROWS:
-        bulk.analyze(*kind.tables)
+        bulk.analyze(*kind.tables, rows_added=job.rows_created + job.rows_updated)
     audit.record(
         "import.finished",
         obj=job,
