@@ -4,6 +4,8 @@ import re
 
 _TENANT_TABLES: set[str] | None = None
 _TABLE_RE = re.compile(r'(?:FROM|JOIN|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
+# A table's size for SQLite's statistics (`common.bulk.analyze`): it reads no row's values.
+_SIZE_ONLY = re.compile(r'\s*SELECT max\(rowid\) FROM "?\w+"?\s*$', re.IGNORECASE)
 
 
 def _tenant_tables() -> set[str]:
@@ -25,7 +27,7 @@ def unscoped_tenant_query(sql: str) -> str | None:
     scoped select (Django's collector), so reads and updates are where a leak would happen.
     """
     head = sql.lstrip()[:6].upper()
-    if head not in ("SELECT", "UPDATE"):
+    if head not in ("SELECT", "UPDATE") or _SIZE_ONLY.match(sql):
         return None
     tables = [t for t in _TABLE_RE.findall(sql) if t in _tenant_tables()]
     if tables and "organization_id" not in sql:

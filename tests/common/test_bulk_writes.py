@@ -69,3 +69,19 @@ def test_it_gives_rows_without_a_key_time_ordered_ones(org):
     keys = [row["id"] for row in rows]
     assert keys == sorted(keys) and {key.version for key in keys} == {7}
     assert AuditEntry.objects.filter(pk__in=keys).count() == 1200
+
+
+def test_a_layout_made_ahead_writes_what_insert_rows_writes(org, owner):
+    """The import makes rows' heads in another process and adds their tails at the write."""
+    import pytest
+
+    with pytest.raises(ValueError, match="created_at"):  # its time is the write's, not now
+        bulk.RowLayout(Customer, ("number",))
+    layout = bulk.RowLayout(Customer, ("number", "created_at", "updated_at"))
+    now = timezone.now()
+    head = layout.head({"id": uuid.uuid4(), "organization_id": org.pk, "name": AWKWARD, "owner_id": owner.pk,
+                        "birthday": dt.date(1990, 1, 2)})
+    assert bulk.insert_encoded(layout, [head + layout.tail(("C000009", now, now))]) == 1
+    made = Customer.objects.get(number="C000009")
+    assert (made.name, made.birthday, made.owner_id, made.created_at) == (AWKWARD, dt.date(1990, 1, 2), owner.pk, now)
+    assert (made.kind, made.consent_phone, made.version) == ("person", True, 1)  # defaults

@@ -69,3 +69,52 @@ def test_the_collector_waits_for_a_batchs_end_and_frees_its_cycles_there():
             pass
         assert not gc.isenabled() and gc.get_freeze_count() > 0  # this one's heap is still set aside
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("owner_rule", ["importer", "pool"])
+def test_imported_customers_and_their_entries_are_stored_as_the_orm_stores_them(
+    owner, tmp_path, write_csv, make_job, owner_rule
+):
+    """New customers' rows are made by the import's own encoder (`kinds.Drafts`, partly in
+    another process): the stored columns must be those Django writes for the same values."""
+    from django.db import connection
+
+    from patron.audit import services as audit
+    from patron.audit.models import AuditEntry
+
+    rows = [
+        ["客户名称", "手机", "邮箱", "省份", "生日", "公司", "联系人", "备注"],
+        ["  张 伟 ", "138 0013 8000", "ZHANG.Wei@Example.COM", "广东", "1990年1月2日", "", "", "tab\there"],
+        ["北京远航科技有限公司", "", "info@yh.example.com", "京", "", "北京远航科技有限公司", "李娜", ""],
+        ["Wang", "+1 415 555 0100", "", "", "1991-02-30", "", "", ""],  # imported without the birthday
+    ]
+    job = services.import_run(job=make_job(owner, write_csv(tmp_path / "f.csv", rows), owner_rule=owner_rule))
+    assert job.rows_created == 3 and job.values_left_out == 1
+    skip = {"id", "number", "created_at", "updated_at", "search_text"}
+
+    def stored(model, pk):
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT * FROM "{table}" WHERE id = %s AND organization_id = %s',
+                [model._meta.pk.get_db_prep_value(pk, connection),
+                 model._meta.get_field("organization").get_db_prep_value(owner.organization_id, connection)],
+            )
+            names = [c[0] for c in cursor.description]
+            return {n: v for n, v in zip(names, cursor.fetchone(), strict=True) if n not in skip}
+
+    for imported in Customer.objects.filter(number__startswith="C"):
+        assert imported.search_text == search_text_of(imported)["search_text"]
+        assert (imported.owner_id, imported.pooled_at is None) == (
+            (owner.pk, True) if owner_rule == "importer" else (None, False)
+        )
+        values = {f.attname: getattr(imported, f.attname) for f in Customer._meta.concrete_fields}
+        values.update(id=None, number=f"T{imported.number}")
+        twin = Customer(**values)
+        twin.save()
+        assert stored(Customer, imported.pk) == stored(Customer, twin.pk)
+        entry = AuditEntry.objects.get(object_id=str(imported.pk), action="customer.imported")
+        reference = audit.record("customer.imported", obj=imported, user=owner, data={"import": job.pk})
+        assert {k: v for k, v in stored(AuditEntry, entry.pk).items() if k != "object_id"} == {
+            k: v for k, v in stored(AuditEntry, reference.pk).items() if k != "object_id"
+        }

@@ -431,7 +431,7 @@ def test_a_large_import_refreshes_the_planners_statistics_of_its_tables(
 
     asked = []
     monkeypatch.setattr(services, "ANALYZE_MIN_ROWS", threshold)
-    monkeypatch.setattr(bulk, "analyze", lambda *tables, rows_added: asked.append(tables))
+    monkeypatch.setattr(bulk, "analyze", lambda *tables: asked.append(tables))
     services.import_run(job=make_job(owner, messy_file), batch_size=3)  # 6 created, 1 updated
     assert asked == ([(Customer, Contact)] if analysed else [])
 
@@ -465,14 +465,31 @@ def test_analysing_a_table_gives_the_planner_its_size(owner, customer):
 
     add.made = 0
     add(9)
-    bulk.analyze(Customer, rows_added=9)  # it had counted 1: read again
+    bulk.analyze(Customer)  # it had counted 1: read again
     assert counted() == "10 10 1 1"
     add(1)
-    bulk.analyze(Customer, rows_added=1)  # a tenth of what it counted: it still tells the shape
+    bulk.analyze(Customer)  # grown by a tenth, no more: the statistics still tell its shape
     assert counted() == "10 10 1 1"
     add(1)
-    bulk.analyze(Customer, rows_added=2)
+    bulk.analyze(Customer)
     assert counted() == "12 12 1 1"
+
+
+def test_an_import_is_done_even_when_the_statistics_cannot_be_refreshed(
+    monkeypatch, owner, messy_file, make_job
+):
+    from django.db import OperationalError
+
+    from patron.common import bulk
+
+    def locked(*tables):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(services, "ANALYZE_MIN_ROWS", 1)
+    monkeypatch.setattr(bulk, "analyze", locked)
+    job = services.import_run(job=make_job(owner, messy_file), batch_size=3)
+    assert job.status == ImportJob.Status.DONE and job.rows_created == 6
+    assert AuditEntry.objects.filter(action="import.finished", object_id=str(job.pk)).count() == 1
 
 
 def test_after_a_large_import_sqlite_finds_phones_and_emails_through_their_indexes(

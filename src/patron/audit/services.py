@@ -52,6 +52,8 @@ def record(
 def record_many(action: str, *, objs: list[models.Model], user: Any, data: dict | None = None) -> None:
     """One entry per object, written in bulk (an import's updates, its products and orders):
     see `BulkEntries`."""
+    if not objs:
+        return
     entries = BulkEntries(action, actor_id=getattr(user, "pk", None), data=data)
     entries.write(
         entries.drafts([(o.organization_id, o._meta.label_lower, o.pk, str(o)) for o in objs])

@@ -522,9 +522,8 @@ def _single(field: models.Field, value: Any) -> Any:
     return convert(value) if convert else value
 
 
-def analyze(*tables: type[models.Model], rows_added: int | None = None) -> None:
-    """Fresh planner statistics for tables that a bulk write has just grown (by `rows_added`
-    rows, when the caller knows).
+def analyze(*tables: type[models.Model]) -> None:
+    """Fresh planner statistics for tables that a bulk write has just grown.
 
     PostgreSQL: autovacuum analyses a table some time after a large write, or never where
     it is turned off; until then the planner believes the table as small as it was. Seen:
@@ -535,24 +534,27 @@ def analyze(*tables: type[models.Model], rows_added: int | None = None) -> None:
     index that starts with the organisation as readily as one on the phone: an e-mail lookup
     read every customer of the organisation. SQLite reads the whole table (a million
     customers: 1 s, ten million orders: 7 s; with `analysis_limit` it took an organisation of
-    a million for one of a thousand), so a table whose statistics already count ten times
-    the rows added keeps them: they still describe it.
+    a million for one of a thousand), so a table that has not grown by a tenth since its
+    statistics were taken keeps them: they still describe it.
     """
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
         for model in tables:
             table = model._meta.db_table
-            if connection.vendor == "sqlite" and rows_added is not None:
-                if _sqlite_rows_known(cursor, table) >= 10 * rows_added:
-                    continue
+            if connection.vendor == "sqlite" and not _sqlite_grown(cursor, table):
+                continue
             cursor.execute(f"ANALYZE {qn(table)}")
 
 
-def _sqlite_rows_known(cursor: Any, table: str) -> int:
-    """The table's row count as its statistics last recorded it (0 without statistics)."""
+def _sqlite_grown(cursor: Any, table: str) -> bool:
+    """Whether the table has grown by a tenth since SQLite's statistics last counted it (or
+    has none). Its largest rowid bounds its size from above, read from the end of its tree."""
     cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
     if not cursor.fetchone()[0]:
-        return 0
-    cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
-    row = cursor.fetchone()
-    return int(row[0].split()[0]) if row else 0
+        return True
+    cursor.execute("SELECT max(CAST(stat AS INTEGER)) FROM sqlite_stat1 WHERE tbl = %s", [table])
+    counted = cursor.fetchone()[0]
+    if not counted:
+        return True
+    cursor.execute(f"SELECT max(rowid) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+    return (cursor.fetchone()[0] or 0) > counted * 1.1

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -177,9 +178,9 @@ def _records(model: type, pks: list[Any], ctx: Context) -> dict[Any, Any]:
     """The records with these primary keys, by key, from the organisation importing.
 
     Looked up by key alone, the organisation checked here: SQLite's planner, without
-    statistics, reads `organization_id = ? AND id IN (...)` through an index that starts with
-    the organisation (the phone index), that is every customer of the organisation once per
-    batch, which made large imports quadratic.
+    statistics, read `organization_id = ? AND id IN (...)` through an index that starts with
+    the organisation, that is every customer of the organisation once per batch, which made
+    large imports quadratic.
     """
     with tenancy.unscoped():
         found = model.objects.in_bulk(pks)
@@ -314,12 +315,16 @@ class OwnedPeopleKind:
             drafts: Drafts = ctx.drafts
             first = Counter.take(ctx.organization_id, self.counter, count=len(creates))
             now = timezone.now()
-            rows = []
-            for i, pending in enumerate(creates):
-                if pending.draft is None:  # a row that took in a repeat of it: drafted again
-                    pending.draft = drafts.one(pending.data)
-                rows.append(drafts.finish(pending, first + i, ctx, now))
-            bulk.insert_encoded(drafts.layout, rows)
+
+            def rows() -> Iterator[tuple]:
+                # Made as they are inserted: on PostgreSQL the server stores the first rows
+                # while the later ones are made.
+                for i, pending in enumerate(creates):
+                    if pending.draft is None:  # a row that took in a repeat of it: made again
+                        pending.draft = drafts.one(pending.data)
+                    yield drafts.finish(pending, first + i, ctx, now)
+
+            bulk.insert_encoded(drafts.layout, rows())
             drafts.entries.write([p.draft[3] for p in creates])
             for pending in creates:
                 owner = pending.data["_owner"]

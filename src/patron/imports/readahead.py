@@ -51,6 +51,7 @@ class Plan:
     organization_id: Any
     actor_id: Any
     job_id: Any
+    vendor: str  # the writer's database: new records' rows are encoded for it
 
 
 class ReadAhead:
@@ -135,6 +136,10 @@ def _setup(plan: Plan) -> tuple[Any, Any, readers.Table]:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "patron.config.settings")
     django.setup()
+    from django.db import connection
+
+    if connection.vendor != plan.vendor:  # rows encoded for another database: clean nothing
+        raise RuntimeError(f"this process would write to {connection.vendor}, not {plan.vendor}")
     from django.utils import translation
 
     from patron.imports.cleaning import RowCleaner

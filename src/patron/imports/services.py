@@ -10,6 +10,7 @@ importing the same file twice updates instead of duplicating.
 import codecs
 import csv
 import io
+import logging
 import re
 import zoneinfo
 from collections import defaultdict
@@ -21,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -47,6 +48,7 @@ BATCH_SIZE = 20_000
 # it takes two seconds to start, which a smaller file does not repay.
 READ_AHEAD_MIN_BYTES = 2 * 2**20
 MAX_UPLOAD_BYTES = getattr(settings, "PATRON_IMPORT_MAX_BYTES", 256 * 1024 * 1024)
+logger = logging.getLogger(__name__)
 RESOURCE = {"customers": "customers", "leads": "leads", "products": "products", "orders": "orders"}
 
 
@@ -414,8 +416,6 @@ def _import_run(
         status=ImportJob.Status.DONE, finished_at=timezone.now()
     )
     job.refresh_from_db()
-    if job.rows_created + job.rows_updated >= ANALYZE_MIN_ROWS:
-        bulk.analyze(*kind.tables, rows_added=job.rows_created + job.rows_updated)
     audit.record(
         "import.finished",
         obj=job,
@@ -427,6 +427,11 @@ def _import_run(
             "values_left_out": job.values_left_out,
         },
     )
+    if job.rows_created + job.rows_updated >= ANALYZE_MIN_ROWS:
+        try:
+            bulk.analyze(*kind.tables)
+        except DatabaseError:  # the import is done: fresh statistics can wait for the next
+            logger.warning("Could not refresh the statistics after import %s", job.pk, exc_info=True)
     return job
 
 
@@ -499,6 +504,7 @@ def _read_ahead_plan(job: ImportJob, batch_size: int) -> readahead.Plan:
         organization_id=job.organization_id,
         actor_id=job.created_by_id,
         job_id=job.pk,
+        vendor=connection.vendor,
     )
 
 

@@ -13,17 +13,13 @@ index that starts with the organisation (every customer of it) rather than this 
 statistics that large writes now leave (`common.bulk.analyze`) make it take this one.
 """
 
-from django.conf import settings
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_user_language'),
         ('customers', '0009_last_purchase_index_on_sqlite'),
-        ('organizations', '0002_settings_validated'),
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
