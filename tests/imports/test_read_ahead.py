@@ -4,6 +4,7 @@ import it feeds ends exactly as one cleaned in-process, and it never outlives th
 import dataclasses
 
 import pytest
+from django.db import connection
 
 from patron.audit.models import AuditEntry
 from patron.common import tenancy
@@ -57,7 +58,10 @@ def _handing_over_after(first_batches: int, monkeypatch) -> list[int]:
 
     def batches(self, *, after):
         for numbers, cleaned, drafts in real_batches(self, after=after):
-            assert len(drafts) == len(numbers)  # new customers' rows were made there too
+            if connection.vendor == "sqlite":  # new customers' rows were made there too
+                assert len(drafts) == len(numbers)
+            else:  # PostgreSQL's writer makes them as it streams them to the server
+                assert drafts is None
             from_child.extend(numbers)
             yield numbers, cleaned, drafts
 

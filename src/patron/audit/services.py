@@ -78,7 +78,7 @@ class BulkEntries:
             "data": jsonable(data or {}),  # one object for every entry: encoded once
         }
 
-    def drafts(self, records: list[tuple[Any, str, Any, str]]) -> list[tuple]:
+    def drafts(self, records: list[tuple[Any, str, Any, str]]) -> list[list]:
         """The entries of (organization id, object type, object id, description) records,
         all but their time."""
         row = dict(self.fixed)
@@ -96,7 +96,7 @@ class BulkEntries:
             made.append(self.layout.head(row))
         return made
 
-    def write(self, drafts: list[tuple]) -> None:
+    def write(self, drafts: list[list]) -> None:
         now = timezone.now()
         tail = self.layout.tail((now, now))
         bulk.insert_encoded(self.layout, (draft + tail for draft in drafts))

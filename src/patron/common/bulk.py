@@ -231,7 +231,7 @@ class NotEncodable(TypeError):
 
 
 class RowLayout:
-    """A model's INSERT rows as tuples of database values, made in two parts.
+    """A model's INSERT rows as lists of database values, made in two parts.
 
     The head holds every column but those named as the tail, encoded as soon as the values
     are known: a large import makes it in its read-ahead process, on the other core. The
@@ -268,26 +268,26 @@ class RowLayout:
                 self._head.append((field.attname, encode, None, default))
         self._tail = [encoders[name] for name in tail]
 
-    def head(self, row: dict[str, Any]) -> tuple:
+    def head(self, row: dict[str, Any]) -> list:
         """The head columns' values of `row` (a dict by attname), encoded."""
-        return tuple(
+        return [
             (row[name] if encode is None else encode(row[name]))
             if name in row
             else fixed
             if default is None
             else (default() if encode is None else encode(default()))
             for name, encode, fixed, default in self._head
-        )
+        ]
 
-    def tail(self, values: tuple) -> tuple:
+    def tail(self, values: tuple) -> list:
         """The tail columns' `values`, in the tail's order, encoded."""
-        return tuple(
+        return [
             value if encode is None else encode(value)
             for value, encode in zip(values, self._tail, strict=True)
-        )
+        ]
 
 
-def insert_encoded(layout: RowLayout, rows: Iterable[tuple], *, batch: int = 500) -> int:
+def insert_encoded(layout: RowLayout, rows: Iterable[list], *, batch: int = 500) -> int:
     """INSERT rows made by `layout` (each its head, then its tail); return the count."""
     qn = connection.ops.quote_name
     table = qn(layout.model._meta.db_table)
@@ -313,7 +313,7 @@ def insert_encoded(layout: RowLayout, rows: Iterable[tuple], *, batch: int = 500
         # which is cheaper than building and parsing a statement of many VALUES tuples.
         marks = ", ".join(["%s"] * (len(layout.head_fields) + len(layout.tail_fields)))
         sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - names only
-        buffer: list[tuple] = []
+        buffer: list[list] = []
         for row in rows:
             buffer.append(row)
             if len(buffer) >= batch:
@@ -342,7 +342,7 @@ def insert_rows(
     make_pk = isinstance(model._meta.pk, models.UUIDField)
     fresh_keys: list[uuid.UUID] = []
 
-    def encoded() -> Iterator[tuple]:
+    def encoded() -> Iterator[list]:
         for row in rows:
             if make_pk and row.get(pk_name) is None:
                 if not fresh_keys:

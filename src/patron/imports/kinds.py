@@ -99,20 +99,23 @@ def _search_text(row: dict[str, Any]) -> str:
     return " ".join(filter(None, parts)).lower()  # one lower() a row, not one a part
 
 
+# New records drafted at once by the writer, between two pieces it streams to the database.
+_DRAFT_PIECE = 500
 # A new record made ahead of its write: its key (as an integer, which crosses from the
 # read-ahead process at a third of the cost of a UUID), its columns but `Drafts.TAIL`
 # (encoded), its search text but its number, and its audit entry but its time.
-Draft = tuple[int, tuple, str, tuple]
+Draft = tuple[int, list, str, list]
 
 
 class Drafts:
-    """New customers' and leads' rows and audit entries, made where their rows are cleaned.
+    """New customers' and leads' rows and audit entries, made ahead of their write.
 
-    In a large import that is the read-ahead process, on the other core: building and
-    encoding rows there took about a fifth of the writer's time off it (a million customers
-    into SQLite). The writer adds what only it knows (`TAIL`): the number it takes from the
-    organisation's counter in the batch's transaction, the owner that number gives when
-    records go round a team, the time, and the search text, which starts with the number.
+    In a large import into SQLite they are made in the read-ahead process, on the other core
+    (`readahead`): the writer's thread is SQLite's only one, and building and encoding rows
+    was a third of its time. The writer adds what only it knows (`TAIL`): the number it takes
+    from the organisation's counter in the batch's transaction, the owner that number gives
+    when records go round a team, the time, and the search text, which starts with the
+    number.
     """
 
     TAIL = ("number", "owner_id", "owner_team_id", "pooled_at", "search_text", "created_at", "updated_at")
@@ -138,9 +141,6 @@ class Drafts:
         made = iter(self.many([data for ok, (data, _p) in zip(accepted, cleaned, strict=True) if ok]))
         return [next(made) if ok else None for ok in accepted]
 
-    def one(self, data: dict[str, Any]) -> Draft:
-        return self.many([data])[0]
-
     def many(self, rows: list[dict[str, Any]]) -> list[Draft]:
         values = [self.kind.new_values(data) for data in rows]
         keys = bulk.ordered_uuids(len(values))
@@ -154,7 +154,7 @@ class Drafts:
             for row, entry in zip(values, entries, strict=True)
         ]
 
-    def finish(self, pending: Pending, number: int, ctx: Context, now: Any) -> tuple:
+    def finish(self, pending: Pending, number: int, ctx: Context, now: Any) -> list:
         """The row of `pending`'s draft, numbered `number`, as the database takes it."""
         owner = pending.data["_owner"]
         if owner is IN_TURN:
@@ -316,13 +316,17 @@ class OwnedPeopleKind:
             first = Counter.take(ctx.organization_id, self.counter, count=len(creates))
             now = timezone.now()
 
-            def rows() -> Iterator[tuple]:
+            def rows() -> Iterator[list]:
                 # Made as they are inserted: on PostgreSQL the server stores the first rows
-                # while the later ones are made.
-                for i, pending in enumerate(creates):
-                    if pending.draft is None:  # a row that took in a repeat of it: made again
-                        pending.draft = drafts.one(pending.data)
-                    yield drafts.finish(pending, first + i, ctx, now)
+                # while the later ones are made. Drafts not made ahead (PostgreSQL, small
+                # files, a row that took in a repeat of it) are made here, a piece at a time.
+                for start in range(0, len(creates), _DRAFT_PIECE):
+                    piece = creates[start : start + _DRAFT_PIECE]
+                    wanting = [p for p in piece if p.draft is None]
+                    for pending, draft in zip(wanting, drafts.many([p.data for p in wanting]), strict=True):
+                        pending.draft = draft
+                    for i, pending in enumerate(piece, start):
+                        yield drafts.finish(pending, first + i, ctx, now)
 
             bulk.insert_encoded(drafts.layout, rows())
             drafts.entries.write([p.draft[3] for p in creates])

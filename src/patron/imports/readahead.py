@@ -1,9 +1,14 @@
 """Reading and cleaning a large file in a child process, one batch ahead of the writer.
 
-Reading and cleaning rows is pure Python over strings, about a fifth of an import's time,
-and so is making new records' rows and audit entries from them (`kinds.Drafts`); writing a
-batch is the rest, here and in the database. A child process cleans and drafts the next
-batch while this one writes the current one, on another core. (A thread does not help:
+Reading and cleaning rows is pure Python over strings, about a fifth of an import's time;
+writing a batch is the rest, here and in the database. A child process cleans the next batch
+while this one writes the current one, on another core. Into SQLite it also makes the new
+records' rows and audit entries (`kinds.Drafts`), about a third of the Python on the
+writer's thread, SQLite's only one: a million rows took 64 s against 67 s on average over
+five alternating pairs, for 18 s more CPU (pickling), on two cores that the two processes
+and SQLite's checkpoints already keep busy. PostgreSQL stores each piece of a COPY while the
+writer makes the next, so there the server is an import's critical path, and drafting here
+cost the machine more (20 s more CPU, 93-97 s -> 101-105 s) than it saved the writer. (A thread does not help:
 the writer gives up Python's interpreter lock at each row SQLite steps, and waits up to
 5 ms to get it back from a busy cleaning thread, so the two ran one after the other.)
 
@@ -160,7 +165,7 @@ def _setup(plan: Plan) -> tuple[Any, Any, readers.Table]:
     kind = KINDS[plan.kind]
     cleaner = RowCleaner(plan.columns, kind.cleaners(ctx))
     drafts = None
-    if hasattr(kind, "drafts"):  # as the writer would make them (`kinds.Drafts`)
+    if hasattr(kind, "drafts") and plan.vendor == "sqlite":  # as the writer would make them
         drafts = kind.drafts(
             organization_id=plan.organization_id, actor_id=plan.actor_id, job_id=plan.job_id
         )

@@ -395,7 +395,7 @@ def _import_run(
         kind.load_index(ctx)
         clean = cleaning.RowCleaner(job.mapping, kind.cleaners(ctx))
         with batches.bulk_writes(), batches.settled_heap() as settle:
-            for batch in _cleaned_batches(job, table, clean, ctx.drafts, batch_size, ahead):
+            for batch in _cleaned_batches(job, table, clean, batch_size, ahead):
                 batches.batch_write(job, kind, ctx, batch, table.labels)
                 settle()
                 if progress:
@@ -446,12 +446,11 @@ def _cleaned_batches(
     job: ImportJob,
     table: readers.Table,
     clean: cleaning.RowCleaner,
-    drafts: Callable[[list[batches.Cleaned]], list] | None,
     size: int,
     ahead: readahead.ReadAhead | None,
 ) -> Iterator[batches.Batch]:
-    """Each batch after the job's checkpoint, `size` rows at a time: cleaned (and drafted)
-    here until the read-ahead process is ready, by it from then on."""
+    """Each batch after the job's checkpoint, `size` rows at a time: cleaned here until the
+    read-ahead process is ready, by it (new records drafted too, on SQLite) from then on."""
     rows: list[tuple[int, list[str]]] = []
     for number, values in table.rows():
         if number <= job.checkpoint:
@@ -463,19 +462,10 @@ def _cleaned_batches(
             # `rows` was read but not written: the child starts again from the checkpoint.
             yield from ahead.batches(after=job.checkpoint)
             return
-        yield _batch(rows, clean, drafts)
+        yield [n for n, _ in rows], [clean(values) for _, values in rows], None
         rows = []
     if rows:
-        yield _batch(rows, clean, drafts)
-
-
-def _batch(
-    rows: list[tuple[int, list[str]]],
-    clean: cleaning.RowCleaner,
-    drafts: Callable[[list[batches.Cleaned]], list] | None,
-) -> batches.Batch:
-    cleaned = [clean(values) for _, values in rows]
-    return [n for n, _ in rows], cleaned, drafts(cleaned) if drafts else None
+        yield [n for n, _ in rows], [clean(values) for _, values in rows], None
 
 
 def _read_ahead(job: ImportJob, batch_size: int) -> readahead.ReadAhead | None:
