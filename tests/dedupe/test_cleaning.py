@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -107,3 +108,26 @@ def test_the_cleaning_jobs_tasks_read_in_their_owners_language(org, owner):
     cleaning.clean_organization(organization=org, as_of=org.today(), stale_days=180)
     invalid = Task.objects.get(dedupe_key__startswith="clean:invalid:")
     assert invalid.notes == "电话；邮箱" and invalid.title.startswith("核对")
+
+
+def test_it_keeps_sqlites_planner_statistics_for_customers_grown_by_hand(org, owner, monkeypatch):
+    """Without statistics SQLite reads a phone or e-mail lookup through an index of the whole
+    organisation; imports refresh them, and the weekly cleaning does for everything else."""
+    from django.db import OperationalError, connection
+
+    from patron.common import bulk
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's autovacuum keeps its statistics")
+    setup_findings(org, owner)
+    cleaning.clean_organization(organization=org, as_of=org.today(), stale_days=180)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT stat FROM sqlite_stat1 WHERE idx = 'customer_phone_idx'")
+        assert cursor.fetchone()[0].startswith(f"{Customer.objects.count()} ")
+
+    def locked(*tables):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(bulk, "analyze", locked)
+    report = cleaning.clean_organization(organization=org, as_of=org.today(), stale_days=180)
+    assert report.found["invalid"] == 1  # the run's findings stand

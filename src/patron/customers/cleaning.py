@@ -13,11 +13,13 @@ customer per kind per week. Customers without an owner (the public pool) get no 
 """
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,10 +29,12 @@ from patron.accounts import permissions
 from patron.accounts.models import User
 from patron.activities import services as activities
 from patron.activities.models import Task
-from patron.common import standardize
+from patron.common import bulk, standardize
 from patron.customers import dedupe
 from patron.customers.models import Customer, DuplicatePair
+from patron.sales.models import Lead
 
+logger = logging.getLogger(__name__)
 KINDS = ("invalid", "stale", "duplicate")
 
 
@@ -179,4 +183,23 @@ def clean_organization(
         }
         for kind in KINDS:
             _flag(kind, findings[kind], as_of=as_of, report=report, limit=limit)
+    _keep_statistics()
     return report
+
+
+def _keep_statistics() -> None:
+    """SQLite's planner statistics for the tables people grow by hand, a customer at a time.
+
+    Imports and the demo load refresh them after their writes; a database that grew without
+    either would have none, and SQLite would read a phone or e-mail lookup through an index
+    that starts with the organisation, that is every customer of it. A table that has not
+    grown by a tenth keeps its statistics (`bulk.analyze`), so most runs cost three small
+    queries. PostgreSQL's autovacuum keeps its own.
+    """
+    if connection.vendor != "sqlite":
+        return
+    try:
+        with transaction.atomic():
+            bulk.analyze(Customer, Lead)
+    except DatabaseError:  # the findings are filed: fresh statistics can wait for the next run
+        logger.warning("Could not refresh the planner's statistics", exc_info=True)
