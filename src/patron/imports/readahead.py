@@ -3,7 +3,7 @@
 Reading and cleaning rows is pure Python over strings, about a fifth of an import's time;
 writing a batch is the rest, here and in the database. A child process cleans the next batch
 while this one writes the current one, on another core. Into SQLite it also makes the new
-records' rows and audit entries (`kinds.Drafts`), about a third of the Python on the
+records' rows and audit entries (`kinds.Drafts`), about half of the Python on the
 writer's thread, SQLite's only one: a million rows took 64 s against 67 s on average over
 five alternating pairs, for 18 s more CPU (pickling), on two cores that the two processes
 and SQLite's checkpoints already keep busy. PostgreSQL stores each piece of a COPY while the
