@@ -5,7 +5,7 @@ import re
 _TENANT_TABLES: set[str] | None = None
 _TABLE_RE = re.compile(r'(?:FROM|JOIN|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
 # A table's size for SQLite's statistics (`common.bulk.analyze`): it reads no row's values.
-_SIZE_ONLY = re.compile(r'\s*SELECT max\(rowid\) FROM "?\w+"?\s*$', re.IGNORECASE)
+_SIZE_ONLY = re.compile(r'\s*SELECT count\(\*\) FROM "?\w+"?\s*$', re.IGNORECASE)
 
 
 def _tenant_tables() -> set[str]:

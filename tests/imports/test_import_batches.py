@@ -75,8 +75,9 @@ def test_the_collector_waits_for_a_batchs_end_and_frees_its_cycles_there():
 def test_imported_customers_and_their_entries_are_stored_as_the_orm_stores_them(
     owner, tmp_path, write_csv, make_job, owner_rule
 ):
-    """New customers' rows are made by the import's own encoder (`kinds.Drafts`, partly in
-    another process): the stored columns must be those Django writes for the same values."""
+    """New customers' rows are made by the import's own encoder (`kinds.Drafts`; in the
+    read-ahead process for large files into SQLite, compared in test_read_ahead): the stored
+    columns must be those Django writes for the same values."""
     from django.db import connection
 
     from patron.audit import services as audit
@@ -118,3 +119,25 @@ def test_imported_customers_and_their_entries_are_stored_as_the_orm_stores_them(
         assert {k: v for k, v in stored(AuditEntry, entry.pk).items() if k != "object_id"} == {
             k: v for k, v in stored(AuditEntry, reference.pk).items() if k != "object_id"
         }
+
+
+def test_the_writer_drafts_new_records_a_piece_at_a_time_in_file_order(
+    owner, tmp_path, write_csv, make_job, monkeypatch
+):
+    """Rows not drafted ahead (PostgreSQL, small files, rows that took in a repeat of them)
+    are drafted by the writer between the pieces it streams: numbers still follow the file."""
+    from patron.audit.models import AuditEntry
+
+    monkeypatch.setattr(kinds, "_DRAFT_PIECE", 7)
+    rows = [["客户名称", "手机", "备注"]] + [[f"客户{i}", f"139{i:08d}", ""] for i in range(60)]
+    for at in (41, 20, 5):  # repeats two rows after their first: folded into the record it makes
+        rows.insert(at + 3, [f"客户{at}", f"139{at:08d}", "again"])
+    job = services.import_run(job=make_job(owner, write_csv(tmp_path / "f.csv", rows)))
+    assert (job.rows_created, job.rows_updated) == (60, 3)
+    made = list(Customer.objects.order_by("number"))
+    assert [c.number for c in made] == [f"C{n:06d}" for n in range(1, 61)]
+    assert [c.name for c in made] == [f"客户{i}" for i in range(60)]
+    assert all(c.search_text == search_text_of(c)["search_text"] for c in made)
+    assert {c.notes for c in made if c.name in ("客户5", "客户20", "客户41")} == {"again"}
+    entries = AuditEntry.objects.filter(action="customer.imported").values_list("object_id", flat=True)
+    assert sorted(entries) == sorted(str(c.pk) for c in made)

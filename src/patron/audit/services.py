@@ -65,8 +65,8 @@ class BulkEntries:
 
     The rows go through `common.bulk` (COPY on PostgreSQL) rather than `bulk_create`:
     building and preparing an AuditEntry per record cost an import about half of its time.
-    They are made in two steps, so that an import makes each new record's entry in its
-    read-ahead process, beside the record's row, and its writer only adds the time.
+    They are made in two steps, so that an import into SQLite makes each new record's entry
+    in its read-ahead process, beside the record's row, and its writer only adds the time.
     """
 
     def __init__(self, action: str, *, actor_id: Any, data: dict | None = None) -> None:

@@ -32,7 +32,6 @@ from patron.activities.models import Task
 from patron.common import bulk, standardize
 from patron.customers import dedupe
 from patron.customers.models import Customer, DuplicatePair
-from patron.sales.models import Lead
 
 logger = logging.getLogger(__name__)
 KINDS = ("invalid", "stale", "duplicate")
@@ -183,19 +182,21 @@ def clean_organization(
         }
         for kind in KINDS:
             _flag(kind, findings[kind], as_of=as_of, report=report, limit=limit)
-    _keep_statistics()
     return report
 
 
-def _keep_statistics() -> None:
-    """SQLite's planner statistics for the tables people grow by hand, a customer at a time.
+def keep_statistics() -> None:
+    """SQLite's planner statistics for the tables people grow by hand, a customer at a time;
+    once per cleaning run, for every organisation (they describe whole tables).
 
     Imports and the demo load refresh them after their writes; a database that grew without
     either would have none, and SQLite would read a phone or e-mail lookup through an index
-    that starts with the organisation, that is every customer of it. A table that has not
-    grown by a tenth keeps its statistics (`bulk.analyze`), so most runs cost three small
-    queries. PostgreSQL's autovacuum keeps its own.
+    that starts with the organisation, that is every customer of it. A table whose size is
+    within a tenth of what its statistics counted keeps them (`bulk.analyze`), so most runs
+    cost a count. PostgreSQL's autovacuum keeps its own.
     """
+    from patron.sales.models import Lead  # leads are grown by hand too
+
     if connection.vendor != "sqlite":
         return
     try:

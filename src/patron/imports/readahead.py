@@ -2,15 +2,17 @@
 
 Reading and cleaning rows is pure Python over strings, about a fifth of an import's time;
 writing a batch is the rest, here and in the database. A child process cleans the next batch
-while this one writes the current one, on another core. Into SQLite it also makes the new
-records' rows and audit entries (`kinds.Drafts`), about half of the Python on the
-writer's thread, SQLite's only one: a million rows took 64 s against 67 s on average over
-five alternating pairs, for 18 s more CPU (pickling), on two cores that the two processes
-and SQLite's checkpoints already keep busy. PostgreSQL stores each piece of a COPY while the
-writer makes the next, so there the server is an import's critical path, and drafting here
-cost the machine more (20 s more CPU, 93-97 s -> 101-105 s) than it saved the writer. (A thread does not help:
-the writer gives up Python's interpreter lock at each row SQLite steps, and waits up to
-5 ms to get it back from a busy cleaning thread, so the two ran one after the other.)
+while this one writes the current one, on another core. (A thread does not help: the writer
+gives up Python's interpreter lock at each row SQLite steps, and waits up to 5 ms to get it
+back from a busy cleaning thread, so the two ran one after the other.)
+
+Into SQLite the child also makes the new records' rows and audit entries (`kinds.Drafts`),
+about half of the Python on the writer's thread, SQLite's only one (19 s of 33 s at a million
+rows): a million rows took 64 s against 67 s on average over five alternating pairs, for 18 s
+more CPU (pickling), on two cores that the two processes and SQLite's checkpoints already
+keep busy. PostgreSQL stores each piece of a COPY while the writer makes the next, so there
+the server is an import's critical path, and drafting here cost the machine more (20 s more
+CPU, 93-97 s -> 101-105 s) than it saved the writer.
 
 The child starts a fresh interpreter (about two seconds to load Django); the writer cleans
 batches itself until the child says it is ready, then hands over at a batch boundary by

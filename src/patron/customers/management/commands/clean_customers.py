@@ -62,3 +62,4 @@ class Command(BaseCommand):
                 f"tasks created {report.tasks_created}; without owner {report.without_owner}; "
                 f"old exports deleted {pruned}"
             )
+        cleaning.keep_statistics()
