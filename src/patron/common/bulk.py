@@ -235,10 +235,10 @@ class RowLayout:
 
     The head holds every column but those named as the tail, encoded as soon as the values
     are known: a large import into SQLite makes it in its read-ahead process, on the other
-    core. The
-    tail holds what only the write knows (a record's number, its time of creation), encoded
-    there. Values are encoded as `bulk_create` would store them: as COPY text on PostgreSQL,
-    as the values SQLite keeps elsewhere. Missing head values take the field's default.
+    core. The tail holds what only the write knows (a record's number, its time of creation),
+    encoded there. Values are encoded as `bulk_create` would store them: as COPY text on
+    PostgreSQL, as the values SQLite keeps elsewhere. Missing head values take the field's
+    default.
 
     A layout remembers the last values it encoded: one per thread and run, never shared.
     """

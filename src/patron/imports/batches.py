@@ -174,10 +174,10 @@ def batch_write(job: ImportJob, kind: Any, ctx: Context, batch: Batch, headers: 
         for pending in creates + updates:
             for key in pending.keys:
                 ctx.index.setdefault(key, pending.pk)
-        if created:  # kinds that draft new records write their entries with them
-            audit.record_many(
-                f"{kind.audit_prefix}.imported", objs=created, user=ctx.user, data={"import": job.pk}
-            )
+        # Kinds that draft new records (`kinds.Drafts`) write their entries with them.
+        audit.record_many(
+            f"{kind.audit_prefix}.imported", objs=created, user=ctx.user, data={"import": job.pk}
+        )
         audit.record_many(
             f"{kind.audit_prefix}.updated", objs=updated, user=ctx.user, data={"import": job.pk}
         )
