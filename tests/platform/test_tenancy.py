@@ -57,3 +57,20 @@ def test_it_numbers_records_per_organisation(owner, outsider):
     with tenancy.scope(outsider.organization):
         other = services.customer_create(user=outsider, data={"name": "B"})
     assert first.number == other.number == "C000001"
+
+
+@pytest.mark.parametrize("label", ["customers.Customer", "sales.Lead", "audit.AuditEntry"])
+def test_large_tables_index_their_keys_only_behind_the_organisation(db, label):
+    """Customers, leads and audit entries, imported by the million, keep no index of their
+    own on the organisation, the owner or the team: every query names the organisation, and
+    an index beginning with it, then the owner or team, serves what names those too."""
+    model = apps.get_model(label)
+    with connection.cursor() as cursor:
+        indexes = [c["columns"] for c in connection.introspection.get_constraints(cursor, model._meta.db_table).values()
+                   if c["index"] and not c["primary_key"]]
+    keys = [f.column for f in model._meta.concrete_fields if f.name in ("organization", "owner", "owner_team")]
+    assert len(keys) == (1 if label == "audit.AuditEntry" else 3)
+    for column in keys:
+        assert [column] not in indexes, f"{column} has an index of its own"
+        prefix = list(dict.fromkeys(["organization_id", column]))
+        assert any(ix[: len(prefix)] == prefix for ix in indexes), f"no index begins with {prefix}"

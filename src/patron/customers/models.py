@@ -2,7 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from patron.common.models import OwnedModel, TenantModel, search_text_of
+from patron.common.models import LargeOwnedModel, TenantModel, search_text_of
 from patron.common.tenancy import OwnedManager
 
 
@@ -41,7 +41,7 @@ class Tag(TenantModel):
         return self.name
 
 
-class Customer(OwnedModel):
+class Customer(LargeOwnedModel):
     """A customer (客户): a person or a company. Owner-less customers sit in the public pool."""
 
     class Kind(models.TextChoices):

@@ -21,7 +21,7 @@ from django.db.models import Subquery
 from django.utils.translation import gettext_lazy as _
 
 from patron.common.fields import PlainJSONField
-from patron.common.models import OwnedModel, TenantModel
+from patron.common.models import OwnedModel, TenantModel, organization_key
 from patron.common.tenancy import OwnedQuerySet, TenantManager, TenantQuerySet
 
 
@@ -116,10 +116,7 @@ class CustomerScore(TenantModel):
     # deletes its scores (a receiver, a cascade), and scores are only ever reached through
     # their customer, so a row left by a customer deleted during a refresh is never shown and
     # goes with its run.
-    organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.CASCADE, related_name="+", editable=False, db_index=False,
-        db_constraint=False,
-    )
+    organization = organization_key(db_index=False, db_constraint=False)
     run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="scores", null=True, blank=True,
                             db_index=False, db_constraint=False)
     # Deleting a customer deletes its snapshots by run (`receivers`): Django's cascade would

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from patron.common.models import OwnedModel, TenantModel, search_text_of
+from patron.common.models import LargeOwnedModel, OwnedModel, TenantModel, search_text_of
 from patron.customers.models import Source
 
 
@@ -51,7 +51,7 @@ class Stage(TenantModel):
         return self.name
 
 
-class Lead(OwnedModel):
+class Lead(LargeOwnedModel):
     """A sales lead (销售线索): someone who may buy, not yet a customer."""
 
     class Status(models.TextChoices):
