@@ -63,7 +63,7 @@ def test_it_numbers_records_per_organisation(owner, outsider):
 def test_large_tables_index_their_keys_only_behind_the_organisation(db, label):
     """Customers, leads and audit entries, imported by the million, keep no index of their
     own on the organisation, the owner or the team: every query names the organisation, and
-    an index beginning with it, then the owner or team, serves what names those too."""
+    an index beginning with it, then the owner or team, serves the queries that name those."""
     model = apps.get_model(label)
     with connection.cursor() as cursor:
         indexes = [c["columns"] for c in connection.introspection.get_constraints(cursor, model._meta.db_table).values()

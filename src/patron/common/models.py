@@ -73,10 +73,13 @@ class OwnedModel(TenantModel):
 
 class LargeOwnedModel(OwnedModel):
     """An owned record of a table that grows to millions of rows and is imported in bulk
-    (customers, leads). Its indexes all begin with the organisation, which every query names
-    (`common.tenancy`, cascades included), then the owner or the team where a query needs
-    them. So its keys get no single-column index of their own: each would serve no query and
-    cost every imported row one more index entry (three of a customer's eleven)."""
+    (customers, leads). Every query of it names the organisation (`common.tenancy`), and the
+    table has indexes that begin with the organisation, then the owner or the team, for the
+    queries that name those. So its keys get no single-column index of their own: all one would
+    still serve is the database's check, when a user, team or organisation row is deleted, that
+    no record points at it (Patron deactivates users and keeps teams; only `demo_delete`
+    deletes them), and each costs every imported row another index entry (three of a
+    customer's eleven on SQLite)."""
 
     organization = organization_key(db_index=False)
     owner = owner_key(db_index=False)

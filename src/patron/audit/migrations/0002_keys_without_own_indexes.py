@@ -1,5 +1,5 @@
-"""The audit entry's organisation loses its single-column index: both indexes of the table begin
-with it.
+"""The audit entry's organisation loses its single-column index: the table's two indexes for
+reading the trail begin with it (the actor's own index stays). An import writes one entry a row.
 """
 
 import django.db.models.deletion
