@@ -15,7 +15,7 @@ from patron.common.tenancy import OwnedManager, TenantManager, TenantQuerySet
 
 
 def organization_key(**options: Any) -> models.ForeignKey:
-    """The organisation a row belongs to; large tables whose indexes all begin with it say
+    """The organisation a row belongs to. Large tables with indexes that begin with it say
     `db_index=False` (see `LargeOwnedModel`)."""
     return models.ForeignKey(
         "organizations.Organization", on_delete=models.CASCADE, related_name="+", editable=False, **options
