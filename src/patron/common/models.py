@@ -85,9 +85,8 @@ class LargeOwnedModel(OwnedModel):
     owner = owner_key(db_index=False)
     owner_team = team_key(db_index=False)
 
-    class Meta:
+    class Meta(OwnedModel.Meta):
         abstract = True
-        base_manager_name = "objects"
 
 
 def search_text_of(obj: object) -> dict[str, str]:

@@ -113,10 +113,9 @@ class Drafts:
     In a large import into SQLite they are made in the read-ahead process, on the other core
     (`readahead`): the writer's thread is SQLite's only one, and building and encoding rows
     was about half of the Python on it (19 s of 33 s, in 81 s, at a million rows). The writer
-    adds what only it knows (`TAIL`): the number it takes
-    from the organisation's counter in the batch's transaction, the owner that number gives
-    when records go round a team, the time, and the search text, which starts with the
-    number.
+    adds what only it knows (`TAIL`): the number it takes from the organisation's counter in
+    the batch's transaction, the owner that number gives when records go round a team, the
+    time, and the search text, which starts with the number.
     """
 
     TAIL = ("number", "owner_id", "owner_team_id", "pooled_at", "search_text", "created_at", "updated_at")

@@ -462,10 +462,15 @@ def _cleaned_batches(
             # `rows` was read but not written: the child starts again from the checkpoint.
             yield from ahead.batches(after=job.checkpoint)
             return
-        yield [n for n, _ in rows], [clean(values) for _, values in rows], None
+        yield _batch(rows, clean)
         rows = []
     if rows:
-        yield [n for n, _ in rows], [clean(values) for _, values in rows], None
+        yield _batch(rows, clean)
+
+
+def _batch(rows: list[tuple[int, list[str]]], clean: cleaning.RowCleaner) -> batches.Batch:
+    """A batch cleaned here; its new records are drafted by the writer (`kinds.Drafts`)."""
+    return [n for n, _ in rows], [clean(values) for _, values in rows], None
 
 
 def _read_ahead(job: ImportJob, batch_size: int) -> readahead.ReadAhead | None:
