@@ -4,6 +4,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from patron.insights import labels, readers
 from patron.insights.models import CustomerScore, Playbook, ScoreRun, Segment
@@ -258,6 +260,23 @@ def test_a_segment_is_seen_like_a_customer(client, request, scored, segment, per
     if sees:
         assert response.context["count"] == 1 and "王芳" in response.content.decode()
     assert client.get("/insights/segments/").status_code == 200
+
+
+def test_an_empty_segments_page_looks_for_no_rows(client, owner, scored, segment):
+    """Nothing matches: the page says so without joining and ranking the snapshots again."""
+    client.force_login(owner)
+    assert client.get(f"/insights/segments/{segment.pk}/").context["count"] == 1
+    with CaptureQueriesContext(connection) as matching:
+        client.get(f"/insights/segments/{segment.pk}/")
+    Segment.objects.filter(pk=segment.pk).update(conditions=[{"field": "clv", "op": "gt", "value": 9000}])
+    with CaptureQueriesContext(connection) as empty:
+        response = client.get(f"/insights/segments/{segment.pk}/")
+    assert response.context["count"] == 0 and list(response.context["customers"]) == []
+
+    def ranking(queries: list[dict]) -> list[str]:
+        return [q["sql"] for q in queries if 'AS "score_clv"' in q["sql"] and "ORDER BY" in q["sql"]]
+
+    assert len(ranking(matching.captured_queries)) == 1 and ranking(empty.captured_queries) == []
 
 
 def test_a_segments_stored_count_is_its_owners_whoever_looks_or_edits(client, owner, teammate, manager, admin,

@@ -296,7 +296,10 @@ def segment_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     count = customers.count()
     if request.user.pk == segment.owner_id:  # the stored count is the owner's (`segment_counted`)
         services.segment_counted(segment=segment, count=count)
-    rows = selectors.with_current_score(customers).select_related("owner").order_by("-score_clv", "name")[:SEGMENT_PAGE]
+    # An empty segment has no rows to rank: at a million customers on SQLite, looking for them
+    # would join and sort every snapshot again (seconds) to show nothing.
+    rows = selectors.with_current_score(customers).select_related("owner").order_by("-score_clv", "name")[
+        :SEGMENT_PAGE] if count else []
     return render(
         request,
         "insights/segment_detail.html",
