@@ -222,7 +222,7 @@ def matching(queryset: QuerySet, conditions: list[Condition], now: dt.datetime |
     run_id = _current_run_id()
     if run_id is None:
         return queryset.none()
-    queryset = _joined_current_score(queryset, run_id).filter(*score_q, **{f"{CURRENT_SCORE}__isnull": False})
+    queryset = _joined_current_score(queryset, run_id).filter(*score_q, **{f"{CURRENT_SCORE}__customer__isnull": False})
     # A list of customers "of" a class, newest first, reads that class's index in order.
     classes = [c for c in conditions if c.field in INDEXED_CLASSES and c.op == "eq"]
     if listed and classes and CLASS_ORDER[0] not in queryset.query.annotations:
