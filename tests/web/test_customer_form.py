@@ -140,6 +140,17 @@ def test_it_finds_likely_duplicates_while_typing(client, teammate, customer):
     assert client.post(url).status_code == 405
 
 
+def test_the_duplicate_hint_names_a_customer_only_to_who_may_see_it(client, manager, other_team, customer):
+    """A rep of another team learns that the customer exists and whom to ask, not whose phone
+    number they typed."""
+    url = reverse("customers:customer-duplicates")
+    client.force_login(other_team)
+    html = client.get(url, {"phone": "13812341016"}, headers={"HX-Request": "true"}).content.decode()
+    assert "C000001" in html and "王**" in html and "王芳" not in html and "same phone" in html
+    client.force_login(manager)
+    assert "王芳" in client.get(url, {"phone": "13812341016"}, headers={"HX-Request": "true"}).content.decode()
+
+
 def test_it_transfers_a_customer_for_a_manager_only(client, manager, owner, teammate, customer):
     client.force_login(owner)
     assert client.get(_url(customer, "customer-transfer")).status_code == 403

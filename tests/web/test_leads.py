@@ -171,6 +171,14 @@ def test_it_flags_a_customer_and_a_lead_with_the_same_phone(client, teammate, cu
     assert lead.number in _html(response) and "+8613900001234" not in _html(response)
 
 
+def test_the_duplicate_hint_names_a_lead_only_to_who_may_see_it(client, other_team, owner, lead):
+    client.force_login(other_team)
+    html = _html(client.get(reverse("sales:lead-duplicates"), {"email": "zw@example.com"}))
+    assert lead.number in html and "Z**" in html and "Zhang Wei" not in html
+    client.force_login(owner)
+    assert "Zhang Wei" in _html(client.get(reverse("sales:lead-duplicates"), {"email": "zw@example.com"}))
+
+
 def test_it_shows_no_duplicates_for_a_new_phone(client, owner, customer):
     client.force_login(owner)
     response = client.get(reverse("sales:lead-duplicates"), {"phone": "13700000000"})

@@ -42,6 +42,13 @@ def mask_text(value: str) -> str:
     return value[:6] + "****" if len(value) > 6 else "****"
 
 
+def mask_name(value: str) -> str:
+    """A person's or company's name shown to someone who may not see the record: its first
+    character, as 王** (how Chinese forms mask names), enough to tell a colleague which one."""
+    value = value.strip()
+    return value[:1] + "**" if value else ""
+
+
 def mask_date(value: Any) -> str:
     return "****-**-**"
 

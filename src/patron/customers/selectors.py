@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from patron.accounts import permissions
-from patron.common import standardize
+from patron.common import masking, standardize
 from patron.customers.models import Customer
 from patron.insights import selectors as insights
 from patron.insights.selectors import CLASS_ORDER
@@ -86,8 +86,9 @@ def customer_duplicates(*, user: Any, phone: str = "", email: str = "", name: st
     """Likely existing customers for what is being typed (查重), across the organisation.
 
     Reps must learn that a customer exists and who owns it even when they cannot see it, so
-    this searches the whole organisation but returns only the match reason, the masked name
-    and the owner, never the record's details.
+    this searches the whole organisation but returns only the number, the match reason and the
+    owner, never the record's details: the name in clear only to those who may see the record
+    (otherwise typing a phone number would tell whose it is).
     """
     conditions = Q()
     region = user.organization.phone_region
@@ -108,7 +109,7 @@ def customer_duplicates(*, user: Any, phone: str = "", email: str = "", name: st
         {
             "id": c.pk,
             "number": c.number,
-            "name": c.name,
+            "name": c.name if permissions.can(user, "view", c) else masking.mask_name(c.name),
             "owner": str(c.owner) if c.owner else None,
             "reasons": [r for r, hit in (
                 ("phone", phone_e164 and c.phone == phone_e164),

@@ -9,7 +9,8 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from patron.common import standardize
+from patron.accounts import permissions
+from patron.common import masking, standardize
 from patron.customers.selectors import search_matches
 from patron.sales.models import Lead, Opportunity, Pipeline, Stage
 
@@ -77,7 +78,7 @@ def lead_duplicates(
     """Existing leads with the same phone or e-mail across the organisation (查重).
 
     Like `customer_duplicates`, it tells the rep that someone already works the lead and who,
-    without showing the record's contact details.
+    without showing the record's contact details, nor its name unless the rep may see the lead.
     """
     try:
         phone_e164 = standardize.normalize_phone(phone, region=user.organization.phone_region)
@@ -96,7 +97,7 @@ def lead_duplicates(
         {
             "id": lead.pk,
             "number": lead.number,
-            "name": lead.name,
+            "name": lead.name if permissions.can(user, "view", lead) else masking.mask_name(lead.name),
             "owner": str(lead.owner) if lead.owner else None,
             "status": lead.get_status_display(),
             "reasons": [
