@@ -375,6 +375,12 @@ def test_the_builder_saves_and_refuses_invalid_conditions(client, owner, scored)
     client.force_login(owner)
     bad = client.post("/insights/segments/new/", _builder_post(**{"0": ("clv", "gt", "lots")}))
     assert bad.status_code == 400 and not Segment.objects.exists()
+    far = _builder_post(**{"0": ("days_since_order", "gt", "800000")})
+    for preview in ({}, {"_preview": "1"}):
+        headers = {"HX-Request": "true"} if preview else {}
+        response = client.post("/insights/segments/new/", far | preview, headers=headers)
+        assert response.status_code in (200, 400) and "from 0 to 36,500" in response.content.decode()
+    assert not Segment.objects.exists()
     response = client.post("/insights/segments/new/", _builder_post(**{"0": ("class8", "eq", "重要挽留客户")}))
     saved = Segment.objects.get()
     assert response.status_code == 302 and saved.owner == owner and saved.last_count == 1

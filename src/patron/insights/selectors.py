@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import CharField, F, FilteredRelation, FloatField, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import RowNumber
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from patron.accounts.capabilities import Scope
@@ -97,6 +97,10 @@ def choice_lists() -> dict[str, list[str]]:
     }
 
 
+# The longest a "days since" condition reaches back: a hundred years.
+MAX_DAYS = 36_500
+
+
 def parse_conditions(raw: Any) -> list[Condition]:
     """Validate stored or submitted conditions ([{field, op, value}, ...]); raise ConditionError."""
     if not isinstance(raw, list) or len(raw) > MAX_CONDITIONS:
@@ -133,9 +137,15 @@ def _clean_value(field: str, kind: str, value: Any) -> Any:
             number = standardize.parse_amount(text)
         except (ValidationError, InvalidOperation) as error:
             raise ConditionError(_("%s needs a number.") % FIELDS[field][2]) from error
-        if number is None or not number.is_finite() or (kind == "days" and number < 0):
+        if number is None or not number.is_finite():
             raise ConditionError(_("%s needs a number.") % FIELDS[field][2])
-        return float(number) if kind == "number" else int(number)
+        if kind == "number":
+            return float(number)
+        # Days count back from today: further than any date the database holds is no date.
+        if not 0 <= number <= MAX_DAYS:
+            raise ConditionError(_("%(field)s needs a number of days from 0 to %(most)s.") % {
+                "field": FIELDS[field][2], "most": formats.number_format(MAX_DAYS, force_grouping=True)})
+        return int(number)
     if kind == "choice":
         return _choice_key(field, text)
     if not text:
