@@ -12,6 +12,7 @@ from patron.accounts.models import User
 from patron.activities import services
 from patron.activities.models import Interaction, Task
 from patron.api.base import ScopedViewSet, UserRefField, VisibleRelatedField, valid
+from patron.api.filters import ScopedFilterSet
 from patron.customers.models import Customer
 from patron.sales.models import Lead, Opportunity
 
@@ -86,7 +87,7 @@ class RescheduleIn(serializers.Serializer):
     version = serializers.IntegerField(required=False)
 
 
-class TaskFilter(django_filters.FilterSet):
+class TaskFilter(ScopedFilterSet):
     owner = django_filters.UUIDFilter(field_name="owner_id")
     due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
     due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")

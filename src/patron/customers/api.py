@@ -19,6 +19,7 @@ from patron.api.base import (
     parse_uuid,
     valid,
 )
+from patron.api.filters import ScopedFilterSet
 from patron.api.pagination import CursorPagination
 from patron.common import standardize
 from patron.customers import selectors, services
@@ -135,7 +136,7 @@ class RegionFilter(django_filters.CharFilter):
         return super().filter(qs, standardize.canonical_region(value) if value else value)
 
 
-class CustomerFilter(django_filters.FilterSet):
+class CustomerFilter(ScopedFilterSet):
     q = django_filters.CharFilter(method="search", label="Search name, company, phone, e-mail")
     owner = django_filters.UUIDFilter(field_name="owner_id")
     owner_team = django_filters.UUIDFilter(field_name="owner_team_id")

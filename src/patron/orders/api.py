@@ -9,6 +9,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from patron.api.base import ScopedViewSet, VisibleRelatedField, valid
+from patron.api.filters import ScopedFilterSet
 from patron.catalog.models import Product
 from patron.customers.models import Customer
 from patron.orders import services
@@ -64,7 +65,7 @@ class OrderIn(serializers.Serializer):
     lines = OrderLineIn(many=True, allow_empty=False)
 
 
-class OrderFilter(django_filters.FilterSet):
+class OrderFilter(ScopedFilterSet):
     ordered_after = django_filters.IsoDateTimeFilter(field_name="ordered_at", lookup_expr="gte")
     ordered_before = django_filters.IsoDateTimeFilter(field_name="ordered_at", lookup_expr="lt")
 

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from patron.api.base import MaskedField, ScopedViewSet, UserRefField, VisibleRelatedField, valid
+from patron.api.filters import ScopedFilterSet
 from patron.customers import selectors as customer_selectors
 from patron.customers.api import RegionFilter
 from patron.customers.models import Customer, Source
@@ -54,7 +55,7 @@ class ConvertIn(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True, min_value=0)
 
 
-class LeadFilter(django_filters.FilterSet):
+class LeadFilter(ScopedFilterSet):
     q = django_filters.CharFilter(method="search")
     owner = django_filters.UUIDFilter(field_name="owner_id")
     region = RegionFilter()
@@ -171,7 +172,7 @@ class MoveIn(serializers.Serializer):
     version = serializers.IntegerField(required=False)
 
 
-class OpportunityFilter(django_filters.FilterSet):
+class OpportunityFilter(ScopedFilterSet):
     owner = django_filters.UUIDFilter(field_name="owner_id")
 
     class Meta:
