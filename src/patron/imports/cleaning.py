@@ -153,9 +153,13 @@ def clean_status(value: str) -> str:
 
 def clean_amount(value: str) -> Decimal | None:
     amount = standardize.parse_amount(value)
+    # Rounded to cents only when it may fit (quantize fails past 28 digits), and checked again
+    # after: 999999999999.999 rounds up to 1e12, which no money column holds.
+    if amount is not None and abs(amount) < Decimal("1e12"):
+        amount = amount.quantize(Decimal("0.01"))
     if amount is not None and abs(amount) >= Decimal("1e12"):
         raise ValidationError(_("%(value)s is too large."), params={"value": value})
-    return None if amount is None else amount.quantize(Decimal("0.01"))
+    return amount
 
 
 def clean_quantity(value: str) -> Decimal:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -574,6 +575,28 @@ class OrderKind:
         data["_customer"] = found
         if data.get("sku") and data["sku"].upper() not in ctx.extra["products"]:
             problems.append(("sku", _("No product with SKU %(v)s.") % {"v": data["sku"]}))
+        return problems + self._bounds(data, ctx)
+
+    def _bounds(self, data: dict[str, Any], ctx: Context) -> list[Problem]:
+        """The order service's bounds (`orders.services`), on the column that breaks them: the
+        rows are written in bulk, not through `order_create`."""
+        checks = []
+        total, ordered_at = data.get("total"), data.get("ordered_at")
+        if ordered_at is not None:
+            checks.append(("ordered_at", lambda: order_services.order_time_check(ordered_at, now=ctx.now)))
+        if total is not None:
+            checks.append(("total", lambda: order_services.order_total_check(total)))
+            if data.get("sku"):  # the line `_lines` writes
+                quantity = data.get("quantity") or Decimal(1)
+                unit_price = (total / quantity).quantize(Decimal("0.01"))
+                checks.append(("quantity", lambda: order_services.order_line_check(
+                    n=1, quantity=quantity, unit_price=unit_price, amount=total)))
+        problems = []
+        for column, check in checks:
+            try:
+                check()
+            except ValidationError as error:
+                problems.append((column, " ".join(error.messages)))
         return problems
 
     def keys(self, data: dict[str, Any], ctx: Context) -> list[Key]:

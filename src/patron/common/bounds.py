@@ -1,0 +1,39 @@
+"""Bounds on values a user gives, checked by the services so that pages, API and imports agree."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+# Before 1900 no customer bought or was called: an earlier date is a typo (or "0001-01-01",
+# a spreadsheet's empty date). It also keeps far from year 1, which a zone east of UTC turns
+# into a time before the calendar starts (OverflowError on the way to the database).
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+# Something that happened may carry a time a little ahead of the server's clock: the
+# sender's clock, or the minute a form was filled in.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def decimal_limit(model: type[models.Model], name: str) -> Decimal:
+    """The first value too large for the decimal column `name` of `model` (1e12 for 14 digits, 2 decimals)."""
+    field = model._meta.get_field(name)
+    return Decimal(10) ** (field.max_digits - field.decimal_places)
+
+
+def check_happened(value: dt.datetime, *, field: str, too_early: str, too_late: str,
+                   now: dt.datetime | None = None) -> None:
+    """Refuse, on `field`, a moment something happened at that is before 1900 or in the future."""
+    if value < EARLIEST:
+        raise ValidationError({field: too_early})
+    if value > (now or timezone.now()) + CLOCK_SKEW:
+        raise ValidationError({field: too_late})
+
+
+def check_between(value: dt.datetime, *, field: str, earliest: dt.datetime, latest: dt.datetime,
+                  message: str) -> None:
+    """Refuse, on `field`, a moment outside [earliest, latest]."""
+    if not earliest <= value <= latest:
+        raise ValidationError({field: message})
+

@@ -1,0 +1,26 @@
+"""An orders file's row the order columns cannot hold, or dated when no purchase happened, is a
+rejected row naming its column: never a crash, never an order stored with an overflowing total."""
+
+from patron.imports import services
+from patron.orders.models import Order
+
+HEADER = ["订单号", "手机", "下单时间", "金额", "商品编码", "数量"]
+ROWS = {
+    "A-1": ["A-1", "13812341016", "2024/3/5", "88", "", ""],
+    "BIG": ["BIG", "13812341016", "2024/3/5", "999999999999.999", "", ""],  # rounds up to 1e12
+    "PRICE": ["PRICE", "13812341016", "2024/3/5", "500000000000", "TEA-001", "0.001"],
+    "YEAR1": ["YEAR1", "13812341016", "0001-01-01", "88", "", ""],
+    "FUTURE": ["FUTURE", "13812341016", "2999-01-01", "88", "", ""],
+}
+EXPECTED = {"BIG": "金额", "PRICE": "数量", "YEAR1": "下单时间", "FUTURE": "下单时间"}
+
+
+def test_it_rejects_rows_out_of_bounds_naming_the_column(owner, customer, product, tmp_path, write_csv, make_job):
+    path = write_csv(tmp_path / "o.csv", [HEADER, *ROWS.values()])
+    preview = services.import_prepare(job=make_job(owner, path, kind="orders", key_field="external_ref"),
+                                      user=owner, limit=10)
+    problems = {ref: [column for column, _reason in row.problems] for ref, row in zip(ROWS, preview.rows, strict=True)}
+    assert problems == {"A-1": [], **{ref: [column] for ref, column in EXPECTED.items()}}
+    job = services.import_run(job=make_job(owner, path, kind="orders", key_field="external_ref"))
+    assert (job.rows_created, job.rows_rejected) == (1, 4)
+    assert list(Order.objects.values_list("external_ref", flat=True)) == ["A-1"]
