@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from patron.accounts.models import User
 from patron.activities import services
 from patron.activities.models import Interaction, Task
-from patron.api.base import ScopedViewSet, UserRefField, VisibleRelatedField, valid
+from patron.api.base import MomentField, ScopedViewSet, UserRefField, VisibleRelatedField, valid
 from patron.api.filters import ScopedFilterSet
 from patron.customers.models import Customer
 from patron.sales.models import Lead, Opportunity
@@ -34,7 +34,7 @@ class InteractionIn(serializers.Serializer):
                                       help_text="complaint or lost_contact rescore the customer at once")
     subject = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     body = serializers.CharField(required=False, allow_blank=True, default="")
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = MomentField(required=False)
     customer = VisibleRelatedField(Customer, required=False, allow_null=True)
     lead = VisibleRelatedField(Lead, required=False, allow_null=True)
     opportunity = VisibleRelatedField(Opportunity, required=False, allow_null=True)
@@ -72,8 +72,8 @@ class TaskOut(serializers.ModelSerializer):
 
 class TaskIn(serializers.Serializer):
     title = serializers.CharField(max_length=200)
-    due_at = serializers.DateTimeField()
-    remind_at = serializers.DateTimeField(required=False, allow_null=True)
+    due_at = MomentField()
+    remind_at = MomentField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     channel = serializers.CharField(max_length=10, required=False, allow_blank=True, default="")
     owner = serializers.UUIDField(required=False, help_text="assignee; yourself by default")
@@ -83,7 +83,7 @@ class TaskIn(serializers.Serializer):
 
 
 class RescheduleIn(serializers.Serializer):
-    due_at = serializers.DateTimeField()
+    due_at = MomentField()
     version = serializers.IntegerField(required=False)
 
 

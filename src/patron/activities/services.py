@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from patron.accounts import permissions
 from patron.activities.models import Interaction, Task
 from patron.audit import services as audit
+from patron.common import bounds
 from patron.common.services import model_update
 from patron.customers.models import Customer
 from patron.sales.models import Lead
@@ -29,6 +30,12 @@ def interaction_log(
             raise permissions.PermissionDenied("interactions.add")
     if not permissions.can_create(user, "interactions"):
         raise permissions.PermissionDenied("interactions.add")
+    if occurred_at is not None:
+        # An interaction is something that happened: logged in the future it would stand as
+        # the customer's last contact for years, hiding them from the pool and churn rules.
+        bounds.check_happened(occurred_at, field="occurred_at",
+                              too_early=_("An interaction cannot be dated before 1900."),
+                              too_late=_("An interaction cannot be in the future."))
     interaction = Interaction(
         organization_id=user.organization_id, owner=user, owner_team_id=user.team_id, kind=kind,
         direction=direction, customer=customer, lead=lead, opportunity=opportunity, outcome=outcome or "",
@@ -65,6 +72,7 @@ def task_create(
     owner = owner or user
     if owner.organization_id != user.organization_id:
         raise permissions.PermissionDenied("tasks.add")
+    task_times_check(due_at=due_at, remind_at=remind_at)
     task = Task(
         organization_id=user.organization_id, owner=owner, owner_team_id=owner.team_id,
         title=title.strip(), due_at=due_at, remind_at=remind_at, notes=notes, channel=channel,
@@ -74,6 +82,24 @@ def task_create(
     task.save()
     audit.record("task.created", obj=task, user=user, data={"owner": owner.pk})
     return task
+
+
+# A task is work planned for a sales team: due within a year back (a follow-up noted late)
+# and ten years ahead (a contract's renewal); anything further is a mistyped year.
+TASK_DUE_BACK = dt.timedelta(days=366)
+TASK_DUE_AHEAD = dt.timedelta(days=3653)
+
+
+def task_times_check(*, due_at: dt.datetime, remind_at: dt.datetime | None = None,
+                     now: dt.datetime | None = None) -> None:
+    """Refuse a due time outside the range a sales team plans in, and a reminder after it."""
+    now = now or timezone.now()
+    bounds.check_between(due_at, field="due_at", earliest=now - TASK_DUE_BACK, latest=now + TASK_DUE_AHEAD,
+                         message=_("A task must be due between a year ago and ten years from now."))
+    if remind_at is not None and remind_at > due_at:
+        raise ValidationError({"remind_at": _("The reminder cannot be later than the due time.")})
+    if remind_at is not None and remind_at < now - TASK_DUE_BACK:
+        raise ValidationError({"remind_at": _("The reminder cannot be more than a year ago.")})
 
 
 @transaction.atomic
@@ -89,6 +115,7 @@ def task_complete(*, task: Task, user: Any) -> Task:
 @transaction.atomic
 def task_reschedule(*, task: Task, user: Any, due_at: dt.datetime, expected_version: int | None = None) -> Task:
     permissions.require(user, "change", task)
+    task_times_check(due_at=due_at)
     model_update(instance=task, data={"due_at": due_at, "reminded_at": None}, fields=["due_at", "reminded_at"],
                  user=user, expected_version=expected_version, action="task.rescheduled")
     return task

@@ -120,6 +120,8 @@ def task_reschedule(request: HttpRequest, pk: Any) -> HttpResponse:
         raise PermissionDenied(str(exc)) from exc
     except ConflictError as exc:
         return _row(request, task, status=409, errors=[str(exc)])
+    except ValidationError as exc:
+        return _row(request, task, status=400, reschedule_form=form, errors=exc.messages)
     return _row(request, task)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
@@ -81,6 +82,25 @@ class MaskedField(serializers.Field):
 class UserRefField(serializers.Field):
     def to_representation(self, value: Any) -> Any:
         return {"id": str(value.pk), "name": str(value)} if value else None
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class MomentField(serializers.DateTimeField):
+    """A date and time that must exist in UTC too.
+
+    A naive time is read in the organisation's zone; DRF then checks it by moving it to UTC,
+    which for the first hours of year 1 east of UTC (Asia/Shanghai) lies before the calendar
+    and raised OverflowError (a 500). The services bound every moment to sane years; this only
+    turns what cannot even be represented into a 400 on the field.
+    """
+
+    def to_internal_value(self, value: Any) -> Any:
+        try:
+            return super().to_internal_value(value)
+        except OverflowError:
+            raise serializers.ValidationError(
+                _("%(value)s is outside the dates that can be stored.") % {"value": value}
+            ) from None
 
 
 def get_visible(queryset: Any, pk: Any) -> Any:

@@ -240,12 +240,6 @@ class InteractionForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 
-    def clean_occurred_at(self) -> dt.datetime | None:
-        value = self.cleaned_data["occurred_at"]
-        if value and value > timezone.now() + dt.timedelta(minutes=5):
-            raise ValidationError(_("An interaction cannot be in the future."))
-        return value
-
 
 class TaskForm(forms.Form):
     title = forms.CharField(label=_("Task"), max_length=200)

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from patron.api.base import ScopedViewSet, VisibleRelatedField, valid
+from patron.api.base import MomentField, ScopedViewSet, VisibleRelatedField, valid
 from patron.api.filters import ScopedFilterSet
 from patron.catalog.models import Product
 from patron.customers.models import Customer
@@ -58,7 +58,7 @@ class OrderLineIn(serializers.Serializer):
 
 class OrderIn(serializers.Serializer):
     customer = VisibleRelatedField(Customer)
-    ordered_at = serializers.DateTimeField()
+    ordered_at = MomentField()
     channel = serializers.ChoiceField(choices=Order.SalesChannel.choices, default=Order.SalesChannel.DIRECT)
     status = serializers.ChoiceField(choices=Order.Status.choices, default=Order.Status.PAID)
     external_ref = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
