@@ -127,6 +127,15 @@ def test_it_masks_sensitive_changes_in_the_timeline(client, owner, customer):
     assert "13912345678" not in html and "13812341016" not in html
 
 
+def test_the_timeline_names_every_kind_of_change_in_the_readers_language(client, owner, customer):
+    from patron.audit import services as audit
+
+    audit.record_many("customer.imported", objs=[customer], user=owner, data={})
+    client.force_login(owner)
+    html = client.get(_url(customer), headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "已导入" in html and "Imported" not in html
+
+
 def test_it_hides_the_audit_history_from_read_only_viewers(client, viewer, customer):
     client.force_login(viewer)
     timeline = client.get(_url(customer)).context["timeline"]

@@ -55,6 +55,10 @@ AUDIT_ACTIONS = {
     "sensitive_revealed": _("Sensitive field viewed"),
     "merged": _("Merged with a duplicate"),
     "merge_undone": _("Merge undone"),
+    "imported": _("Imported"),
+    "qualified": _("Qualified"),
+    "disqualified": _("Disqualified"),
+    "converted": _("Converted"),
 }
 
 
