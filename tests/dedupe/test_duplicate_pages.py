@@ -267,16 +267,58 @@ def test_a_differing_value_is_picked_on_the_page_and_a_form_sent_back_keeps_the_
     assert customer.phone == "+8613912345678" and customer.region == "上海"
 
 
-def test_no_choice_is_offered_between_values_that_read_alike_masked(client, org, owner, customer):
-    # Birthdays are masked whole: two different ones read the same, so there is nothing to pick.
-    other = services.customer_create(user=owner, data={"name": "王芳", "birthday": "1990-01-01", "phone": "13912345678"})
-    pair = DuplicatePair.objects.create(organization=org, a=customer, b=other, score=0.9, reasons=["same_email"])
-    client.force_login(owner)
+@pytest.fixture
+def clerk(org, teams):
+    """Who may change the team's customers but not see their sensitive fields in clear (a role
+    an administrator made)."""
+    from patron.accounts.models import Role
+    from patron.accounts.services import user_create
+
+    Role.objects.create(organization=org, key="clerk", name="Clerk", capabilities={
+        "customers.view": 2, "customers.change": 2,
+    })
+    return user_create(organization=org, username="clerk", password=None, roles=["clerk"], team=teams["a"])
+
+
+def _alike_masked(org, owner, customer):
+    """A pair whose birthdays and e-mails differ but read alike masked (****-**-**, w***@example.com)."""
+    other = services.customer_create(user=owner, data={
+        "name": "王芳", "birthday": "1990-01-01", "phone": "13912345678", "email": "wendy@example.com",
+    })
+    return DuplicatePair.objects.create(organization=org, a=customer, b=other, score=0.9, reasons=["same_email"])
+
+
+def test_who_may_see_them_in_clear_compares_the_differing_values_in_clear(client, org, manager, owner, customer):
+    from patron.audit.models import AuditEntry
+
+    pair = _alike_masked(org, owner, customer)
+    client.force_login(manager)
     page = client.get(reverse("dedupe:duplicate-detail", args=[pair.pk])).content.decode()
-    assert 'name="take-birthday"' not in page and 'name="take-phone"' in page
-    # Nor taken when sent anyway.
+    for clear in ("wang.fang@example.com", "wendy@example.com", "1988-05-12", "1990-01-01", "+8613912345678"):
+        assert clear in page.lower()
+    assert 'name="take-email"' in page and 'name="take-birthday"' in page
+    assert 'name="take-region"' not in page  # one side blank: no choice
+    # Shown through the reveal service, so audited like a reveal on the customer page.
+    revealed = AuditEntry.objects.filter(action="customer.sensitive_revealed", actor=manager)
+    assert {(e.object_id, e.data["field"]) for e in revealed} >= {
+        (str(customer.pk), "email"), (str(customer.pk), "birthday"),
+    }
+
+
+def test_who_may_not_see_them_in_clear_is_told_that_masked_values_differ(client, org, owner, customer, clerk):
+    pair = _alike_masked(org, owner, customer)
+    client.force_login(clerk)
+    response = client.get(reverse("dedupe:duplicate-detail", args=[pair.pk]))
+    page = response.content.decode()
+    assert response.context["can_merge"]
+    assert "wendy@example.com" not in page and "1990-01-01" not in page and "1988-05-12" not in page
+    assert page.count("w***@example.com") == 2 and page.count("****-**-**") == 2
+    assert 'data-differs="email"' in page and 'data-differs="birthday"' in page
+    assert 'data-differs="name"' not in page  # the same name
+    # Nothing to pick between values the user cannot read, nor taken when sent anyway.
+    assert 'name="take-birthday"' not in page and 'name="take-email"' not in page
     client.post(reverse("dedupe:duplicate-merge", args=[pair.pk]),
-                {"survivor": "a", "take-birthday": "b", **versions(pair)})
+                {"survivor": "a" if pair.a_id == customer.pk else "b", "take-birthday": "b", **versions(pair)})
     customer.refresh_from_db()
     assert customer.birthday.isoformat() == "1988-05-12"
 

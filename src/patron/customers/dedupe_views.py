@@ -20,7 +20,7 @@ from patron.accounts import permissions
 from patron.accounts.capabilities import Scope
 from patron.common import masking
 from patron.common.errors import ConflictError
-from patron.customers import dedupe, merge, tasks
+from patron.customers import dedupe, merge, services, tasks
 from patron.customers.models import Customer, DuplicatePair, MergeRecord
 
 PAGE_SIZE = 50
@@ -135,26 +135,53 @@ def duplicate_scan(request: HttpRequest) -> HttpResponse:
     return redirect("dedupe:duplicate-list")
 
 
-def _shown(user: Any, customer: Customer, name: str) -> Any:
-    """A compared value as the customer page shows it: masked where it must be, a choice by
-    its label (a company, not "company")."""
-    value = masking.present(user, customer, name)
+def _differ(a: Customer | None, b: Customer | None, name: str) -> bool:
+    """Both customers have a value of the field, and not the same one."""
+    if a is None or b is None:
+        return False
+    left, right = getattr(a, name), getattr(b, name)
+    return left not in (None, "") and right not in (None, "") and left != right
+
+
+def _in_clear(user: Any, customer: Customer | None, other: Customer | None) -> set[str]:
+    """The sensitive fields of `customer` shown in clear on the compare page: those the merge
+    asks to choose between (set on both sides, different), when `user` may see this customer's
+    sensitive fields in clear. The others stay masked: the choice does not need them."""
+    if customer is None or other is None or not masking.may_reveal(user, customer):
+        return set()
+    return {n for n in merge.CHOOSABLE if masking.is_sensitive(customer, n) and _differ(customer, other, n)}
+
+
+def _shown(user: Any, customer: Customer, name: str, *, clear: bool = False, audited: bool = False) -> Any:
+    """A compared value as the customer page shows it: masked where it must be, in clear where
+    `clear` asks it and the user may see it (audited as a reveal when the page shows it), a
+    choice by its label (a company, not "company")."""
+    if clear and audited:
+        value = services.customer_reveal(customer=customer, user=user, field=name)
+    else:
+        value = masking.present(user, customer, name, reveal=clear)
     if Customer._meta.get_field(name).choices and value == getattr(customer, name):
         return getattr(customer, f"get_{name}_display")()
     return value
 
 
-def _values(user: Any, customer: Customer | None) -> dict[str, Any] | None:
-    """The compared values as `user` is shown them."""
-    return None if customer is None else {name: _shown(user, customer, name) for name in COMPARED}
+def _values(
+    user: Any, customer: Customer | None, other: Customer | None, *, audited: bool = False
+) -> dict[str, Any] | None:
+    """The compared values of `customer` as `user` is shown them beside `other`; `audited` when
+    they leave the server (the page), not when only compared (a merge's picks)."""
+    if customer is None:
+        return None
+    clear = _in_clear(user, customer, other)
+    return {name: _shown(user, customer, name, clear=name in clear, audited=audited) for name in COMPARED}
 
 
-def _side(user: Any, customer: Customer | None) -> dict[str, Any] | None:
+def _side(user: Any, customer: Customer | None, other: Customer | None) -> dict[str, Any] | None:
     if customer is None:
         return None
     return {
         "customer": customer,
-        "values": _values(user, customer),
+        "values": _values(user, customer, other, audited=True),
         "counts": {
             kind: model.objects.filter(**{field: customer}).count()
             for kind, model, field in merge.MOVED_KINDS
@@ -181,8 +208,9 @@ def _suggested_survivor(a: dict[str, Any] | None, b: dict[str, Any] | None) -> s
 
 def _choosable(name: str, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
     """Whether the merge may take either customer's value of a field, given the values as the
-    page shows them (`_values`): both have one, and they differ as shown (two masked values that
-    read alike are no choice to offer, and a choice between them would tell that they differ)."""
+    page shows them (`_values`): both have one, and they differ as shown. Two masked values that
+    read alike are no choice to offer: who may not see them in clear has no ground to pick one
+    (the page says that they differ, and the kept customer's stays)."""
     if name not in merge.CHOOSABLE or a is None or b is None:
         return False
     left, right = a[name], b[name]
@@ -195,7 +223,7 @@ def _taken(request: HttpRequest, pair: DuplicatePair, duplicate_side: str) -> li
     picked = [name for name in merge.CHOOSABLE if request.POST.get(f"take-{name}") == duplicate_side]
     if not picked:
         return []
-    a, b = _values(request.user, pair.a), _values(request.user, pair.b)
+    a, b = _values(request.user, pair.a, pair.b), _values(request.user, pair.b, pair.a)
     return [name for name in picked if _choosable(name, a, b)]
 
 
@@ -207,7 +235,7 @@ def _detail(
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    a, b = _side(request.user, pair.a), _side(request.user, pair.b)
+    a, b = _side(request.user, pair.a, pair.b), _side(request.user, pair.b, pair.a)
     rows = [
         (
             n,
@@ -215,6 +243,9 @@ def _detail(
             *(side["values"][n] if side else "" for side in (a, b)),
             _choosable(n, a and a["values"], b and b["values"]),
             request.POST.get(f"take-{n}"),  # the pick of a form sent back
+            # Different values, even where they read alike masked (two birthdays, two e-mails
+            # of one letter and domain): the page says so rather than show them as the same.
+            _differ(pair.a, pair.b, n),
         )
         for n in COMPARED
     ]
