@@ -68,6 +68,17 @@ def test_a_short_list_comes_at_once_and_bad_filters_queue_nothing(client, manage
     assert not ExportJob.objects.exists()
 
 
+def test_invalid_export_parameters_are_each_named_with_their_error(client, manager, three):
+    client.force_login(manager)
+    response = client.get("/imports/export/customers/?format=pdf&team=zzz")
+    assert response.status_code == 400
+    assert response.text.splitlines() == [
+        "The export's filters are not valid:",
+        "team: Select a valid choice. That choice is not one of the available choices.",
+        "format: Select a valid choice. pdf is not one of the available choices.",
+    ]
+
+
 def test_the_background_export_respects_who_asked(owner, manager, other_team, three):
     """The job reads the list as its user would: a rep without the export capability gets
     nothing queued, and a manager's export holds only the customers of the manager's teams."""

@@ -215,6 +215,14 @@ def _attachment(name: str) -> str:
     return f"attachment; filename=\"export.{name.rsplit('.', 1)[-1]}\"; filename*=UTF-8''{quote(name)}"
 
 
+def _invalid_export(errors: dict[str, list[str]]) -> HttpResponse:
+    """400 naming each parameter of the export that is not valid, and why (the address is often
+    written by hand or by a script: "format=pdf", "team=zzz")."""
+    lines = [_("The export's filters are not valid:")]
+    lines += [f"{name}: {' '.join(messages)}" for name, messages in errors.items()]
+    return HttpResponseBadRequest("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def customer_export(request: HttpRequest) -> HttpResponse:
@@ -224,12 +232,17 @@ def customer_export(request: HttpRequest) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET
     options = ExportForm(params)
     query = {k: v for k, v in params.items() if k not in ("format", "sensitive", "csrfmiddlewaretoken")}
+    errors: dict[str, list[str]] = {}
     try:
         queryset = exports.customer_queryset(user=request.user, query=query)
+    except exports.InvalidFilters as error:
+        errors.update({name: list(messages) for name, messages in error.errors.items()})
     except ValueError:
-        queryset = None
-    if queryset is None or not options.is_valid():
         return HttpResponseBadRequest(_("The export's filters are not valid."))
+    if not options.is_valid():
+        errors.update({name: list(messages) for name, messages in options.errors.items()})
+    if errors:
+        return _invalid_export(errors)
     fmt = options.cleaned_data["format"] or "csv"
     sensitive = exports.in_clear(request.user, options.cleaned_data["sensitive"])
     try:
