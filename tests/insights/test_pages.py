@@ -387,6 +387,16 @@ def test_the_builder_saves_and_refuses_invalid_conditions(client, owner, scored)
     assert saved.conditions == [{"field": "class8", "op": "eq", "value": "important_retain"}]
 
 
+def test_an_invalid_condition_is_named_by_its_row_and_field(client, owner):
+    client.force_login(owner)
+    data = _builder_post(**{"0": ("clv", "gt", "1"), "2": ("bogus", "eq", "5")}) | {"_preview": "1"}
+    fragment = client.post("/insights/segments/new/", data, headers={"HX-Request": "true"}).content.decode()
+    assert "Condition 3: Field: Select a valid choice. bogus is not one of the available choices." in fragment
+    page = client.post("/insights/segments/new/", _builder_post(**{"1": ("bogus", "eq", "5")}))
+    assert page.status_code == 400
+    assert "Field: Select a valid choice. bogus is not one of the available choices." in page.content.decode()
+
+
 def test_a_stale_segment_edit_is_refused(client, owner, segment):
     client.force_login(owner)
     data = _builder_post(**{"0": ("clv", "gt", "1")}) | {"version": str(segment.version - 1 or 99)}

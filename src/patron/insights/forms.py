@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +67,16 @@ class ConditionForm(forms.Form):
             raise forms.ValidationError(str(error)) from error
         data["condition"] = cond
         return data
+
+    def described_errors(self) -> list[str]:
+        """The row's errors, each naming the field it is about ("Field: Select a valid choice…"):
+        the row shows its three inputs without labels, so a bare message would not say which."""
+        return [
+            str(error) if name == NON_FIELD_ERRORS
+            else _("%(field)s: %(error)s") % {"field": self.fields[name].label, "error": error}
+            for name, errors in self.errors.items()
+            for error in errors
+        ]
 
 
 ConditionFormSet = formset_factory(ConditionForm, extra=0, min_num=CONDITION_ROWS, max_num=selectors.MAX_CONDITIONS)
