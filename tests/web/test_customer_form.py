@@ -112,6 +112,16 @@ def test_it_refuses_a_stale_edit_with_a_conflict(client, owner, manager, custome
     assert customer.city == "Ningbo"
 
 
+def test_a_tampered_version_says_the_form_is_out_of_date(client, owner, customer):
+    client.force_login(owner)
+    response = client.post(_url(customer, "customer-edit"), _form_data(city="Hangzhou", version="abc"))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This form&#x27;s version is not valid" in page and "Reload the latest version" in page
+    customer.refresh_from_db()
+    assert customer.city != "Hangzhou"
+
+
 def test_it_updates_tags_and_audits_the_change(client, owner, customer):
     tag = services.tag_get_or_create(user=owner, name="VIP")
     client.force_login(owner)

@@ -182,7 +182,17 @@ class CustomerForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # Hidden: the page shows its error above the form (see customer_form.html), not by a field.
+    version = forms.IntegerField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid": _(
+                "This form's version is not valid: the page is out of date or was altered. "
+                "Reload it and make your changes again."
+            )
+        },
+    )
 
     def __init__(self, *args: Any, region: str = "CN", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
