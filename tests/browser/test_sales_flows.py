@@ -15,8 +15,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def stages(org):
+    """The default stages by their English names (`org` speaks Chinese, so they are stored in Chinese)."""
+    from patron.organizations.services import DEFAULT_STAGES
+
     pipeline = Pipeline.objects.get(is_default=True)
-    return {s.name: s for s in pipeline.stages.all()}
+    return {name: s for (name, *_), s in zip(DEFAULT_STAGES, pipeline.stages.order_by("position"), strict=True)}
 
 
 @pytest.fixture

@@ -12,6 +12,17 @@ SEES = {"owner": True, "teammate": False, "manager": True, "other_team": False, 
 
 
 @pytest.fixture
+def org(db):
+    """An English-speaking organisation: its default pipeline's stages are named in English (a
+    Chinese one's are in Chinese, see tests/platform/test_default_pipeline.py)."""
+    from patron.common import tenancy
+    from patron.organizations import services as organization_services
+
+    with tenancy.unscoped():
+        return organization_services.organization_create(name="Acme Trading", slug="acme", language="en")
+
+
+@pytest.fixture
 def pipeline(org):
     return Pipeline.objects.get(is_default=True)
 

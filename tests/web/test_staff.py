@@ -7,6 +7,17 @@ from patron.accounts.models import Role, Team, User
 from patron.audit.models import AuditEntry
 from patron.sales.models import Pipeline
 
+
+@pytest.fixture
+def org(db):
+    """An English-speaking organisation: its default pipeline's stages are named in English (a
+    Chinese one's are in Chinese, see tests/platform/test_default_pipeline.py)."""
+    from patron.common import tenancy
+    from patron.organizations import services as organization_services
+
+    with tenancy.unscoped():
+        return organization_services.organization_create(name="Acme Trading", slug="acme", language="en")
+
 PAGES = [
     "staff:home",
     "staff:user-list",

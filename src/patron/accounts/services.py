@@ -2,6 +2,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from patron.accounts.models import Role, Team, User
@@ -209,10 +210,12 @@ def pipeline_create(*, by: Any, name: str) -> "Pipeline":
         organization_id=by.organization_id, name=name, position=last + 1
     )
     # A new pipeline needs somewhere to win and lose deals: start it with the closing stages.
+    # Named in the organisation's language, as its first pipeline's stages are.
     closing = [s for s in DEFAULT_STAGES if s[2] != "open"]
-    for i, (stage, probability, outcome) in enumerate([DEFAULT_STAGES[0], *closing]):
-        Stage.objects.create(organization_id=by.organization_id, pipeline=pipeline, name=_(stage),
-                             position=i, probability=probability, outcome=outcome)
+    with translation.override(Organization.objects.get(pk=by.organization_id).language):
+        for i, (stage, probability, outcome) in enumerate([DEFAULT_STAGES[0], *closing]):
+            Stage.objects.create(organization_id=by.organization_id, pipeline=pipeline, name=_(stage),
+                                 position=i, probability=probability, outcome=outcome)
     audit.record("pipeline.created", obj=pipeline, user=by)
     return pipeline
 

@@ -4,6 +4,7 @@ changing its settings."""
 from typing import Any
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -14,7 +15,8 @@ from patron.organizations.models import Organization
 
 DEFAULT_STAGES = [
     # (name, probability, outcome): a typical B2B pipeline. Marked for translation here and
-    # translated when an organisation is created, in the language active then.
+    # translated when an organisation is created, in the organisation's language: the names are
+    # stored as its managers may rename them, not translated when shown.
     (gettext_noop("Qualification"), 10, "open"),
     (gettext_noop("Needs analysis"), 25, "open"),
     (gettext_noop("Proposal"), 50, "open"),
@@ -43,14 +45,15 @@ def organization_create(
             Role.objects.create(
                 organization=org, key=key, name=str(spec["name"]), capabilities=spec["capabilities"]
             )
-        pipeline = Pipeline.objects.create(organization=org, name=_("Sales"), is_default=True)
-        Stage.objects.bulk_create(
-            Stage(
-                organization=org, pipeline=pipeline, name=_(stage), position=i,
-                probability=probability, outcome=outcome,
+        with translation.override(org.language):  # not the language of who runs the set-up
+            pipeline = Pipeline.objects.create(organization=org, name=_("Sales"), is_default=True)
+            Stage.objects.bulk_create(
+                Stage(
+                    organization=org, pipeline=pipeline, name=_(stage), position=i,
+                    probability=probability, outcome=outcome,
+                )
+                for i, (stage, probability, outcome) in enumerate(DEFAULT_STAGES)
             )
-            for i, (stage, probability, outcome) in enumerate(DEFAULT_STAGES)
-        )
     return org
 
 
