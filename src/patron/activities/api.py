@@ -12,7 +12,7 @@ from patron.accounts.models import User
 from patron.activities import services
 from patron.activities.models import Interaction, Task
 from patron.api.base import MomentField, ScopedViewSet, UserRefField, VisibleRelatedField, valid
-from patron.api.filters import ScopedFilterSet
+from patron.api.filters import MomentFilter, ScopedFilterSet
 from patron.customers.models import Customer
 from patron.sales.models import Lead, Opportunity
 
@@ -89,8 +89,8 @@ class RescheduleIn(serializers.Serializer):
 
 class TaskFilter(ScopedFilterSet):
     owner = django_filters.UUIDFilter(field_name="owner_id")
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = MomentFilter(field_name="due_at", lookup_expr="lt")
+    due_after = MomentFilter(field_name="due_at", lookup_expr="gte")
 
     class Meta:
         model = Task

@@ -1,8 +1,11 @@
 """Filters of the REST API: a filter by a related record takes its key, never a queryset."""
 
+import datetime as dt
 from typing import Any
 
 import django_filters
+from django import forms
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 
 
@@ -29,3 +32,22 @@ class ScopedFilterBackend(DjangoFilterBackend):
     """The filter backend for views that list `filterset_fields`: the same filters by key."""
 
     filterset_base = ScopedFilterSet
+
+
+class _MomentFormField(django_filters.fields.IsoDateTimeField):
+    def clean(self, value: Any) -> Any:
+        moment = super().clean(value)
+        try:  # the query compares in UTC: year 1 east of UTC lies before the calendar
+            moment is None or moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError(_("%(value)s is outside the dates that can be stored.") % {
+                "value": value}) from None
+        return moment
+
+
+class MomentFilter(django_filters.IsoDateTimeFilter):
+    """An ISO date and time filter (`?ordered_after=`) answering a moment that cannot be moved to
+    UTC with a 400 naming the filter, as `api.base.MomentField` does for a record's fields: the
+    query's conversion raised OverflowError (a 500)."""
+
+    field_class = _MomentFormField

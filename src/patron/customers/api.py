@@ -19,7 +19,7 @@ from patron.api.base import (
     parse_uuid,
     valid,
 )
-from patron.api.filters import ScopedFilterSet
+from patron.api.filters import MomentFilter, ScopedFilterSet
 from patron.api.pagination import CursorPagination
 from patron.common import standardize
 from patron.customers import selectors, services
@@ -142,8 +142,8 @@ class CustomerFilter(ScopedFilterSet):
     owner_team = django_filters.UUIDFilter(field_name="owner_team_id")
     tag = django_filters.CharFilter(field_name="tags__name")
     region = RegionFilter()
-    last_ordered_after = django_filters.IsoDateTimeFilter(field_name="last_ordered_at", lookup_expr="gte")
-    last_ordered_before = django_filters.IsoDateTimeFilter(field_name="last_ordered_at", lookup_expr="lt")
+    last_ordered_after = MomentFilter(field_name="last_ordered_at", lookup_expr="gte")
+    last_ordered_before = MomentFilter(field_name="last_ordered_at", lookup_expr="lt")
     # The current value snapshot (patron.insights): classes, value and risk.
     segment = django_filters.ChoiceFilter(choices=labels.choices("rfm_segment"), method="by_score",
                                           label="RFM segment key")

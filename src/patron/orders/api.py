@@ -9,7 +9,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from patron.api.base import MomentField, ScopedViewSet, VisibleRelatedField, valid
-from patron.api.filters import ScopedFilterSet
+from patron.api.filters import MomentFilter, ScopedFilterSet
 from patron.catalog.models import Product
 from patron.customers.models import Customer
 from patron.orders import services
@@ -66,8 +66,8 @@ class OrderIn(serializers.Serializer):
 
 
 class OrderFilter(ScopedFilterSet):
-    ordered_after = django_filters.IsoDateTimeFilter(field_name="ordered_at", lookup_expr="gte")
-    ordered_before = django_filters.IsoDateTimeFilter(field_name="ordered_at", lookup_expr="lt")
+    ordered_after = MomentFilter(field_name="ordered_at", lookup_expr="gte")
+    ordered_before = MomentFilter(field_name="ordered_at", lookup_expr="lt")
 
     class Meta:
         model = Order
