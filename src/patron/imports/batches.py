@@ -58,10 +58,21 @@ def classify(
     for key in pending.keys:  # the first key that names a record decides
         if key in index:
             pending.pk = index[key]
+            refusal = update_refusal(kind, ctx, pending, key)
+            if refusal is not None:
+                return None, [refusal, *left_out]
             break
-    if pending.pk is not None and not kind.may_update(pending.pk, ctx):
-        return None, [(pending.keys[0][0], _("It matches a record you may not change.")), *left_out]
     return pending, left_out
+
+
+def update_refusal(kind: Any, ctx: Context, pending: Pending, key: tuple[str, str]) -> tuple[str, str] | None:
+    """Why `pending` may not update the record its `key` matched, if it may not, named by
+    the column that matched. Kinds with reasons of their own (an order's customer) say them."""
+    if hasattr(kind, "update_refusal"):
+        return kind.update_refusal(pending, key, ctx)
+    if not kind.may_update(pending.pk, ctx):
+        return (key[0], _("It matches a record you may not change."))
+    return None
 
 
 def left_out_reason(reason: str) -> str:
@@ -200,6 +211,20 @@ def batch_write(job: ImportJob, kind: Any, ctx: Context, batch: Batch, headers: 
     job.values_left_out += left_out
 
 
+def _rejection(
+    job: ImportJob, headers: list[str], row: int, problem: tuple[str, str], *, kept: bool
+) -> ImportRejection:
+    field_name, reason = problem
+    return ImportRejection(
+        organization_id=job.organization_id,
+        job_id=job.pk,
+        row=row,
+        column=column_label(job, headers, field_name)[:255],
+        reason=(left_out_reason(reason) if kept else reason)[:500],
+        kept=kept,
+    )
+
+
 def _sort(
     job: ImportJob, kind: Any, ctx: Context, batch: Batch, headers: list[str]
 ) -> tuple[list, list, list, int]:
@@ -213,27 +238,16 @@ def _sort(
     numbers, cleaned, drafts = batch
     for i, (number, (data, problems)) in enumerate(zip(numbers, cleaned, strict=True)):
         pending, problems = classify(kind, ctx, number, data, problems)
-        rejections.extend(
-            ImportRejection(
-                organization_id=job.organization_id,
-                job_id=job.pk,
-                row=number,
-                column=column_label(job, headers, f)[:255],
-                reason=(reason if pending is None else left_out_reason(reason))[:500],
-                kept=pending is not None,
-            )
-            for f, reason in problems
-        )
+        twin = _twin(twins, pending) if pending is not None and pending.pk is None else None
+        refusal = twin and hasattr(kind, "repeat_refusal") and kind.repeat_refusal(twin, pending)
+        if refusal:  # refused, rather than folded into a record it does not belong to
+            pending, problems = None, [refusal]
+        rejections.extend(_rejection(job, headers, number, problem, kept=pending is not None) for problem in problems)
         if pending is None:
             continue
         if pending.pk is not None:
             updates.append(pending)
             continue
-        twin = None
-        for key in pending.keys:
-            if key in twins:
-                twin = twins[key]
-                break
         if twin is None:
             creates.append(pending)
             twin = pending
@@ -250,3 +264,8 @@ def _sort(
             if key not in twin.keys:
                 twin.keys.append(key)
     return creates, updates, rejections, merged
+
+
+def _twin(twins: dict[Any, Pending], pending: Pending) -> Pending | None:
+    """The earlier row of the batch that `pending` repeats (shares a key with), if any."""
+    return next((twins[key] for key in pending.keys if key in twins), None)

@@ -364,10 +364,11 @@ class OwnedPeopleKind:
         return {name: value for name, value in self.model_fields(pending.data).items()
                 if name != "source" and getattr(obj, name) != value}
 
-    def changed_fields(self, updates: list[Pending], ctx: Context) -> dict[Any, list[str]]:
-        """For the preview: the names of the fields each of these rows would change, by record."""
+    def changed_fields(self, updates: list[Pending], ctx: Context) -> list[list[str]]:
+        """For the preview: the names of the fields each of these rows would change (by row, not
+        by record: two rows may update one record differently)."""
         objs = _records(self.model, [p.pk for p in updates], ctx)
-        return {p.pk: list(self.changes(p, objs[p.pk])) for p in updates if p.pk in objs}
+        return [list(self.changes(p, objs[p.pk])) if p.pk in objs else [] for p in updates]
 
     def after_write(self, written: list[Pending], ctx: Context) -> None:
         pass
@@ -522,6 +523,10 @@ class ProductKind:
         return created, list(objs.values())
 
 
+# How a row of orders names its customer: the customers' keys and the fields that give them.
+_CUSTOMER_COLUMNS = (("number", "customer_number"), ("phone", "customer_phone"), ("email", "customer_email"))
+
+
 def _natural(customer_id: Any, ordered_at: dt.datetime, total: Decimal) -> str:
     return f"{customer_id}|{ordered_at.astimezone(dt.UTC).isoformat()}|{total:.2f}"
 
@@ -556,17 +561,13 @@ class OrderKind:
             if data.get(f) is None
         ]
         customers = ctx.extra["customers"]
-        found = next(
+        found, data["_customer_field"] = next(
             (
-                customers[k]
-                for k in (
-                    ("number", data.get("customer_number", "")),
-                    ("phone", data.get("customer_phone", "")),
-                    ("email", data.get("customer_email", "")),
-                )
-                if k[1] and k in customers
+                (customers[(key, data[name])], name)
+                for key, name in _CUSTOMER_COLUMNS
+                if data.get(name) and (key, data[name]) in customers
             ),
-            None,
+            (None, "customer_phone"),
         )
         if found is None:
             problems.append(("customer_phone", _("No customer matches this row.")))
@@ -600,8 +601,9 @@ class OrderKind:
         return problems
 
     def keys(self, data: dict[str, Any], ctx: Context) -> list[Key]:
+        # Named after the field, so that a refusal names the file's column of references.
         if data.get("external_ref"):
-            return [("ref", data["external_ref"])]
+            return [("external_ref", data["external_ref"])]
         return [("natural", _natural(data["_customer"], data["ordered_at"], data["total"]))]
 
     def load_index(self, ctx: Context) -> None:
@@ -622,14 +624,59 @@ class OrderKind:
                 for pk, sku, price in Product.objects.values_list("pk", "sku", "price")
             },
         )
+        order_customers = ctx.extra["order_customers"] = {}
         for pk, ref, cid, at, total in Order.objects.values_list(
             "pk", "external_ref", "customer_id", "ordered_at", "total"
         ).iterator(chunk_size=5000):
-            key = ("ref", ref) if ref else ("natural", _natural(cid, at, total))
+            key = ("external_ref", ref) if ref else ("natural", _natural(cid, at, total))
             ctx.index[key] = pk
+            order_customers[pk] = cid
 
     def may_update(self, pk: Any, ctx: Context) -> bool:
-        return ctx.user.scope_for("orders.change") > Scope.NONE
+        """As `permissions.can(user, "change", order)`: an order is reached through its
+        customer (`Order.visibility_paths`), whose owners are in memory for the whole run."""
+        customer_id = ctx.extra["order_customers"][pk]
+        return _scope_allows(ctx.user, "orders.change", *ctx.extra["customer_owners"][customer_id])
+
+    def update_refusal(self, pending: Pending, key: Key, ctx: Context) -> Problem | None:
+        """Why the row may not update the order it names, if it may not. A reference names
+        one order of one customer: a row giving it with another customer is a mistake in the
+        file (or a guess at someone else's reference), never a reason to move the order."""
+        if not self.may_update(pending.pk, ctx):
+            return (self._match_field(key, pending.data), _("It matches a record you may not change."))
+        if ctx.extra["order_customers"][pending.pk] != pending.data["_customer"]:
+            return (
+                "external_ref",
+                _("This reference is another customer's order; an import does not move an order to another customer."),
+            )
+        return None
+
+    def repeat_refusal(self, first: Pending, repeat: Pending) -> Problem | None:
+        """Why a row may not be merged into an earlier row of its batch with the same key: a
+        reference the file gives twice with two customers (see `update_refusal`)."""
+        if first.data["_customer"] != repeat.data["_customer"]:
+            return ("external_ref", _("An earlier row gives this reference with another customer."))
+        return None
+
+    def _match_field(self, key: Key, data: dict[str, Any]) -> str:
+        """The field of the row that matched: its reference, else the customer it names."""
+        if key[0] == "external_ref":
+            return "external_ref"
+        return data.get("_customer_field", "customer_phone")
+
+    def changes(self, pending: Pending, order: Order) -> dict[str, Any]:
+        """The fields a row would change on the order it matches: its time and total, and its
+        status when the row gives one."""
+        data = pending.data
+        wanted = {
+            "ordered_at": data["ordered_at"], "total": data["total"], "status": data.get("status") or order.status
+        }
+        return {name: value for name, value in wanted.items() if getattr(order, name) != value}
+
+    def changed_fields(self, updates: list[Pending], ctx: Context) -> list[list[str]]:
+        """For the preview: the names of the fields each of these rows would change, by row."""
+        orders = _records(Order, [p.pk for p in updates], ctx)
+        return [list(self.changes(p, orders[p.pk])) if p.pk in orders else [] for p in updates]
 
     def write(
         self, creates: list[Pending], updates: list[Pending], ctx: Context
@@ -655,13 +702,19 @@ class OrderKind:
             Order.objects.bulk_create(created, batch_size=500)
             for pending, obj in zip(creates, created, strict=True):
                 pending.pk = obj.pk
+                ctx.extra["order_customers"][obj.pk] = obj.customer_id  # a later batch may name it
             self._lines(creates, ctx)
-        objs = Order.objects.in_bulk([p.pk for p in updates])
+        objs = {}
+        found = _records(Order, [p.pk for p in updates], ctx)
         for p in updates:
-            order = objs[p.pk]
-            order.total, order.ordered_at = p.data["total"], p.data["ordered_at"]
-            order.status = p.data.get("status") or order.status
+            order = found[p.pk]
+            changes = self.changes(p, order)
+            if not changes:  # a row that changes nothing leaves the order (and its version) be
+                continue
+            for name, value in changes.items():
+                setattr(order, name, value)
             order.version += 1
+            objs[order.pk] = order
         if objs:
             Order.objects.bulk_update(
                 list(objs.values()), ["total", "ordered_at", "status", "version"]

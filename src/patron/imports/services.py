@@ -227,25 +227,29 @@ def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
     kind.load_index(ctx)
     clean = cleaning.RowCleaner(job.mapping, kind.cleaners(ctx))
     rows = []
-    seen: set = set()  # keys of rows above that will create a record: a repeat updates it
+    seen: dict = {}  # keys of rows above that will create a record: a repeat updates it
     updates: list[tuple[PreviewRow, Any]] = []
     for number, values in readers.read_all(table, limit):
         pending, problems = batches.classify(kind, ctx, number, *clean(values))
+        first = next((seen[key] for key in pending.keys if key in seen), None) if pending else None
+        refusal = first and hasattr(kind, "repeat_refusal") and kind.repeat_refusal(first, pending)
+        if refusal:  # as the run will: refused rather than merged into another customer's
+            pending, problems = None, [refusal]
         labelled = [
             (batches.column_label(job, table.labels, f), reason) for f, reason in problems
         ]
         action = ""
         if pending is not None:
-            repeat = any(key in seen for key in pending.keys)
-            action = "update" if pending.pk else "repeat" if repeat else "create"
-            seen.update(pending.keys)
+            action = "update" if pending.pk else "repeat" if first else "create"
+            for key in pending.keys:
+                seen.setdefault(key, pending)
         rows.append(PreviewRow(number, values, labelled, action))
         if action == "update":
             updates.append((rows[-1], pending))
     if updates and hasattr(kind, "changed_fields"):  # say what an update overwrites, before it does
         changed = kind.changed_fields([p for _row, p in updates], ctx)
-        for row, pending in updates:
-            row.changes = [batches.column_label(job, table.labels, f) for f in changed.get(pending.pk, [])]
+        for (row, _pending), fields in zip(updates, changed, strict=True):
+            row.changes = [batches.column_label(job, table.labels, f) for f in fields]
     return Preview(
         table.labels, job.mapping, rows, mapping.validate_mapping(job.mapping, job.kind)
     )
