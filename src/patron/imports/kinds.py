@@ -267,9 +267,12 @@ class OwnedPeopleKind:
         return []
 
     def keys(self, data: dict[str, Any], ctx: Context) -> list[Key]:
-        if ctx.key_field:
-            value = data.get(ctx.key_field) or ""
-            return [(ctx.key_field, value)] if value else []
+        if ctx.key_field and data.get(ctx.key_field):
+            return [(ctx.key_field, data[ctx.key_field])]
+        # No key chosen, or the row's key cell is empty (a new customer without a number yet,
+        # a person without e-mail): matched as without a key, on phone, else e-mail, else name.
+        # With no key at all the row would create a record every time it is imported, a twin
+        # of the one its phone names.
         keys = [(name, data[name]) for name in ("phone", "email") if data.get(name)]
         return keys or [("name", data["name"].lower())]
 

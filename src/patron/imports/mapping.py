@@ -242,8 +242,19 @@ def mapping_from_names(headers: list[str], names: dict[str, str], kind: str) -> 
     ]
 
 
-def validate_mapping(mapping: list[str], kind: str) -> list[str]:
-    """Problems with a mapping: unknown or repeated targets, or required fields missing."""
+def key_problem(mapping: list[str], kind: str, key_field: str) -> str | None:
+    """Why records cannot be matched on `key_field` with this mapping, if they cannot: the key
+    must be a column of the file, or no row would ever match and each import would create
+    every record again."""
+    if not key_field or key_field in mapping:
+        return None
+    label = TARGETS[kind][key_field][0] if key_field in TARGETS[kind] else key_field
+    return str(_("Records are matched on %(f)s, but no column is mapped to it.")) % {"f": label}
+
+
+def validate_mapping(mapping: list[str], kind: str, key_field: str = "") -> list[str]:
+    """Problems with a mapping: unknown or repeated targets, required fields missing, or the
+    field records are matched on missing."""
     problems = []
     targets = [m for m in mapping if m]
     for name in sorted(set(targets) - set(TARGETS[kind])):
@@ -264,4 +275,5 @@ def validate_mapping(mapping: list[str], kind: str) -> list[str]:
         if not set(alternatives) & set(targets):
             label = TARGETS[kind][alternatives[0]][0]
             problems.append(str(_("No column is mapped to %(f)s.")) % {"f": label})
-    return problems
+    key = key_problem(mapping, kind, key_field)
+    return [*problems, key] if key else problems

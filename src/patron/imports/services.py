@@ -136,6 +136,10 @@ def import_create(
         job.source.delete(save=False)
         field_name = "sheet" if isinstance(exc, readers.NoSuchSheet) else "file"
         raise ValidationError({field_name: str(exc)}) from None
+    key = mapping.key_problem(job.mapping, kind, key_field)
+    if key:  # the API and the command have no mapping step to set it right later
+        job.source.delete(save=False)
+        raise ValidationError({"key_field": key})
     job.encoding, job.delimiter = table.encoding, table.delimiter
     job.sheet, job.header_row = table.sheet, table.header_row
     job.save()
@@ -251,7 +255,7 @@ def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
         for (row, _pending), fields in zip(updates, changed, strict=True):
             row.changes = [batches.column_label(job, table.labels, f) for f in fields]
     return Preview(
-        table.labels, job.mapping, rows, mapping.validate_mapping(job.mapping, job.kind)
+        table.labels, job.mapping, rows, mapping.validate_mapping(job.mapping, job.kind, job.key_field)
     )
 
 
@@ -306,6 +310,9 @@ def import_configure(
     problems = mapping.validate_mapping(columns, job.kind)
     if problems:
         raise ValidationError(problems)
+    key = mapping.key_problem(columns, job.kind, key_field)
+    if key:
+        raise ValidationError({"key_field": key})
     _check_owner_team(job, job.created_by or user, owner_rule, owner_team)
     job.mapping, job.key_field, job.owner_rule, job.day_first = (
         columns,
@@ -343,7 +350,7 @@ def import_start(*, job: ImportJob, user: Any) -> ImportJob:
     """Queue the import as a background job once the current transaction commits."""
     from patron.imports import tasks
 
-    problems = mapping.validate_mapping(job.mapping, job.kind)
+    problems = mapping.validate_mapping(job.mapping, job.kind, job.key_field)
     if problems:
         raise ValidationError(problems)
     _check_owner_team(job, job.created_by or user, job.owner_rule, job.owner_team)

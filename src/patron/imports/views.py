@@ -129,7 +129,9 @@ def import_mapping(request: HttpRequest, pk: Any) -> HttpResponse:
                 day_first=form.cleaned_data["day_first"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc.messages)
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+            for field_name, messages in errors.items():
+                form.add_error(field_name if field_name in form.fields else None, messages)
         else:
             return redirect("imports:import-preview", pk=job.pk)
     return _mapping_page(request, job, table, form=form)

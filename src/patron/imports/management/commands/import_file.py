@@ -81,7 +81,7 @@ class Command(BaseCommand):
                 )
         except (ValidationError, json.JSONDecodeError, ValueError) as exc:
             raise CommandError(str(exc)) from None
-        problems = mapping.validate_mapping(job.mapping, job.kind)
+        problems = mapping.validate_mapping(job.mapping, job.kind, job.key_field)
         if problems:
             raise CommandError("; ".join(problems))
         return job
