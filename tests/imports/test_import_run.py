@@ -583,3 +583,20 @@ def test_the_preview_says_what_an_update_would_change(owner, messy_file, make_jo
     preview = services.import_prepare(job=make_job(owner, again), user=owner)
     assert [(r.action, r.changes) for r in preview.rows] == [("update", ["备注"]), ("update", [])]
     assert Customer.objects.get(phone="+8613800138000").notes == "again"  # a preview writes nothing
+
+
+def test_the_rejected_rows_file_neutralises_formulas_from_the_users_file(owner, tmp_path, write_csv, make_job):
+    path = write_csv(tmp_path / "formula.csv", [
+        ["客户名称", "手机", "邮箱", "公司", "=cmd|' /C calc'!A0"],
+        ['=HYPERLINK("http://evil.example","fix me")', "13800004441", "bad-email", "@SUM(1+1)", "-2+3"],
+        ["QA公式", "13800004442", "qa-formula@example.com", "-2+3", ""],
+    ])
+    job = services.import_run(job=make_job(owner, path))
+    assert job.rows_rejected == 1
+    header, row = list(csv.reader(io.StringIO(services.rejected_rows_file(job=job).decode("utf-8-sig"))))
+    assert header[-2] == "'=cmd|' /C calc'!A0"
+    assert row[:7] == [
+        "2", "no", "'=HYPERLINK(\"http://evil.example\",\"fix me\")", "13800004441", "bad-email", "'@SUM(1+1)",
+        "'-2+3",
+    ]
+    assert row[7].startswith("邮箱: ")

@@ -32,7 +32,7 @@ from patron.accounts.capabilities import Scope
 from patron.accounts.models import Team, User
 from patron.audit import services as audit
 from patron.common import bulk, standardize
-from patron.imports import batches, cleaning, mapping, readahead, readers
+from patron.imports import batches, cleaning, exports, mapping, readahead, readers
 from patron.imports.batches import ImportInterrupted
 from patron.imports.kinds import KINDS, Context, OwnedPeopleKind
 from patron.imports.models import ImportJob, in_language_of
@@ -531,15 +531,19 @@ def rejected_rows_file(*, job: ImportJob) -> bytes:
     writer = csv.writer(out)
     # The reasons were written in the language the import ran in (its uploader's), so the
     # file's own headings are too.
+    # Every cell from the user's file (and the reasons, which quote them) is neutralised as
+    # in a CSV export: the file is opened in a spreadsheet to be fixed.
+    neutralise = exports.neutralise
     with translation.override(job.language or job.organization.language or None):
-        writer.writerow([_("Row"), _("Imported"), *table.headers, _("Problems")])
+        writer.writerow([_("Row"), _("Imported"), *map(neutralise, table.headers), _("Problems")])
         imported = {False: _("no"), True: _("yes, without these values")}
         separator = pgettext("list separator", "; ")
     if reasons:
         for number, values in table.rows():
             if number in reasons:
-                writer.writerow(
-                    [number, imported[number not in refused], *values, separator.join(reasons[number])]
-                )
+                writer.writerow([
+                    number, imported[number not in refused], *map(neutralise, values),
+                    neutralise(separator.join(reasons[number])),
+                ])
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
 
