@@ -3,9 +3,10 @@
 Two rules make an export safe to hand around:
 - sensitive fields go out masked unless the user may see them in clear for that very record
   *and* asked for them (`include_sensitive`);
-- a cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
-  return) gets a leading apostrophe, so a customer called "=HYPERLINK(...)" stays text
-  (OWASP, "CSV Injection").
+- in CSV, a cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a
+  carriage return) gets a leading apostrophe, so a customer called "=HYPERLINK(...)" stays
+  text (OWASP, "CSV Injection"); in XLSX every string is written as a string cell, which is
+  never a formula, so it keeps the user's text as it is.
 """
 
 import csv
@@ -128,7 +129,7 @@ def _cell(read: Callable[[Model], Any], yes_no: dict[bool, str], obj: Model) -> 
         value = yes_no[value]
     elif not isinstance(value, (int, Decimal, str)):
         value = str(value)
-    return neutralise(value)
+    return value  # neutralised in CSV only (`_csv`): XLSX keeps text as text (`_xlsx`)
 
 
 # A column beyond the model's fields: its heading, and its cell from the row's annotation.
@@ -149,7 +150,7 @@ def _rows(
     shown = [name for name in fields if model._meta.get_field(name).is_relation]
     loaded = queryset.select_related(*shown).only(*fields, "organization", *owners, *paths)
     for obj in loaded.iterator(chunk_size=2000):
-        yield [*(cell(obj) for cell in cells), *(neutralise(cell(read(obj))) for read, cell in extra)]
+        yield [*(cell(obj) for cell in cells), *(cell(read(obj)) for read, cell in extra)]
 
 
 def _headers(model: type[Model], fields: list[str], columns: dict[str, Column]) -> list[str]:
@@ -194,7 +195,7 @@ def _csv(headers: list[str], rows: Iterator[list[Any]], out: BinaryIO) -> int:
     writer.writerow(headers)
     count = 0
     for row in rows:
-        writer.writerow([_date_text(v) for v in row])
+        writer.writerow([neutralise(_date_text(v)) for v in row])
         count += 1
     text.flush()
     text.detach()  # the caller's file stays open
@@ -211,8 +212,9 @@ def _xlsx(headers: list[str], rows: Iterator[list[Any]], out: BinaryIO, title: s
     """The rows as an Excel workbook, written row by row (XlsxWriter's constant-memory mode:
     a row goes to a temporary file as it is written). A 135,236-row customer export took
     29-30 s with it against 46-47 s with openpyxl's write-only workbook (bench/
-    export_throughput.py). Text stays text: nothing is read as a formula, a link or a number
-    (formula injection is also neutralised upstream)."""
+    export_throughput.py). Text stays text: nothing is read as a formula, a link or a number,
+    so a string is written as the user's text, with no apostrophe in front (`neutralise` is
+    for CSV, where a leading "=" would run)."""
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(out, {
