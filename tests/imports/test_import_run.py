@@ -88,8 +88,7 @@ def test_it_updates_instead_of_duplicating_when_the_same_file_is_imported_again(
     services.import_run(job=make_job(owner, messy_file))
     numbers = set(Customer.objects.values_list("number", flat=True))
     again = services.import_run(job=make_job(owner, messy_file), batch_size=4)
-    # The rows that matched change nothing: unchanged, not updated (as the preview says).
-    assert (again.rows_created, again.rows_updated, again.rows_unchanged, again.rows_rejected) == (0, 0, 7, 3)
+    assert (again.rows_created, again.rows_updated, again.rows_rejected) == (0, 7, 3)
     assert set(Customer.objects.values_list("number", flat=True)) == numbers
 
 
@@ -189,7 +188,7 @@ def test_new_records_are_shared_in_turn_among_a_teams_members(
     job = make_job(manager, path, owner_rule="team", owner_team=teams["a"])
     assert job.owner_team == teams["a"]
     job = services.import_run(job=job, batch_size=4)  # the turn runs on across batches
-    assert (job.rows_created, job.rows_updated, job.rows_unchanged) == (9, 0, 1)
+    assert (job.rows_created, job.rows_updated) == (9, 1)
     new = Customer.objects.filter(name__startswith="展会")
     shares = Counter(new.values_list("owner__username", flat=True))
     assert shares == {"manager": 3, "owner": 3, "teammate": 3}
@@ -269,7 +268,7 @@ def test_it_resumes_a_killed_import_with_exactly_the_right_rows(
     )
     services.import_run(job=job, batch_size=3)
     job.refresh_from_db()
-    assert (job.status, job.rows_done, job.rows_created, job.rows_unchanged) == ("done", 11, 10, 1)
+    assert (job.status, job.rows_done, job.rows_created, job.rows_updated) == ("done", 11, 10, 1)
     assert Customer.objects.count() == 10
     assert sorted(Customer.objects.values_list("phone", flat=True)) == [
         f"+861380000{i:04d}" for i in range(10)
@@ -394,7 +393,7 @@ def test_it_imports_leads_products_and_orders(
     again = services.import_run(
         job=make_job(owner, orders, kind="orders", key_field="external_ref")
     )
-    assert (again.rows_created, again.rows_updated, again.rows_unchanged, Order.objects.count()) == (0, 0, 2, 2)
+    assert (again.rows_created, again.rows_updated, Order.objects.count()) == (0, 2, 2)
     assert Product.objects.count() == 1
     # A corrected time in a re-import moves the order and its lines' copy of it.
     moved = write_csv(tmp_path / "o2.csv", [["订单号", "手机", "下单时间", "金额"], ["A-1", "13812341016", "2024/3/9", "176"]])
