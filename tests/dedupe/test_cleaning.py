@@ -137,3 +137,11 @@ def test_a_cleaning_run_keeps_sqlites_planner_statistics_for_customers_grown_by_
         cleaning.keep_statistics()
     assert "Could not refresh the planner's statistics" in caplog.text
     assert Customer.objects.count() == 5  # the transaction around it is still usable
+
+
+def test_a_run_for_a_day_long_past_makes_tasks_due_from_now(org, owner):
+    """A task may not be due more than a year back: a run --as-of two years ago stopped there."""
+    bad, _old = setup_findings(org, owner)
+    report = cleaning.clean_organization(organization=org, as_of=org.today() - dt.timedelta(days=730))
+    assert report.tasks_created["invalid"] == 1
+    assert Task.objects.get(customer=bad).due_at >= timezone.now() - dt.timedelta(minutes=1)

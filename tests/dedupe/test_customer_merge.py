@@ -21,7 +21,8 @@ from patron.sales import services as sales
 from patron.sales.models import Lead, Opportunity
 from tests.support import lines_out_of_step
 
-NOW = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
+# A month ago, on the hour: a task may not be due more than a year back.
+NOW = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(days=30)
 
 
 @pytest.fixture

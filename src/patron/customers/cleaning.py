@@ -133,7 +133,9 @@ def _flag(
         pk__in={by_customer[pk][0] for pk in todo}, is_active=True
     ).in_bulk()
     customers = Customer.objects.in_bulk(todo)
-    due = _start_of(as_of) + dt.timedelta(days=7)
+    # A run for a day long past (--as-of) makes tasks due from now: a task due more than a
+    # year back is refused (`activities.services`), and it would only be overdue at once.
+    due = max(_start_of(as_of) + dt.timedelta(days=7), timezone.now())
     for pk in todo:
         owner = owners.get(by_customer[pk][0])
         if owner is None or not permissions.can_create(owner, "tasks"):

@@ -206,6 +206,17 @@ def _suggested_survivor(a: dict[str, Any] | None, b: dict[str, Any] | None) -> s
     return "a" if weight(a) >= weight(b) else "b"
 
 
+def _differs_as_seen(user: Any, pair: DuplicatePair, name: str, a: dict | None, b: dict | None) -> bool:
+    """Whether the page marks the field as different: by the values themselves for who may see
+    both customers' values in clear (two e-mails of one letter and domain read alike masked), by
+    the values as shown for anyone else (whether two masked ID numbers match is not theirs to learn)."""
+    if pair.a is not None and pair.b is not None and masking.may_reveal(user, pair.a) and \
+            masking.may_reveal(user, pair.b):
+        return _differ(pair.a, pair.b, name)
+    left, right = (side["values"][name] if side else "" for side in (a, b))
+    return bool(left and right and left != right)
+
+
 def _choosable(name: str, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
     """Whether the merge may take either customer's value of a field, given the values as the
     page shows them (`_values`): both have one, and they differ as shown. Two masked values that
@@ -243,9 +254,7 @@ def _detail(
             *(side["values"][n] if side else "" for side in (a, b)),
             _choosable(n, a and a["values"], b and b["values"]),
             request.POST.get(f"take-{n}"),  # the pick of a form sent back
-            # Different values, even where they read alike masked (two birthdays, two e-mails
-            # of one letter and domain): the page says so rather than show them as the same.
-            _differ(pair.a, pair.b, n),
+            _differs_as_seen(request.user, pair, n, a, b),
         )
         for n in COMPARED
     ]

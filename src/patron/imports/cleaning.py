@@ -7,7 +7,7 @@ who will fix the file.
 
 import re
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import phonenumbers
@@ -166,7 +166,10 @@ def clean_quantity(value: str) -> Decimal:
     amount = standardize.parse_amount(value)
     if amount is None:
         return Decimal(1)
-    if amount <= 0:
+    # As the column keeps it, two decimals: 0.001 would be stored as a line of nothing (and a
+    # total divided by it, a unit price no column holds).
+    amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if amount.is_finite() else amount
+    if not amount.is_finite() or amount <= 0:
         raise ValidationError(_("The quantity must be positive."))
     return amount
 
