@@ -62,3 +62,13 @@ def test_it_refuses_to_reschedule_a_task_to_year_one(client, owner):
     assert page.status_code == 400
     task.refresh_from_db()
     assert task.due_at > timezone.now()
+
+
+def test_a_rescheduled_task_keeps_its_reminders_lead(owner):
+    from patron.activities import services
+
+    due = timezone.now().replace(microsecond=0) + dt.timedelta(days=3)
+    task = services.task_create(user=owner, title="Call", due_at=due, remind_at=due - dt.timedelta(hours=1))
+    services.task_reschedule(task=task, user=owner, due_at=due - dt.timedelta(days=2))
+    task.refresh_from_db()
+    assert task.remind_at == due - dt.timedelta(days=2, hours=1) and task.remind_at < task.due_at

@@ -115,7 +115,11 @@ def task_complete(*, task: Task, user: Any) -> Task:
 @transaction.atomic
 def task_reschedule(*, task: Task, user: Any, due_at: dt.datetime, expected_version: int | None = None) -> Task:
     permissions.require(user, "change", task)
-    task_times_check(due_at=due_at)
-    model_update(instance=task, data={"due_at": due_at, "reminded_at": None}, fields=["due_at", "reminded_at"],
-                 user=user, expected_version=expected_version, action="task.rescheduled")
+    # The reminder keeps its lead on the due time (an hour before stays an hour before): left
+    # where it was, a task moved earlier would remind after it is due.
+    remind_at = None if task.remind_at is None else task.remind_at + (due_at - task.due_at)
+    task_times_check(due_at=due_at, remind_at=remind_at)
+    model_update(instance=task, data={"due_at": due_at, "remind_at": remind_at, "reminded_at": None},
+                 fields=["due_at", "remind_at", "reminded_at"], user=user, expected_version=expected_version,
+                 action="task.rescheduled")
     return task
