@@ -14,9 +14,9 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from patron.common import standardize
+from patron.common import bounds, standardize
 from patron.customers.models import Customer, Source
-from patron.orders.models import Order
+from patron.orders.models import Order, OrderLine
 
 _SEPARATORS = re.compile(r"[\s\-().·]+")
 _EMAIL = re.compile(
@@ -151,25 +151,30 @@ def clean_status(value: str) -> str:
     return _choice(_STATUS_WORDS, value, Order.Status.PAID)
 
 
-def clean_amount(value: str) -> Decimal | None:
-    amount = standardize.parse_amount(value)
-    # Rounded to cents only when it may fit (quantize fails past 28 digits), and checked again
-    # after: 999999999999.999 rounds up to 1e12, which no money column holds.
-    if amount is not None and abs(amount) < Decimal("1e12"):
-        amount = amount.quantize(Decimal("0.01"))
-    if amount is not None and abs(amount) >= Decimal("1e12"):
+def _in_cents(amount: Decimal, limit: Decimal, value: str) -> Decimal:
+    """`amount` rounded to the two decimals its column keeps, or refused as too large for it:
+    rounded only when it may fit (quantize fails past 28 digits), and checked again after
+    (999999999999.999 rounds up to 1e12)."""
+    if amount.is_finite() and abs(amount) < limit:
+        amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if not amount.is_finite() or abs(amount) >= limit:
         raise ValidationError(_("%(value)s is too large."), params={"value": value})
     return amount
+
+
+def clean_amount(value: str) -> Decimal | None:
+    amount = standardize.parse_amount(value)
+    return None if amount is None else _in_cents(amount, bounds.decimal_limit(Order, "total"), value)
 
 
 def clean_quantity(value: str) -> Decimal:
     amount = standardize.parse_amount(value)
     if amount is None:
         return Decimal(1)
-    # As the column keeps it, two decimals: 0.001 would be stored as a line of nothing (and a
-    # total divided by it, a unit price no column holds).
-    amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if amount.is_finite() else amount
-    if not amount.is_finite() or amount <= 0:
+    # As the column keeps it: 0.001 would be stored as a line of nothing (and a total divided
+    # by it, a unit price no column holds).
+    amount = _in_cents(amount, bounds.decimal_limit(OrderLine, "quantity"), value)
+    if amount <= 0:
         raise ValidationError(_("The quantity must be positive."))
     return amount
 

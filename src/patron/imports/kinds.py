@@ -175,6 +175,13 @@ class Drafts:
         ))
 
 
+def _changed_fields(kind: Any, updates: list[Pending], ctx: Context) -> list[list[str]]:
+    """For the preview: the names of the fields each of these rows would change (by row, not
+    by record: two rows may update one record differently), as the kind's `changes` says."""
+    objs = _records(kind.model, [p.pk for p in updates], ctx)
+    return [list(kind.changes(p, objs[p.pk])) if p.pk in objs else [] for p in updates]
+
+
 def _records(model: type, pks: list[Any], ctx: Context) -> dict[Any, Any]:
     """The records with these primary keys, by key, from the organisation importing.
 
@@ -368,10 +375,7 @@ class OwnedPeopleKind:
                 if name != "source" and getattr(obj, name) != value}
 
     def changed_fields(self, updates: list[Pending], ctx: Context) -> list[list[str]]:
-        """For the preview: the names of the fields each of these rows would change (by row, not
-        by record: two rows may update one record differently)."""
-        objs = _records(self.model, [p.pk for p in updates], ctx)
-        return [list(self.changes(p, objs[p.pk])) if p.pk in objs else [] for p in updates]
+        return _changed_fields(self, updates, ctx)
 
     def after_write(self, written: list[Pending], ctx: Context) -> None:
         pass
@@ -677,9 +681,7 @@ class OrderKind:
         return {name: value for name, value in wanted.items() if getattr(order, name) != value}
 
     def changed_fields(self, updates: list[Pending], ctx: Context) -> list[list[str]]:
-        """For the preview: the names of the fields each of these rows would change, by row."""
-        orders = _records(Order, [p.pk for p in updates], ctx)
-        return [list(self.changes(p, orders[p.pk])) if p.pk in orders else [] for p in updates]
+        return _changed_fields(self, updates, ctx)
 
     def write(
         self, creates: list[Pending], updates: list[Pending], ctx: Context
