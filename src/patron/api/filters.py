@@ -38,7 +38,8 @@ class _MomentFormField(django_filters.fields.IsoDateTimeField):
     def clean(self, value: Any) -> Any:
         moment = super().clean(value)
         try:  # the query compares in UTC: year 1 east of UTC lies before the calendar
-            moment is None or moment.astimezone(dt.UTC)
+            if moment is not None:
+                moment.astimezone(dt.UTC)
         except OverflowError:
             raise forms.ValidationError(_("%(value)s is outside the dates that can be stored.") % {
                 "value": value}) from None
