@@ -73,3 +73,26 @@ def test_a_row_without_its_key_matches_on_its_phone_instead_of_making_a_twin(
     assert Customer.objects.filter(phone="+8613812341016").count() == 1
     again = services.import_run(job=make_job(owner, path, key_field="email"))
     assert again.rows_created == 0 and Customer.objects.count() == 2
+
+
+@pytest.mark.parametrize("batch_size", [20_000, 1])  # the two rows in one batch, and in two
+def test_a_row_without_its_key_finds_the_customer_an_earlier_row_of_the_file_made(
+    owner, tmp_path, write_csv, make_job, batch_size
+):
+    """Matched on e-mail, a row with no e-mail falls back to its phone: that phone belongs to
+    the customer the row above made, which was filed under its e-mail only (a twin before)."""
+    path = write_csv(tmp_path / "k.csv", [
+        ["客户名称", "手机", "邮箱", "备注"],
+        ["赵敏", "13900000021", "zhao@example.com", "first"],
+        ["赵敏", "13900000021", "", "second"],
+        ["孙立", "", "", ""],  # no phone, no e-mail: filed under its name
+        ["孙立", "", "", "again"],
+    ])
+    job = make_job(owner, path, key_field="email")
+    assert [row.action for row in services.import_prepare(job=job, user=owner).rows] == [
+        "create", "repeat", "create", "repeat"]
+    job = services.import_run(job=job, batch_size=batch_size)
+    assert (job.rows_created, job.rows_updated, job.rows_rejected) == (2, 2, 0)
+    zhao = Customer.objects.get(phone="+8613900000021")
+    assert (zhao.email, zhao.notes) == ("zhao@example.com", "second")
+    assert Customer.objects.filter(name="孙立").count() == 1

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from patron.audit import services as audit
 from patron.imports import sqlite_wal
-from patron.imports.kinds import Context, Pending
+from patron.imports.kinds import Context, Key, Pending
 from patron.imports.models import ImportJob, ImportRejection
 
 Cleaned = tuple[dict[str, Any], list[tuple[str, str]]]  # (field values, problems)
@@ -183,7 +183,7 @@ def batch_write(job: ImportJob, kind: Any, ctx: Context, batch: Batch, headers: 
         creates, updates, rejections, merged = _sort(job, kind, ctx, batch, headers)
         created, updated = kind.write(creates, updates, ctx)
         for pending in creates + updates:
-            for key in pending.keys:
+            for key in pending.keys:  # `_sort` gave each every key it may be found by
                 ctx.index.setdefault(key, pending.pk)
         # Kinds that draft new records (`kinds.Drafts`) write their entries with them.
         audit.record_many(
@@ -246,6 +246,7 @@ def _sort(
         if pending is None:
             continue
         if pending.pk is not None:
+            pending.keys = found_by(kind, ctx, pending)
             updates.append(pending)
             continue
         if twin is None:
@@ -259,11 +260,20 @@ def _sort(
                 twin.data["tags"] = tags
             twin.draft = None  # made again from what it has now
             merged += 1
-        for key in pending.keys:
+        for key in found_by(kind, ctx, pending):
             twins.setdefault(key, twin)
             if key not in twin.keys:
                 twin.keys.append(key)
     return creates, updates, rejections, merged
+
+
+def found_by(kind: Any, ctx: Context, pending: Pending) -> list[Key]:
+    """The keys later rows find `pending`'s record by: those it matched on, and for kinds that
+    match on more than one field (people: a row without its key cell falls back to the phone,
+    e-mail or name) every other one its row gives."""
+    if not hasattr(kind, "index_keys"):
+        return pending.keys
+    return pending.keys + [k for k in kind.index_keys(pending.data, ctx) if k not in pending.keys]
 
 
 def _twin(twins: dict[Any, Pending], pending: Pending) -> Pending | None:

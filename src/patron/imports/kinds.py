@@ -283,6 +283,17 @@ class OwnedPeopleKind:
         keys = [(name, data[name]) for name in ("phone", "email") if data.get(name)]
         return keys or [("name", data["name"].lower())]
 
+    def index_keys(self, data: dict[str, Any], ctx: Context) -> list[Key]:
+        """Every key a later row may find the record of this row by, as `load_index` files a
+        record already there: a row of the same file without its key cell is matched on its
+        phone, and must find the customer an earlier row made with that phone and a key."""
+        if not ctx.key_field:  # rows match on their phone, e-mail or name: their keys already
+            return []
+        keys = [(name, data[name]) for name in ("phone", "email", "number") if data.get(name)]
+        if not data.get("phone") and not data.get("email"):
+            keys.append(("name", data["name"].lower()))
+        return keys
+
     def load_index(self, ctx: Context) -> None:
         # Oldest first: when several records share a key, the import updates the oldest one,
         # the same on every database.

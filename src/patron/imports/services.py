@@ -245,7 +245,7 @@ def import_prepare(*, job: ImportJob, user: Any, limit: int = 20) -> Preview:
         action = ""
         if pending is not None:
             action = "update" if pending.pk else "repeat" if first else "create"
-            for key in pending.keys:
+            for key in batches.found_by(kind, ctx, pending):
                 seen.setdefault(key, pending)
         rows.append(PreviewRow(number, values, labelled, action))
         if action == "update":
