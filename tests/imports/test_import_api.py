@@ -34,7 +34,8 @@ def test_it_imports_a_posted_file_and_reports_progress_and_rejections(
     assert response.status_code == 201, response.content
     job_id = response.json()["id"]
     status = api.get(f"/api/imports/{job_id}/").json()
-    assert (status["status"], status["rows_created"], status["rows_rejected"]) == ("done", 1, 1)
+    assert (status["status"], status["rows_created"], status["rows_unchanged"], status["rows_rejected"]) == (
+        "done", 1, 0, 1)
     assert (status["progress"], status["mapping"]) == (100, ["name", "phone"])
     rejected = api.get(f"/api/imports/{job_id}/rejected/").json()
     assert [(r["row"], r["column"]) for r in rejected["results"]] == [(3, "mobile")]

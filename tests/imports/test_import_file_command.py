@@ -25,7 +25,7 @@ def test_it_imports_a_file_and_writes_the_rejected_rows(owner, tmp_path, write_c
         str(rejected),
     )
     out = capsys.readouterr().out
-    assert "1 created, 0 updated, 1 rejected of 2 rows" in out and str(rejected) in out
+    assert "1 created, 0 updated, 0 unchanged, 1 rejected of 2 rows" in out and str(rejected) in out
     assert "李娜" in rejected.read_text(encoding="utf-8-sig")
     assert Customer.objects.get().owner == owner
 

@@ -69,7 +69,7 @@ def test_a_row_without_its_key_matches_on_its_phone_instead_of_making_a_twin(
         ["新客户", "13900000001", ""],
     ])
     job = services.import_run(job=make_job(owner, path, key_field="email"))
-    assert (job.rows_created, job.rows_updated, job.rows_rejected) == (1, 1, 0)
+    assert (job.rows_created, job.rows_unchanged, job.rows_rejected) == (1, 1, 0)
     assert Customer.objects.filter(phone="+8613812341016").count() == 1
     again = services.import_run(job=make_job(owner, path, key_field="email"))
     assert again.rows_created == 0 and Customer.objects.count() == 2

@@ -201,3 +201,17 @@ def test_the_preview_page_names_the_fields_an_update_would_overwrite(client, own
                                                 "key_field": "", "owner_rule": "importer"})
     preview = client.get(f"/imports/{job.pk}/preview/", headers={"Accept-Language": "zh-hans"})
     assert preview.status_code == 200 and "更改：备注" in preview.text
+
+
+def test_the_job_page_counts_a_re_import_that_changes_nothing_as_unchanged(
+    client, owner, tmp_path, write_csv, make_job
+):
+    from patron.imports import services
+
+    path = write_csv(tmp_path / "same.csv", [["name", "phone"], ["A", "13800000001"], ["B", "13800000002"]])
+    services.import_run(job=make_job(owner, path))
+    again = services.import_run(job=make_job(owner, path))
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged) == (0, 0, 2)
+    client.force_login(owner)
+    page = client.get(f"/imports/{again.pk}/").content.decode()
+    assert "0 updated" in page and "2 unchanged" in page

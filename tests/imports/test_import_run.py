@@ -88,8 +88,27 @@ def test_it_updates_instead_of_duplicating_when_the_same_file_is_imported_again(
     services.import_run(job=make_job(owner, messy_file))
     numbers = set(Customer.objects.values_list("number", flat=True))
     again = services.import_run(job=make_job(owner, messy_file), batch_size=4)
-    assert (again.rows_created, again.rows_updated, again.rows_rejected) == (0, 7, 3)
+    # The rows that matched change nothing: unchanged, not updated (as the preview says).
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged, again.rows_rejected) == (0, 0, 7, 3)
     assert set(Customer.objects.values_list("number", flat=True)) == numbers
+
+
+def test_a_row_that_only_adds_a_tag_or_a_contact_is_an_audited_update(owner, tmp_path, write_csv, make_job):
+    header = ["客户名称", "手机", "标签", "联系人"]
+    first = write_csv(tmp_path / "a.csv", [header, ["甲公司", "13800000001", "VIP", ""],
+                                           ["乙公司", "13800000002", "", ""], ["丙公司", "13800000003", "", ""]])
+    services.import_run(job=make_job(owner, first))
+    again = write_csv(tmp_path / "b.csv", [header, ["甲公司", "13800000001", "VIP, 华东", ""],
+                                           ["乙公司", "13800000002", "", "李经理"], ["丙公司", "13800000003", "", ""]])
+    job = services.import_run(job=make_job(owner, again))
+    assert (job.rows_created, job.rows_updated, job.rows_unchanged) == (0, 2, 1)
+    updated = AuditEntry.objects.filter(action="customer.updated", data__import=str(job.pk))
+    assert sorted(updated.values_list("object_repr", flat=True)) == ["乙公司", "甲公司"]
+    assert set(Customer.objects.get(name="甲公司").tags.values_list("name", flat=True)) == {"VIP", "华东"}
+    # The same file once more adds nothing: every row is unchanged, and nothing is audited.
+    third = services.import_run(job=make_job(owner, again))
+    assert (third.rows_updated, third.rows_unchanged) == (0, 3)
+    assert not AuditEntry.objects.filter(action="customer.updated", data__import=str(third.pk)).exists()
 
 
 def test_it_matches_rows_to_existing_customers_by_normalised_phone(
@@ -188,7 +207,7 @@ def test_new_records_are_shared_in_turn_among_a_teams_members(
     job = make_job(manager, path, owner_rule="team", owner_team=teams["a"])
     assert job.owner_team == teams["a"]
     job = services.import_run(job=job, batch_size=4)  # the turn runs on across batches
-    assert (job.rows_created, job.rows_updated) == (9, 1)
+    assert (job.rows_created, job.rows_updated, job.rows_unchanged) == (9, 0, 1)
     new = Customer.objects.filter(name__startswith="展会")
     shares = Counter(new.values_list("owner__username", flat=True))
     assert shares == {"manager": 3, "owner": 3, "teammate": 3}
@@ -268,7 +287,7 @@ def test_it_resumes_a_killed_import_with_exactly_the_right_rows(
     )
     services.import_run(job=job, batch_size=3)
     job.refresh_from_db()
-    assert (job.status, job.rows_done, job.rows_created, job.rows_updated) == ("done", 11, 10, 1)
+    assert (job.status, job.rows_done, job.rows_created, job.rows_unchanged) == ("done", 11, 10, 1)
     assert Customer.objects.count() == 10
     assert sorted(Customer.objects.values_list("phone", flat=True)) == [
         f"+861380000{i:04d}" for i in range(10)
@@ -393,10 +412,11 @@ def test_it_imports_leads_products_and_orders(
     again = services.import_run(
         job=make_job(owner, orders, kind="orders", key_field="external_ref")
     )
-    assert (again.rows_created, again.rows_updated, Order.objects.count()) == (0, 2, 2)
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged, Order.objects.count()) == (0, 0, 2, 2)
     assert Product.objects.count() == 1
     # A corrected time in a re-import moves the order and its lines' copy of it.
-    moved = write_csv(tmp_path / "o2.csv", [["订单号", "手机", "下单时间", "金额"], ["A-1", "13812341016", "2024/3/9", "176"]])
+    moved = write_csv(tmp_path / "o2.csv", [["订单号", "手机", "下单时间", "金额"],
+                                            ["A-1", "13812341016", "2024/3/9", "176"]])
     services.import_run(job=make_job(owner, moved, kind="orders", key_field="external_ref"))
     line = Order.objects.get(external_ref="A-1").lines.get()
     assert line.ordered_at == dt.datetime(2024, 3, 9, tzinfo=ZoneInfo("Asia/Shanghai")) and line.customer == customer

@@ -33,6 +33,7 @@ from patron.imports.views import _attachment
 
 class ImportJobOut(serializers.ModelSerializer):
     progress = serializers.IntegerField(read_only=True)
+    rows_unchanged = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = ImportJob
@@ -55,6 +56,7 @@ class ImportJobOut(serializers.ModelSerializer):
             "rows_done",
             "rows_created",
             "rows_updated",
+            "rows_unchanged",
             "rows_rejected",
             "values_left_out",
             "errors",

@@ -182,6 +182,10 @@ def batch_write(job: ImportJob, kind: Any, ctx: Context, batch: Batch, headers: 
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         creates, updates, rejections, merged = _sort(job, kind, ctx, batch, headers)
         created, updated = kind.write(creates, updates, ctx)
+        # An update that changed nothing (a file imported again) is no update: the job's page
+        # counts it as unchanged (`ImportJob.rows_unchanged`), as the preview said.
+        written = {obj.pk for obj in updated}
+        changed = sum(p.pk in written for p in updates)
         for pending in creates + updates:
             for key in pending.keys:  # `_sort` gave each every key it may be found by
                 ctx.index.setdefault(key, pending.pk)
@@ -198,7 +202,7 @@ def batch_write(job: ImportJob, kind: Any, ctx: Context, batch: Batch, headers: 
         ImportJob.objects.filter(pk=job.pk).update(
             rows_done=F("rows_done") + len(numbers),
             rows_created=F("rows_created") + len(creates),
-            rows_updated=F("rows_updated") + len(updates) + merged,
+            rows_updated=F("rows_updated") + changed + merged,
             rows_rejected=F("rows_rejected") + rejected_rows,
             values_left_out=F("values_left_out") + left_out,
             checkpoint=numbers[-1],
@@ -206,7 +210,7 @@ def batch_write(job: ImportJob, kind: Any, ctx: Context, batch: Batch, headers: 
     job.checkpoint = numbers[-1]
     job.rows_done += len(numbers)
     job.rows_created += len(creates)
-    job.rows_updated += len(updates) + merged
+    job.rows_updated += changed + merged
     job.rows_rejected += rejected_rows
     job.values_left_out += left_out
 

@@ -359,7 +359,11 @@ class OwnedPeopleKind:
                 pending.pk = uuid.UUID(int=pending.draft[0])
                 ctx.owners[pending.pk] = (owner.pk, owner.team_id) if owner else (None, None)
         updated = self.update(updates, ctx)
-        self.after_write(creates + updates, ctx)
+        # A row that only adds a contact or a tag changes its record too: audited and counted
+        # as an update, not as unchanged.
+        grown = self.after_write(creates, updates, ctx) - {obj.pk for obj in updated}
+        if grown:
+            updated += _records(self.model, list(grown), ctx).values()
         return [], updated
 
     def update(self, updates: list[Pending], ctx: Context) -> list:
@@ -388,8 +392,10 @@ class OwnedPeopleKind:
     def changed_fields(self, updates: list[Pending], ctx: Context) -> list[list[str]]:
         return _changed_fields(self, updates, ctx)
 
-    def after_write(self, written: list[Pending], ctx: Context) -> None:
-        pass
+    def after_write(self, creates: list[Pending], updates: list[Pending], ctx: Context) -> set:
+        """Write what the rows bring beside their records' own fields; return the keys of the
+        records already there that it added something to."""
+        return set()
 
 
 # A name that is a company's whatever the file says ("北京远航科技有限公司", "Acme Trading Ltd").
@@ -423,14 +429,14 @@ class CustomerKind(OwnedPeopleKind):
             row["kind"] = Customer.Kind.COMPANY if is_company else Customer.Kind.PERSON
         return row
 
-    def after_write(self, written: list[Pending], ctx: Context) -> None:
-        self._contacts(written, ctx)
-        self._tags(written, ctx)
+    def after_write(self, creates: list[Pending], updates: list[Pending], ctx: Context) -> set:
+        grown = self._contacts(creates + updates, ctx) | self._tags(creates, updates, ctx)
+        return grown & {p.pk for p in updates}
 
-    def _contacts(self, written: list[Pending], ctx: Context) -> None:
+    def _contacts(self, written: list[Pending], ctx: Context) -> set:
         wanted = [p for p in written if p.data.get("contact_name")]
         if not wanted:
-            return
+            return set()
         known = {
             (cid, name.lower())
             for cid, name in Contact.objects.filter(
@@ -454,11 +460,16 @@ class CustomerKind(OwnedPeopleKind):
                 )
             )
         Contact.objects.bulk_create(contacts, batch_size=500)
+        return {contact.customer_id for contact in contacts}
 
-    def _tags(self, written: list[Pending], ctx: Context) -> None:
+    def _tags(self, creates: list[Pending], updates: list[Pending], ctx: Context) -> set:
         cache: dict[str, Any] = ctx.extra.setdefault("tags", {})
         links = []
-        for p in written:
+        tagged = [p for p in updates if p.data.get("tags")]
+        # The tags the records already have: linking one again adds nothing.
+        had = set(Customer.tags.through.objects.filter(customer_id__in=[p.pk for p in tagged])
+                  .values_list("customer_id", "tag_id")) if tagged else set()
+        for p in creates + updates:
             for name in filter(
                 None, re.split(r"\s*[,，、;；|]\s*", p.data.get("tags", "").strip())
             ):
@@ -467,8 +478,11 @@ class CustomerKind(OwnedPeopleKind):
                     cache[name] = Tag.objects.get_or_create(
                         organization_id=ctx.organization_id, name=name
                     )[0].pk
-                links.append(Customer.tags.through(customer_id=p.pk, tag_id=cache[name]))
+                if (p.pk, cache[name]) not in had:
+                    had.add((p.pk, cache[name]))
+                    links.append(Customer.tags.through(customer_id=p.pk, tag_id=cache[name]))
         Customer.tags.through.objects.bulk_create(links, ignore_conflicts=True)
+        return {link.customer_id for link in links}
 
 
 class LeadKind(OwnedPeopleKind):
@@ -531,11 +545,14 @@ class ProductKind:
         Product.objects.bulk_create(created, batch_size=500)
         for pending, obj in zip(creates, created, strict=True):
             pending.pk = obj.pk
-        objs = Product.objects.in_bulk([p.pk for p in updates])
+        found = Product.objects.in_bulk([p.pk for p in updates])
+        objs = {}
         for p in updates:
+            product = found[p.pk]
             for k in self.fields:
-                if p.data.get(k) not in (None, ""):
-                    setattr(objs[p.pk], k, p.data[k])
+                if p.data.get(k) not in (None, "") and getattr(product, k) != p.data[k]:
+                    setattr(product, k, p.data[k])
+                    objs[p.pk] = product  # a row that changes nothing leaves the product be
         if objs:
             Product.objects.bulk_update(list(objs.values()), [*self.fields, "updated_at"])
         return created, list(objs.values())

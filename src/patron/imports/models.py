@@ -101,6 +101,12 @@ class ImportJob(TenantModel):
         return self.original_name
 
     @property
+    def rows_unchanged(self) -> int:
+        """Rows that matched a record and changed nothing in it: every row done is created,
+        updated, rejected or unchanged (no column of its own: it follows from the others)."""
+        return max(0, self.rows_done - self.rows_created - self.rows_updated - self.rows_rejected)
+
+    @property
     def progress(self) -> int:
         """Per cent done, for the progress bar."""
         if self.status == self.Status.DONE:

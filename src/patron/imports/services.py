@@ -434,6 +434,7 @@ def _import_run(
         data={
             "created": job.rows_created,
             "updated": job.rows_updated,
+            "unchanged": job.rows_unchanged,
             "rejected": job.rows_rejected,
             "values_left_out": job.values_left_out,
         },

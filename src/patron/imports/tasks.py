@@ -17,6 +17,7 @@ def import_job_run(job_id: str, organization_id: str) -> dict[str, int]:
         return {
             "created": job.rows_created,
             "updated": job.rows_updated,
+            "unchanged": job.rows_unchanged,
             "rejected": job.rows_rejected,
         }
 

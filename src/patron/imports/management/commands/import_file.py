@@ -113,8 +113,8 @@ class Command(BaseCommand):
 
     def _report(self, job: ImportJob, options: dict[str, Any], console: Console) -> None:
         self.stdout.write(
-            f"import {job.pk}: {job.status}; {job.rows_created} created, {job.rows_updated} "
-            f"updated, {job.rows_rejected} rejected of {job.rows_total} rows"
+            f"import {job.pk}: {job.status}; {job.rows_created} created, {job.rows_updated} updated, "
+            f"{job.rows_unchanged} unchanged, {job.rows_rejected} rejected of {job.rows_total} rows"
         )
         for error in job.errors:
             console.print(f"[red]{error}[/red]")
