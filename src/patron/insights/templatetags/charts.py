@@ -71,6 +71,21 @@ def _figure(title: str, svg_body: str, height: int, desc: str, table: str) -> Sa
     )
 
 
+def _legend(labels: Sequence[str], left: float) -> tuple[str, int]:
+    """A swatch and label per series, placed one after another by their width (a fixed step let
+    a long label run into the next), on as many lines as they need; the markup and its height."""
+    body, x, y = "", float(left), 4
+    for j, label in enumerate(labels):
+        width = 14 + _text_width(label, 12) + 16
+        if x > left and x + width > WIDTH - 10:
+            x, y = float(left), y + 16
+        colour = PALETTE[j % len(PALETTE)]
+        body += (f'<rect x="{x:.1f}" y="{y}" width="10" height="10" fill="{colour}"/>'
+                 f'<text x="{x + 14:.1f}" y="{y + 9}">{escape(label)}</text>')
+        x += width
+    return body, y + 20
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -137,12 +152,8 @@ def stacked_bar_chart(
         top = max([sum(float(_get(r, k) or 0) for k, _l in series) for r in rows] + [1e-9])
     else:
         top = max([float(_get(r, k) or 0) for r in rows for k, _l in series] + [1e-9])
-    bar_h, label_w, legend_h = 22, 190, 24
-    body = "".join(
-        f'<rect x="{label_w + j * 130}" y="4" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
-        f'<text x="{label_w + j * 130 + 14}" y="13">{escape(str(lab))}</text>'
-        for j, (_k, lab) in enumerate(series)
-    )
+    bar_h, label_w = 22, 190
+    body, legend_h = _legend([str(lab) for _k, lab in series], label_w)
     for i, r in enumerate(rows):
         y, x = legend_h + i * bar_h, float(label_w)
         body += f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end">{escape(str(_get(r, label_key)))}</text>'
@@ -174,14 +185,11 @@ def stacked_bar_chart(
 def line_chart(rows: Sequence[Any], x_key: str, series: Sequence[tuple[str, str]], title: str = "") -> SafeString:
     """One line per series over the rows (in order), each scaled to its own maximum."""
     rows, series = list(rows), list(series)
-    height, left, bottom, top_pad = 220, 40, 30, 24
+    left, bottom = 40, 30
     n = max(len(rows) - 1, 1)
-    scaled = escape(_("scaled"))  # outside the f-string, where xgettext can see it
-    body = "".join(
-        f'<rect x="{left + j * 150}" y="4" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
-        f'<text x="{left + j * 150 + 14}" y="13">{escape(str(lab))} ({scaled})</text>'
-        for j, (_k, lab) in enumerate(series)
-    )
+    scaled = _("scaled")  # outside the f-string, where xgettext can see it
+    body, top_pad = _legend([f"{lab} ({scaled})" for _k, lab in series], left)
+    height = 196 + top_pad
     body += f'<line x1="{left}" y1="{height - bottom}" x2="{WIDTH - 10}" y2="{height - bottom}" stroke="#dde2e8"/>'
     for j, (k, _lab) in enumerate(series):
         values = [float(_get(r, k) or 0) for r in rows]
@@ -229,6 +237,11 @@ def heatmap_chart(
         head_h = round(reach) + 12
     cell_h = 18
     top = max([float(v) for r in matrix for v in r if v is not None] + [1e-9])
+    texts = [[None if v is None else f"{float(v):.0f}%" if percent else _num(v) for v in row] for row in matrix]
+    # The figures drawn as small as they must be to stay inside their cells ("100%" ran into
+    # the next of 23 columns); digits and signs are wider than `_text_width`'s Latin average.
+    widest = max([len(t) for row in texts for t in row if t] + [1])
+    font = round(max(6.0, min(9.0, (cell_w - 3) / (widest * 0.68))), 1)
     body = ""
     for j, c in enumerate(col_labels):
         x = label_w + (j + 0.5) * cell_w
@@ -242,7 +255,7 @@ def heatmap_chart(
             if v is None:
                 continue
             alpha = 0.08 + 0.92 * float(v) / top
-            text = f"{float(v):.0f}%" if percent else _num(v)
+            text = texts[i][j]
             column = str(col_labels[j]) if j < len(col_labels) else ""
             ink = "#fff" if alpha > 0.55 else "#1f2933"
             body += (
@@ -250,7 +263,7 @@ def heatmap_chart(
                 f'height="{cell_h - 1}" fill="#2457c5" fill-opacity="{alpha:.2f}"><title>'
                 f"{escape(str(label))} / {escape(column)}: {escape(text)}</title></rect>"
                 f'<text x="{label_w + (j + 0.5) * cell_w:.1f}" y="{y + 13}" text-anchor="middle" '
-                f'font-size="9" fill="{ink}">{escape(text)}</text>'
+                f'font-size="{font}" fill="{ink}">{escape(text)}</text>'
             )
     fmt = (lambda v: "" if v is None else f"{float(v):.1f}%") if percent else (lambda v: "" if v is None else v)
     table = _table(
