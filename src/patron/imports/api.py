@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import pagination, parsers, serializers, status
+from rest_framework import parsers, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +25,7 @@ from patron.accounts import permissions
 from patron.accounts.capabilities import Scope
 from patron.accounts.models import Team
 from patron.api.base import ScopedViewSet, valid
+from patron.api.pagination import CursorPagination
 from patron.customers.models import Customer
 from patron.imports import exports, readers, services
 from patron.imports.models import ExportJob, ImportJob, ImportRejection
@@ -104,7 +105,7 @@ class RejectionOut(serializers.ModelSerializer):
         fields = ["row", "column", "reason", "kept"]
 
 
-class RowPagination(pagination.CursorPagination):
+class RowPagination(CursorPagination):
     ordering = ("row", "id")
     page_size = 200
     max_page_size = 1000
