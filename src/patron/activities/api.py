@@ -3,15 +3,15 @@
 from typing import Any
 
 import django_filters
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from patron.accounts.models import User
 from patron.activities import services
 from patron.activities.models import Interaction, Task
-from patron.api.base import MomentField, ScopedViewSet, UserRefField, VisibleRelatedField, valid
+from patron.api.base import MomentField, ScopedViewSet, UserRefField, VisibleRelatedField, active_member, valid
 from patron.api.filters import MomentFilter, ScopedFilterSet
 from patron.customers.models import Customer
 from patron.sales.models import Lead, Opportunity
@@ -41,7 +41,7 @@ class InteractionIn(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if not attrs.get("customer") and not attrs.get("lead"):
-            raise serializers.ValidationError({"customer": ["give a customer or a lead"]})
+            raise serializers.ValidationError({"customer": [_("Give a customer or a lead.")]})
         return attrs
 
 
@@ -109,11 +109,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         data = valid(TaskIn, request, context=self.get_serializer_context())
         owner_id = data.pop("owner", None)
-        owner = request.user
-        if owner_id is not None:
-            owner = User.objects.filter(organization_id=request.user.organization_id, pk=owner_id, is_active=True).first()
-            if owner is None:
-                raise serializers.ValidationError({"owner": ["no such active user in your organisation"]})
+        owner = request.user if owner_id is None else active_member(request.user, owner_id, "owner")
         task = services.task_create(user=request.user, owner=owner, **data)
         return Response(TaskOut(task, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
 

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from patron.accounts import permissions
+from patron.accounts.models import User
 from patron.common import masking, tenancy
 
 
@@ -151,8 +152,9 @@ def valid(serializer_class: type[serializers.Serializer], request: Any, *, parti
     return dict(serializer.validated_data)
 
 
-def parse_uuid(value: Any, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise serializers.ValidationError({field: ["must be a UUID"]}) from None
+def active_member(user: Any, pk: Any, field: str) -> Any:
+    """The active user `pk` of the caller's organisation (an owner, an assignee); a 400 on `field` otherwise."""
+    member = User.objects.filter(organization_id=user.organization_id, is_active=True, pk=pk).first()
+    if member is None:
+        raise serializers.ValidationError({field: [_("No such active user in your organisation.")]})
+    return member

@@ -10,13 +10,12 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from patron.accounts.models import User
 from patron.api.base import (
     MaskedField,
     ScopedViewSet,
     UserRefField,
     VisibleRelatedField,
-    parse_uuid,
+    active_member,
     valid,
 )
 from patron.api.filters import MomentFilter, ScopedFilterSet
@@ -101,7 +100,16 @@ class CustomerIn(serializers.Serializer):
     consent_sms = serializers.BooleanField(required=False)
     consent_phone = serializers.BooleanField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True)
-    version = serializers.IntegerField(required=False, help_text="The version you read; a stale one is refused with 409.")
+    version = serializers.IntegerField(required=False,
+                                       help_text="The version you read; a stale one is refused with 409.")
+
+
+class RevealIn(serializers.Serializer):
+    field = serializers.ChoiceField(choices=Customer.sensitive_fields)
+
+
+class TransferIn(serializers.Serializer):
+    owner = serializers.UUIDField()
 
 
 # ?ordering= value -> the annotation the cursor pages on; unscored customers sort below 0.
@@ -241,30 +249,23 @@ class CustomerViewSet(
         services.customer_delete(customer=instance, user=self.request.user)
 
     @extend_schema(
-        request=inline_serializer("RevealIn", {"field": serializers.ChoiceField(choices=Customer.sensitive_fields)}),
-        responses={200: inline_serializer("RevealOut", {"field": serializers.CharField(), "value": serializers.CharField()})},
+        request=RevealIn,
+        responses={200: inline_serializer("RevealOut", {"field": serializers.CharField(),
+                                                        "value": serializers.CharField()})},
     )
     @action(detail=True, methods=["post"])
     def reveal(self, request: Any, pk: Any = None) -> Response:
         """Show one sensitive field in clear (audited); 403 without the capability."""
         customer = self.get_object()
-        field = request.data.get("field", "")
-        if field not in Customer.sensitive_fields:
-            raise serializers.ValidationError({"field": [f"must be one of {', '.join(Customer.sensitive_fields)}"]})
+        field = valid(RevealIn, request)["field"]
         value = services.customer_reveal(customer=customer, user=request.user, field=field)
         return Response({"field": field, "value": value})
 
-    @extend_schema(
-        request=inline_serializer("TransferIn", {"owner": serializers.UUIDField()}), responses={200: CustomerOut}
-    )
+    @extend_schema(request=TransferIn, responses={200: CustomerOut})
     @action(detail=True, methods=["post"])
     def transfer(self, request: Any, pk: Any = None) -> Response:
         customer = self.get_object()
-        new_owner = User.objects.filter(
-            organization_id=request.user.organization_id, is_active=True, pk=parse_uuid(request.data.get("owner"), "owner")
-        ).first()
-        if new_owner is None:
-            raise serializers.ValidationError({"owner": ["no such active user in your organisation"]})
+        new_owner = active_member(request.user, valid(TransferIn, request)["owner"], "owner")
         services.customer_transfer(customer=customer, user=request.user, new_owner=new_owner)
         return Response(self._out(customer))
 

@@ -3,7 +3,7 @@
 from typing import Any
 
 import django_filters
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -43,13 +43,19 @@ class LeadIn(serializers.Serializer):
     region = serializers.CharField(max_length=60, required=False, allow_blank=True)
     industry = serializers.CharField(max_length=60, required=False, allow_blank=True)
     source = serializers.ChoiceField(choices=Source.choices, required=False)
-    estimated_value = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True, min_value=0)
+    estimated_value = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True,
+                                               min_value=0)
     notes = serializers.CharField(required=False, allow_blank=True)
     version = serializers.IntegerField(required=False)
 
 
+class DisqualifyIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
 class ConvertIn(serializers.Serializer):
-    customer = VisibleRelatedField(Customer, required=False, allow_null=True, help_text="attach to this existing customer")
+    customer = VisibleRelatedField(Customer, required=False, allow_null=True,
+                                   help_text="attach to this existing customer")
     create_opportunity = serializers.BooleanField(default=True)
     opportunity_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True, min_value=0)
@@ -98,10 +104,11 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         lead = services.lead_qualify(lead=self.get_object(), user=request.user)
         return Response(LeadOut(lead, context=self.get_serializer_context()).data)
 
-    @extend_schema(request=inline_serializer("DisqualifyIn", {"reason": serializers.CharField()}), responses={200: LeadOut})
+    @extend_schema(request=DisqualifyIn, responses={200: LeadOut})
     @action(detail=True, methods=["post"])
     def disqualify(self, request: Any, pk: Any = None) -> Response:
-        lead = services.lead_disqualify(lead=self.get_object(), user=request.user, reason=str(request.data.get("reason", "")))
+        lead = self.get_object()
+        lead = services.lead_disqualify(lead=lead, user=request.user, reason=valid(DisqualifyIn, request)["reason"])
         return Response(LeadOut(lead, context=self.get_serializer_context()).data)
 
     @extend_schema(request=ConvertIn, responses={200: LeadOut})
