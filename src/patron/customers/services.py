@@ -4,11 +4,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from patron.accounts import permissions
 from patron.audit import services as audit
 from patron.common import masking, standardize
+from patron.common.errors import ConflictError
 from patron.common.services import model_update
 from patron.customers.models import Contact, Customer, Tag
 from patron.organizations.models import Counter
@@ -109,9 +112,17 @@ def customer_transfer(*, customer: Customer, user: Any, new_owner: Any) -> Custo
 
 @transaction.atomic
 def customer_delete(*, customer: Customer, user: Any) -> None:
+    """Delete a customer; ConflictError while orders or opportunities keep it (their foreign
+    keys protect it), so that the pages and the API refuse it alike (the API answered a 500)."""
     permissions.require(user, "delete", customer)
     audit.record("customer.deleted", obj=customer, user=user, data={"number": customer.number})
-    customer.delete()
+    try:
+        customer.delete()
+    except ProtectedError:
+        raise ConflictError(_(
+            "This customer has orders or opportunities, so it cannot be deleted. "
+            "Archive or transfer it instead."
+        )) from None
 
 
 def customer_reveal(*, customer: Customer | Contact, user: Any, field: str) -> Any:

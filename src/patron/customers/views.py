@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -24,6 +23,7 @@ from django_htmx.http import reswap, retarget
 from patron.accounts import permissions
 from patron.activities import services as activities
 from patron.common import masking
+from patron.common.errors import ConflictError
 from patron.customers import selectors, services
 from patron.customers.forms import (
     ContactForm,
@@ -383,11 +383,8 @@ def customer_delete(request: HttpRequest, pk: Any) -> HttpResponse:
     if request.method == "POST":
         try:
             services.customer_delete(customer=customer, user=request.user)
-        except ProtectedError:
-            error = _(
-                "This customer has orders or opportunities, so it cannot be deleted. "
-                "Archive or transfer it instead."
-            )
+        except ConflictError as exc:
+            error = str(exc)
         else:
             messages.success(request, _("Customer %(name)s deleted.") % {"name": customer.name})
             return redirect("customers:customer-list")
