@@ -64,13 +64,27 @@ def test_it_takes_an_explicit_mapping_and_refuses_a_bad_one(owner):
         },
         format="multipart",
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and "shoe_size" in bad.json()["mapping"][0]
     empty = api.post(
         "/api/imports/",
         {"file": SimpleUploadedFile("c.csv", b""), "kind": "customers"},
         format="multipart",
     )
     assert empty.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    ['{"name": 5}', '{"name": ["name"]}', '{"name": null}', '{"name": {"a": 1}}', '[]', '"name"', "{not json"],
+)
+def test_it_refuses_a_mapping_that_is_not_an_object_of_texts_by_its_name(owner, mapping):
+    response = _api(owner).post(
+        "/api/imports/",
+        {"file": SimpleUploadedFile("c.csv", CSV), "kind": "customers", "mapping": mapping},
+        format="multipart",
+    )
+    assert response.status_code == 400 and "mapping" in response.json()
+    assert not ImportJob.objects.exists()
 
 
 @pytest.mark.parametrize(

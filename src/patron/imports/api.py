@@ -127,12 +127,13 @@ class ImportJobViewSet(ScopedViewSet):
     @extend_schema(request=ImportJobIn, responses={201: ImportJobOut})
     def create(self, request: Request) -> Response:
         data = valid(ImportJobIn, request)
+        not_an_object = {"mapping": [_('A JSON object is expected: {"column header": "field"}.')]}
         try:
             names = json.loads(data["mapping"]) if data.get("mapping") else None
         except json.JSONDecodeError:
-            raise serializers.ValidationError({"mapping": ["must be a JSON object"]}) from None
+            raise serializers.ValidationError(not_an_object) from None
         if names is not None and not isinstance(names, dict):
-            raise serializers.ValidationError({"mapping": ["must be a JSON object"]})
+            raise serializers.ValidationError(not_an_object)
         upload = data["file"]
         job = services.import_create(
             user=request.user,

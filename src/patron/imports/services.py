@@ -105,6 +105,7 @@ def import_create(
     if key_field not in KINDS[kind].key_fields and not (kind == "products" and not key_field):
         raise ValidationError({"key_field": _("Records of this kind cannot be matched on that.")})
     _check_header_row(header_row, allow_zero=True)
+    _check_mapping_names(mapping_names, kind)
     if not file.size:
         raise ValidationError({"file": _("The file is empty.")})
     if file.size > MAX_UPLOAD_BYTES:
@@ -292,6 +293,19 @@ def _check_header_row(header_row: int, *, allow_zero: bool = False) -> None:
                 % {"n": readers.MAX_HEADER_ROW}
             }
         )
+
+
+def _check_mapping_names(names: dict | None, kind: str) -> None:
+    """A mapping given by name ({"column header": "field"}, from the API or the command) holds
+    text only, and fields of this kind: it comes as JSON, where a number, a list or null as a
+    value failed while the file was read (a 500 over the API, and an error on "file")."""
+    if names is None:
+        return
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+        raise ValidationError({"mapping": _("Give each column's name and its field's name as text.")})
+    unknown = sorted(set(names.values()) - set(mapping.TARGETS[kind]) - {""})
+    if unknown:
+        raise ValidationError({"mapping": [_("Unknown field: %(f)s") % {"f": name} for name in unknown]})
 
 
 def import_configure(
