@@ -43,7 +43,7 @@ class CustomerOut(serializers.ModelSerializer):
     email = MaskedField()
     wechat = MaskedField()
     id_number = MaskedField()
-    birthday = MaskedField()
+    birthday = MaskedField(allow_null=True)  # a date: null when unknown, not ""
     address = MaskedField()
     owner = UserRefField()
     owner_team = serializers.SlugRelatedField(slug_field="name", read_only=True)
@@ -251,7 +251,7 @@ class CustomerViewSet(
     @extend_schema(
         request=RevealIn,
         responses={200: inline_serializer("RevealOut", {"field": serializers.CharField(),
-                                                        "value": serializers.CharField()})},
+                                                        "value": serializers.CharField(allow_null=True)})},
     )
     @action(detail=True, methods=["post"])
     def reveal(self, request: Any, pk: Any = None) -> Response:
