@@ -175,6 +175,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: DRF's browsable API builds its HTML forms from the output serializers, whose
+    # relation fields would list every record of the organisation, not those the caller may see
+    # (and it renders after the view has left the organisation's scope: a 500). /api/docs/ is
+    # the browsable documentation.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["patron.api.filters.ScopedFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "patron.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
