@@ -24,4 +24,6 @@ def test_a_customer_without_a_birthday_matches_its_schema(api, owner):
     assert revealed["value"] is None
     components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
     assert components["CustomerOut"]["properties"]["birthday"].get("nullable") is True
+    # A customer nobody owns (imported so, or its owner's team deleted) has no team either.
+    assert components["CustomerOut"]["properties"]["owner_team"].get("nullable") is True
     assert components["RevealOut"]["properties"]["value"].get("nullable") is True

@@ -46,7 +46,7 @@ class CustomerOut(serializers.ModelSerializer):
     birthday = MaskedField(allow_null=True)  # a date: null when unknown, not ""
     address = MaskedField()
     owner = UserRefField()
-    owner_team = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    owner_team = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)  # unowned: null
     tags = serializers.SerializerMethodField()
     scores = serializers.SerializerMethodField(help_text="The current value snapshot (null until scored).")
 
