@@ -120,7 +120,7 @@ def test_it_lets_every_lifecycle_threshold_be_changed():
 
 
 def test_it_counts_a_low_probability_of_being_alive_as_churned():
-    rows = summary([("a", 300, 30, 5, 10), ("b", 300, 30, 5, 10)]).with_columns(
+    rows = summary([("a", 300, 70, 5, 10), ("b", 300, 70, 5, 10)]).with_columns(
         p_alive=pl.Series([0.2, 0.9])
     )
     out = lifecycle_stage(rows, as_of=AS_OF, p_alive_col="p_alive")
@@ -132,6 +132,39 @@ def test_it_counts_a_low_probability_of_being_alive_as_churned():
             rows.with_columns(p_alive=pl.Series([0.5, 1.5])), as_of=AS_OF, p_alive_col="p_alive"
         )
     assert (err.value.row, err.value.column) == (2, "p_alive")
+
+
+def test_it_calls_nobody_churned_by_p_alive_alone_who_bought_within_the_minimum_silence():
+    # A dense buyer who pauses gets a low P(alive) within days (BG/NBD): a Champion who bought
+    # 10 days ago is no churned customer, and a churned one gets no churn warning.
+    rows = summary([("ten_days", 300, 10, 9, 10), ("sixty", 300, 60, 9, 10), ("sixty_one", 300, 61, 9, 10),
+                    ("new_pause", 40, 40, 2, 10)]).with_columns(p_alive=pl.Series([0.45, 0.2, 0.2, 0.3]))
+    out = lifecycle_stage(rows, as_of=AS_OF, p_alive_col="p_alive")
+    assert out["lifecycle"].cast(pl.String).to_list() == ["loyal", "loyal", "churned", "new"]
+    out = lifecycle_stage(rows, as_of=AS_OF, p_alive_col="p_alive", p_alive_min_silence_days=5)
+    assert out["lifecycle"].cast(pl.String).to_list() == ["churned", "churned", "churned", "churned"]
+    classifier = CustomerClassifier(p_alive_col="p_alive", p_alive_min_silence_days=5)
+    assert classifier.fit_transform(rows, as_of=AS_OF)["lifecycle"].cast(pl.String).to_list() == ["churned"] * 4
+
+
+def test_a_classifier_pickled_before_the_minimum_silence_existed_still_classifies():
+    import pickle
+
+    rows = summary([("ten_days", 300, 10, 9, 10), ("sixty_one", 300, 61, 9, 10)]).with_columns(
+        p_alive=pl.Series([0.45, 0.2]))
+    old = CustomerClassifier(p_alive_col="p_alive").fit(rows)
+    del old.p_alive_min_silence_days  # as a refresh before the rule pickled it
+    again = pickle.loads(pickle.dumps(old))  # noqa: S301 - our own object
+    assert again.transform(rows, as_of=AS_OF)["lifecycle"].cast(pl.String).to_list() == ["loyal", "churned"]
+
+
+def test_the_lifecycle_reason_of_a_churned_customer_names_the_rule_that_applies():
+    from patron.analytics.classification import lifecycle_reason
+
+    assert lifecycle_reason("churned", days_since_last=181, p_alive=0.9) == "long_silence"
+    assert lifecycle_reason("churned", days_since_last=61, p_alive=0.2) == "unlikely_active"
+    # Within the minimum silence P(alive) alone churns nobody: scored under other rules.
+    assert lifecycle_reason("churned", days_since_last=10, p_alive=0.2) == ""
 
 
 def test_it_adds_prospects_without_tiers():

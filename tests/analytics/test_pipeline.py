@@ -114,10 +114,13 @@ def test_every_cdnow_customers_lifecycle_stage_is_explained_by_the_rule_that_pla
         reasons.setdefault(reason, []).append(row)
     rules = LifecycleRules()
     assert all(r["days_since_last"] > rules.churn_after_days for r in reasons["long_silence"])
-    # Churned by the purchase model alone: within the silence limit, but unlikely still active.
+    # Churned by the purchase model alone: within the silence limit, but unlikely still active,
+    # and silent for longer than the minimum silence.
     assert reasons["unlikely_active"]
-    assert all(r["days_since_last"] <= rules.churn_after_days and r["p_alive"] < rules.p_alive_threshold
-               for r in reasons["unlikely_active"])
+    assert all(rules.p_alive_min_silence_days < r["days_since_last"] <= rules.churn_after_days
+               and r["p_alive"] < rules.p_alive_threshold for r in reasons["unlikely_active"])
+    assert all(not (r["p_alive"] < rules.p_alive_threshold and r["days_since_last"] > rules.p_alive_min_silence_days)
+               for r in reasons["repeat_buyer"])
     assert all(r["n_purchases"] >= rules.loyal_min_purchases for r in reasons["repeat_buyer"])
     assert all(r["n_purchases"] < rules.loyal_min_purchases for r in reasons.get("one_purchase", []))
 

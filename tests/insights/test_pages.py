@@ -211,16 +211,17 @@ def test_the_value_panel_says_why_a_customer_is_churned_and_why_still_worth_winn
     # important_retain: recency and frequency below the average customer's, total spend above.
     assert "Against the average customer: bought less recently, buys less often, spent more in total." in html
     assert "in the top, middle or bottom third of the customers" in html
-    # Churned by the purchase model alone: 12 days of silence, long for a customer who
+    # Churned by the purchase model alone: 72 days of silence, long for a customer who
     # bought 240 times; the lifetime value stays high all the same.
-    CustomerScore.objects.filter(pk=scored.pk).update(lifecycle="churned", days_since_last=12.0, n_purchases=240,
+    CustomerScore.objects.filter(pk=scored.pk).update(lifecycle="churned", days_since_last=72.0, n_purchases=240,
                                                        p_alive=0.43, clv=141037.4)
     html = client.get(url).content.decode()
-    assert "The last purchase was 12 days ago" in html and "gives 43% that they are still active" in html
+    assert "The last purchase was 72 days ago" in html and "gives 43% that they are still active" in html
     assert "below 50% a customer counts as churned" in html
+    assert "It does so only after more than 60 days without a purchase." in html
     assert "the lifetime value (141,037)" in html and "A win-back call is worth making now." in html
     html = client.get(url, headers={"Accept-Language": "zh-hans"}).content.decode()
-    assert "最近一次购买在 12 天前" in html and "141,037" in html and "值得立即回访挽回" in html
+    assert "最近一次购买在 72 天前" in html and "141,037" in html and "值得立即回访挽回" in html
     # Just below the threshold reads below it, not as the threshold itself.
     CustomerScore.objects.filter(pk=scored.pk).update(p_alive=0.496)
     assert "gives 49% that they are still active" in client.get(url).content.decode()
@@ -243,6 +244,26 @@ def test_the_value_panel_says_why_a_customer_is_churned_and_why_still_worth_winn
     html = client.get(url).content.decode()
     assert "With a single purchase, the purchase model cannot yet tell a quiet customer from a new one" in html
     assert "1 purchase, " in html and "1 purchases" not in html
+
+
+def test_the_value_panel_keeps_a_recent_buyer_the_purchase_model_doubts_out_of_the_churned(client, owner, scored):
+    # A Champion who bought 10 days ago, P(alive) 45% after a pause long for them: loyal, and
+    # the panel says why the low figure does not make them churned.
+    CustomerScore.objects.filter(pk=scored.pk).update(lifecycle="loyal", days_since_last=10.0, n_purchases=9,
+                                                       p_alive=0.45, churn_risk=0.4)
+    client.force_login(owner)
+    html = client.get(f"/insights/customers/{scored.customer_id}/value/").content.decode()
+    assert ("Bought 9 times, the last 10 days ago. The purchase model already doubts they are still active, "
+            "but a customer who bought within 60 days is not counted as churned.") in html
+    assert "win-back call" not in html
+
+
+def test_the_value_panel_says_what_its_two_probabilities_measure(client, owner, scored):
+    client.force_login(owner)
+    html = client.get(f"/insights/customers/{scored.customer_id}/value/").content.decode()
+    assert ("Probability still active: the purchase model&#x27;s chance that this customer has not stopped "
+            "buying for good. Churn risk: the churn model&#x27;s chance of no purchase in the next 90 days. "
+            "They answer different questions and need not add up to 100%.") in html
 
 
 def test_the_value_panel_of_an_unscored_customer(client, owner, customer):

@@ -28,7 +28,7 @@ from patron.analytics.errors import AnalyticsError, InsufficientDataError
 from patron.analytics.rfm import RFMSegmenter
 from patron.analytics.summary import customer_summary
 
-MODEL_VERSION = "2026.11-1"
+MODEL_VERSION = "2026.12-1"  # 2026.12: P(alive) churns a customer only after 60 days of silence
 # The steps of a full run, in order; `progress` callbacks receive these names as each ends.
 VALUE_STEPS = ("summary", "rfm", "clv")
 # "churn" and "recommendations" fit their population models (the churn coefficients, the

@@ -16,7 +16,11 @@ from django.utils.translation import gettext_lazy as _
 from patron.analytics import clustering
 from patron.analytics.classification import LIFECYCLE_STAGES, TEN_CLASSES, lifecycle_reason
 from patron.analytics.classification import RULES as LIFECYCLE_RULES  # what the refresh classifies with
+from patron.analytics.pipeline import PipelineOptions
 from patron.analytics.rfm import CLASS8
+
+# The window of the churn risk's outcome (no purchase within it): the refresh's default options.
+CHURN_HORIZON_DAYS = PipelineOptions().horizon_days
 
 RFM_SEGMENTS: dict[str, str] = {
     "champions": _("Champions"),
@@ -122,10 +126,19 @@ def lifecycle_explained(score: Any) -> str:
         return gettext("No purchase for %(days)s days: more than the %(limit)s days after which a customer "
                        "counts as churned.") % {"days": days, "limit": rules.churn_after_days}
     if reason == "unlikely_active":
-        return gettext("The last purchase was %(days)s days ago, a long silence for how often this customer "
-                       "used to buy: the purchase model gives %(p)s%% that they are still active, and below "
-                       "%(limit)s%% a customer counts as churned.") % {
-            "days": days, "p": _percent_below(score.p_alive), "limit": round(100 * rules.p_alive_threshold)}
+        # The rule's two conditions in two sentences: the first's wording (and translation) predates
+        # the minimum silence.
+        return " ".join([
+            gettext("The last purchase was %(days)s days ago, a long silence for how often this customer "
+                    "used to buy: the purchase model gives %(p)s%% that they are still active, and below "
+                    "%(limit)s%% a customer counts as churned.") % {
+                "days": days, "p": _percent_below(score.p_alive), "limit": round(100 * rules.p_alive_threshold)},
+            gettext("It does so only after more than %(silence)s days without a purchase.") % {
+                "silence": rules.p_alive_min_silence_days}])
+    if reason == "repeat_buyer" and _doubted_but_recent(score, rules):
+        return gettext("Bought %(n)s times, the last %(days)s days ago. The purchase model already doubts they "
+                       "are still active, but a customer who bought within %(silence)s days is not counted as "
+                       "churned.") % {"n": n, "days": days, "silence": rules.p_alive_min_silence_days}
     if reason == "recent_first":
         return ngettext("First bought within the last %(within)s days; %(n)s purchase so far.",
                         "First bought within the last %(within)s days; %(n)s purchases so far.", n) % {
@@ -137,6 +150,24 @@ def lifecycle_explained(score: Any) -> str:
     if reason == "no_purchase":
         return gettext("No purchase yet.")
     return ""
+
+
+def _doubted_but_recent(score: Any, rules: Any) -> bool:
+    """A loyal customer whom P(alive) alone would call churned, were the silence long enough."""
+    return (score.p_alive is not None and score.p_alive < rules.p_alive_threshold
+            and score.days_since_last is not None and score.days_since_last <= rules.p_alive_min_silence_days)
+
+
+def measures_explained(score: Any) -> str:
+    """What the panel's two probabilities measure: shown side by side ("probability still active
+    45%", "churn risk 40%") they read as contradicting each other, though they answer different
+    questions of two models and need not add up to 100%."""
+    if score.p_alive is None or score.churn_risk is None:
+        return ""
+    return gettext("Probability still active: the purchase model's chance that this customer has not stopped "
+                   "buying for good. Churn risk: the churn model's chance of no purchase in the next %(days)s "
+                   "days. They answer different questions and need not add up to 100%%.") % {
+        "days": CHURN_HORIZON_DAYS}
 
 
 def class8_explained(key: str) -> str:

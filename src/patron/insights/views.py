@@ -147,6 +147,7 @@ def customer_value(request: HttpRequest, pk: Any) -> HttpResponse:
         context.update(
             reasons=actions.reason_texts(score.churn_reasons),
             p_alive_explained=labels.p_alive_explained(score),
+            measures_explained=labels.measures_explained(score),
             at_risk=score.churn_risk is not None and score.churn_risk >= actions.CHURN_RISK_THRESHOLD,
             classes=[labels.class10_label(k) for k in score.classes],
             explained=labels.SEGMENT_EXPLAINED.get(score.rfm_segment, ""),
