@@ -380,3 +380,19 @@ def test_it_refuses_a_load_with_a_reference_to_nothing(monkeypatch):
         organization = Organization.objects.get(slug=services.DEMO_SLUG)
     with tenancy.scope(organization):
         assert not Order.objects.exists()  # all or nothing
+
+
+def test_what_the_reps_write_is_in_the_organisations_language():
+    # The demo's reps work in Chinese (the organisation's language): a task titled "Call back：West
+    # Ltd" mixed an English action, a Chinese colon and an English customer's name.
+    import re
+
+    han = re.compile(r"[\u4e00-\u9fff]")
+    chunk = _chunk(5, size=2000)
+    actions = {title.split("：", 1)[0] for title in chunk["tasks"]["title"].tolist()}
+    assert actions and all(han.search(action) for action in actions), actions
+    subjects = set(chunk["interactions"]["subject"].tolist())
+    topics = {name.rsplit(" · ", 1)[1] for name in chunk["opportunities"]["name"].tolist()}
+    reasons = set(chunk["opportunities"]["lost_reason"].tolist()) - {""}
+    for written in (subjects, topics, reasons):
+        assert written and all(han.search(text) for text in written), written

@@ -620,7 +620,7 @@ def test_a_task_given_to_a_rep_is_written_in_the_language_they_use(client, manag
     # A churn warning raised by a job: in the owner's language too.
     assert actions.churn_alerts_raise(user=manager) == 1
     warning = Task.objects.get(dedupe_key__startswith="churn:")
-    assert warning.title == "流失风险 82%：王芳" and warning.notes.startswith("原因：已 80 天未购买")
+    assert warning.title == "流失风险 82%：王芳" and "已 80 天未购买" in warning.notes
     # The same warning for a rep who uses the pages in English, whatever the job's language.
     warning.delete()
     client.force_login(owner)
@@ -629,3 +629,47 @@ def test_a_task_given_to_a_rep_is_written_in_the_language_they_use(client, manag
         assert actions.churn_alerts_raise(user=manager) == 1
     warning = Task.objects.get(dedupe_key__startswith="churn:")
     assert warning.title == "Churn risk 82%: 王芳" and warning.notes.startswith("Why: no purchase for 80 days")
+    assert warning.notes.endswith("Value at stake (12-month CLV): 6,500.")  # grouped as English writes it
+
+
+def test_a_task_for_someone_who_has_not_used_the_pages_yet_is_in_the_organisations_language(
+        client, manager, owner, scored):
+    from django.utils import translation
+
+    from patron.activities.models import Task
+    from patron.insights import actions
+
+    assert owner.language == "" and owner.organization.language == "zh-hans"
+    playbook = Playbook.objects.create(organization=scored.organization, name="Win back", class_kind="class8",
+                                       class_key="important_retain", action="win_back")
+    client.force_login(manager)  # the manager applies it in English; the rep reads the task
+    client.post(f"/insights/playbooks/{playbook.pk}/apply/", headers={"Accept-Language": "en"})
+    assert Task.objects.get(dedupe_key__startswith=f"pb:{playbook.pk}:").title == "挽回回访电话：王芳"
+    with translation.override("en"):  # a job in the worker's language
+        assert actions.churn_alerts_raise(user=manager) == 1
+    assert Task.objects.get(dedupe_key__startswith="churn:").title == "流失风险 82%：王芳"
+
+
+def test_one_run_of_churn_alerts_writes_each_owners_tasks_in_their_language(org, manager, owner, teammate, scored):
+    from django.utils import translation
+
+    from patron.activities.models import Task
+    from patron.customers import services as customers
+    from patron.insights import actions
+
+    owner.language, teammate.language = "en", "zh-hans"
+    owner.save(update_fields=["language"])
+    teammate.save(update_fields=["language"])
+    theirs = customers.customer_create(user=teammate, data={"name": "West Ltd"})
+    CustomerScore.objects.create(
+        organization=org, customer=theirs, run=scored.run, as_of=scored.as_of, value_tier="high", lifecycle="loyal",
+        n_purchases=9, total_spend=30000.0, days_since_last=40.0, clv=11764.4, churn_risk=0.71,
+        churn_reasons=[{"key": "long_inactive", "days": 40.0}])
+    with translation.override("zh-hans"):
+        assert actions.churn_alerts_raise(user=manager) == 2
+    tasks = {t.owner_id: t for t in Task.objects.filter(dedupe_key__startswith="churn:")}
+    assert tasks[owner.pk].title == "Churn risk 82%: 王芳"
+    assert tasks[owner.pk].notes == "Why: no purchase for 80 days; purchase gap 3.1x longer than usual. " \
+                                    "Value at stake (12-month CLV): 6,500."
+    assert tasks[teammate.pk].title == "流失风险 71%：West Ltd" and "已 40 天未购买" in tasks[teammate.pk].notes
+    assert "11764" not in tasks[teammate.pk].notes  # grouped (once the Chinese wording is translated: 11,764)

@@ -5,8 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
-from django.utils.functional import cached_property
 from django.utils import translation
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from patron.accounts.capabilities import Scope
@@ -105,10 +105,19 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
 
+    def text_language(self) -> str:
+        """The language text written for this person (a task someone else or a job gives them)
+        is in: the one they use the pages in, else their organisation's (someone who has not
+        used the pages yet works in it); "" when neither is known."""
+        if self.language:
+            return self.language
+        return self.organization.language if self.organization_id else ""
+
     def in_their_language(self) -> Any:
-        """A context in which text written for this person (a task someone else or a job gives
-        them) is in the language they use the pages in; the current one when not known yet."""
-        return translation.override(self.language) if self.language else contextlib.nullcontext()
+        """A context in which text written for this person is in `text_language`: not in the
+        language of whoever (or whichever job) writes it."""
+        language = self.text_language()
+        return translation.override(language) if language else contextlib.nullcontext()
 
     @cached_property
     def capability_scopes(self) -> dict[str, int]:

@@ -129,7 +129,7 @@ def _flag(
         Task.objects.filter(dedupe_key__in=list(keys.values())).values_list("dedupe_key", flat=True)
     )
     todo = [pk for pk in by_customer if keys[pk] not in done][:limit]
-    owners = User.objects.filter(
+    owners = User.objects.select_related("organization").filter(  # its language: for owners without one
         pk__in={by_customer[pk][0] for pk in todo}, is_active=True
     ).in_bulk()
     customers = Customer.objects.in_bulk(todo)

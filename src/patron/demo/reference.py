@@ -116,9 +116,12 @@ PRODUCTS: tuple[ProductSpec, ...] = (
     ProductSpec("SVC-PS", "同城配送", "服务 Services", 20, 3, ()),
 )
 
+# What the reps write (reasons, topics, subjects, task titles) is in the demo organisation's
+# language, Chinese, as its reps use the pages in it: an English title among them read as a
+# mix ("Call back：West Ltd"). Customers' names may be English: some customers are.
 LOST_REASONS: tuple[str, ...] = (
-    "价格偏高", "选择了竞争对手", "预算取消", "决策延期", "需求变更", "Price too high",
-    "No decision",
+    "价格偏高", "选择了竞争对手", "预算取消", "决策延期", "需求变更", "报价超出预算",
+    "未作决定",
 )
 COMPETITORS: tuple[str, ...] = ("天福茗茶", "八马茶业", "小罐茶", "竹叶青", "华祥苑")
 DISQUALIFY_REASONS: tuple[str, ...] = ("无购买意向", "联系不上", "重复线索", "不在服务区域")
@@ -126,13 +129,13 @@ DISQUALIFY_REASONS: tuple[str, ...] = ("无购买意向", "联系不上", "重�
 # An opportunity is called "<customer> · <topic>".
 DEAL_TOPICS: tuple[str, ...] = (
     "年度员工福利茶礼", "中秋礼盒采购", "春节礼品采购", "会议用茶", "茶艺培训", "办公室茶水供应",
-    "Corporate gifts",
+    "企业礼品定制",
 )
 INTERACTION_SUBJECTS: dict[str, tuple[str, ...]] = {
-    "order": ("订单确认", "发货通知", "售后回访", "满意度回访", "Order follow-up"),
+    "order": ("订单确认", "发货通知", "售后回访", "满意度回访", "订单跟进"),
     "deal": ("需求沟通", "方案讲解", "报价", "样品试饮", "商务谈判", "上门拜访"),
-    "lead": ("首次联系", "了解需求", "发送产品目录", "First call"),
+    "lead": ("首次联系", "了解需求", "发送产品目录", "初次通话"),
 }
 TASK_TITLES: tuple[str, ...] = (
-    "回访客户", "发送报价单", "确认收货", "预约拜访", "寄送样品", "跟进付款", "Call back",
+    "回访客户", "发送报价单", "确认收货", "预约拜访", "寄送样品", "跟进付款", "电话回访",
 )

@@ -6,13 +6,15 @@ creates a second task (the unique constraint on the key decides, even under a ra
 """
 
 import datetime as dt
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from patron.activities import services as activities
 from patron.activities.models import Task
@@ -22,19 +24,21 @@ from patron.insights.models import CustomerScore, Playbook, ScoreRun
 # Churn early warning: a customer of value whose risk crosses the threshold.
 CHURN_RISK_THRESHOLD = 0.6
 CHURN_MIN_CLV = 0.0
+# Translated when a reason is written (`reason_text`), in the reader's language: translated
+# here, at import, they would stay in whatever language was active then.
 REASON_TEXT = {
-    "gap_vs_usual": _("purchase gap %(ratio).1fx longer than usual"),
-    "long_inactive": _("no purchase for %(days).0f days"),
+    "gap_vs_usual": gettext_noop("purchase gap %(ratio).1fx longer than usual"),
+    "long_inactive": gettext_noop("no purchase for %(days).0f days"),
     # A count's wording, by the count: (the member counted, the wording of n).
     "few_purchases": ("purchases", lambda n: ngettext("only %(purchases).0f purchase",
                                                       "only %(purchases).0f purchases", n)),
-    "frequency_down": _("buying %(pct).0f%% less often"),
-    "spend_down": _("spend down %(pct).0f%%"),
-    "low_p_alive": _("probability still active only %(p).0f%%"),
-    "low_expected_purchases": _("expected purchases next period only %(expected).1f"),
+    "frequency_down": gettext_noop("buying %(pct).0f%% less often"),
+    "spend_down": gettext_noop("spend down %(pct).0f%%"),
+    "low_p_alive": gettext_noop("probability still active only %(p).0f%%"),
+    "low_expected_purchases": gettext_noop("expected purchases next period only %(expected).1f"),
     "complaint": ("count", lambda n: ngettext("complained %(count).0f time, last %(days).0f days ago",
                                               "complained %(count).0f times, last %(days).0f days ago", n)),
-    "lost_contact": _("unreachable for %(days).0f days"),
+    "lost_contact": gettext_noop("unreachable for %(days).0f days"),
 }
 
 
@@ -84,6 +88,25 @@ def _period(cadence_days: int, today: dt.date) -> str:
     return str((today - dt.date(2000, 1, 1)).days // max(cadence_days, 1))
 
 
+def _in_owners_languages(scores: Iterable[CustomerScore], *, fallback: str) -> Iterator[CustomerScore]:
+    """The scores, each handed over while its customer's owner's language is active: the owner
+    reads the task written for it (see `User.text_language`; `fallback` is the organisation's
+    language, for owners who have not used the pages yet). The scores come ordered by the
+    owner's language, so the language is switched once per language, not once per task."""
+    def language(score: CustomerScore) -> str:
+        owner = score.customer.owner
+        return (owner.language if owner is not None else "") or fallback
+
+    for code, group in itertools.groupby(scores, key=language):
+        with translation.override(code):
+            yield from group
+
+
+def _number(value: float) -> str:
+    """A whole number as the active language writes it (11,764 in English and Chinese alike)."""
+    return formats.number_format(round(value), use_l10n=True, force_grouping=True)
+
+
 def _create_once(**kwargs: Any) -> bool:
     try:
         with transaction.atomic():
@@ -103,7 +126,7 @@ def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = Non
     # Only the customers the person applying the playbook may work on: a team manager's
     # playbook never creates tasks for another team's owners.
     scores = (CustomerScore.objects.current().filter(customer__in=Customer.objects.visible_to(user, "change"))
-              .select_related("customer", "customer__owner"))
+              .select_related("customer", "customer__owner").order_by("customer__owner__language", "pk"))
     scores = scores.filter(**({"classes__contains": [playbook.class_key]} if playbook.class_kind == "classes"
                               else {playbook.class_kind: playbook.class_key}))
     ours = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
@@ -111,13 +134,13 @@ def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = Non
     still_open = set(ours.filter(status=Task.Status.OPEN).values_list("customer_id", flat=True))
     created = 0
     due = timezone.now() + dt.timedelta(days=playbook.due_in_days)
-    for score in scores.iterator(chunk_size=2000):
+    # The owner reads the task, not who applies the playbook: in the owner's language.
+    for score in _in_owners_languages(scores.iterator(chunk_size=2000), fallback=user.organization.language):
         customer = score.customer
         key = f"pb:{playbook.pk}:{customer.pk}:{period}"
         if key in existing or customer.pk in still_open or customer.owner is None:
             continue
-        with customer.owner.in_their_language():  # the owner reads it, not who applies it
-            title = _("%(action)s: %(name)s") % {"action": playbook.get_action_display(), "name": customer.name}
+        title = _("%(action)s: %(name)s") % {"action": playbook.get_action_display(), "name": customer.name}
         created += _create_once(
             user=user, owner=customer.owner, customer=customer, due_at=due, dedupe_key=key,
             channel=playbook.channel or customer.preferred_channel, title=title, notes=playbook.instructions,
@@ -133,8 +156,8 @@ def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, mi
     "Of value": in the high value tier and worth at least `min_clv`; customers already counted
     as churned belong to the win-back playbook, not to an early warning. "Just crossed": below
     the threshold in the previous snapshot (or first scored now). At most one alert per
-    customer per 30-day period; the most valuable first. `customer_ids` limits it to those
-    customers (after a triggered rescore).
+    customer per 30-day period; the most valuable first (among the owners of one language).
+    `customer_ids` limits it to those customers (after a triggered rescore).
     """
     today = today or user.organization.today()
     period = _period(30, today)
@@ -145,19 +168,19 @@ def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, mi
                    run__in=ScoreRun.objects.holding_snapshots(),
                    customer=OuterRef("customer"), churn_risk__gte=threshold,
                    as_of__gte=today - dt.timedelta(days=30)).exclude(pk=OuterRef("pk"))))
-               .select_related("customer", "customer__owner").order_by("-clv"))
+               .select_related("customer", "customer__owner").order_by("customer__owner__language", "-clv"))
     if customer_ids is not None:
         at_risk = at_risk.filter(customer_id__in=customer_ids)
     created = 0
-    for score in at_risk.iterator(chunk_size=2000):
+    # A job raises it; the owner reads it: in the owner's language, numbers as it writes them.
+    for score in _in_owners_languages(at_risk.iterator(chunk_size=2000), fallback=user.organization.language):
         customer = score.customer
         if customer.owner is None:
             continue
-        with customer.owner.in_their_language():  # a job raises it; the owner reads it
-            reasons = pgettext("list separator", "; ").join(reason_texts(score.churn_reasons, 3))
-            title = _("Churn risk %(risk).0f%%: %(name)s") % {"risk": 100 * score.churn_risk, "name": customer.name}
-            notes = _("Why: %(reasons)s. Value at stake (12-month CLV): %(clv).0f.") % {
-                "reasons": reasons or _("declining activity"), "clv": score.clv or 0}
+        reasons = pgettext("list separator", "; ").join(reason_texts(score.churn_reasons, 3))
+        title = _("Churn risk %(risk).0f%%: %(name)s") % {"risk": 100 * score.churn_risk, "name": customer.name}
+        notes = _("Why: %(reasons)s. Value at stake (12-month CLV): %(clv)s.") % {
+            "reasons": reasons or _("declining activity"), "clv": _number(score.clv or 0)}
         created += _create_once(
             user=user, owner=customer.owner, customer=customer, dedupe_key=f"churn:{customer.pk}:{period}",
             due_at=timezone.now() + dt.timedelta(days=2), channel=customer.preferred_channel,
