@@ -2,28 +2,33 @@
 
 Both create tasks through activities.services.task_create with a `dedupe_key` naming the rule,
 the customer and the period, so applying a playbook or raising alerts twice in a period never
-creates a second task (the unique constraint on the key decides, even under a race).
+creates a second task (the unique constraint on the key decides, even under a race). A churn
+warning whose customer is no longer at risk is closed by the rescore that finds it
+(`churn_alerts_close`).
 """
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from patron.activities import services as activities
 from patron.activities.models import Task
+from patron.audit.models import AuditEntry
 from patron.customers.models import Customer
 from patron.insights.models import CustomerScore, Playbook, ScoreRun
 
 # Churn early warning: a customer of value whose risk crosses the threshold.
 CHURN_RISK_THRESHOLD = 0.6
 CHURN_MIN_CLV = 0.0
+CHURN_KEY_PREFIX = "churn:"  # the dedupe key of a churn warning: churn:<customer>:<period>
+CLOSE_BATCH = 1000  # churn warnings closed per UPDATE (and lock)
 # Translated when a reason is written (`reason_text`), in the reader's language: translated
 # here, at import, they would stay in whatever language was active then.
 REASON_TEXT = {
@@ -88,18 +93,23 @@ def _period(cadence_days: int, today: dt.date) -> str:
     return str((today - dt.date(2000, 1, 1)).days // max(cadence_days, 1))
 
 
+def _in_languages[T](items: Iterable[T], *, language: Callable[[T], str]) -> Iterator[T]:
+    """The items, each handed over while its `language` is active. They come ordered by it, so
+    the language is switched once per language, not once per item (a task's title at a time)."""
+    for code, group in itertools.groupby(items, key=language):
+        with translation.override(code):
+            yield from group
+
+
 def _in_owners_languages(scores: Iterable[CustomerScore], *, fallback: str) -> Iterator[CustomerScore]:
     """The scores, each handed over while its customer's owner's language is active: the owner
     reads the task written for it (see `User.text_language`; `fallback` is the organisation's
-    language, for owners who have not used the pages yet). The scores come ordered by the
-    owner's language, so the language is switched once per language, not once per task."""
+    language, for owners who have not used the pages yet). Ordered by the owner's language."""
     def language(score: CustomerScore) -> str:
         owner = score.customer.owner
         return (owner.language if owner is not None else "") or fallback
 
-    for code, group in itertools.groupby(scores, key=language):
-        with translation.override(code):
-            yield from group
+    return _in_languages(scores, language=language)
 
 
 def _number(value: float) -> str:
@@ -182,8 +192,79 @@ def churn_alerts_raise(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD, mi
         notes = _("Why: %(reasons)s. Value at stake (12-month CLV): %(clv)s.") % {
             "reasons": reasons or _("declining activity"), "clv": _number(score.clv or 0)}
         created += _create_once(
-            user=user, owner=customer.owner, customer=customer, dedupe_key=f"churn:{customer.pk}:{period}",
+            user=user, owner=customer.owner, customer=customer, dedupe_key=f"{CHURN_KEY_PREFIX}{customer.pk}:{period}",
             due_at=timezone.now() + dt.timedelta(days=2), channel=customer.preferred_channel,
             title=title, notes=notes,
         )
     return created
+
+
+def churn_alerts_close(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD,
+                       customer_ids: list[Any] | None = None) -> int:
+    """Close the open churn warnings whose customer's current risk is now below the threshold
+    (a purchase, or a complaint's weight fading), with a note saying why; return how many.
+
+    Called after every rescore (a full refresh, `customer_ids` after a triggered one), so a
+    warning never outlives its reason on the owner's list. Idempotent: a closed warning is
+    not open any more. Only the warnings Patron raised (their dedupe key), never a task a
+    person wrote; a customer who is now churned keeps theirs: still at risk, just further on.
+    Its cost is a query over the open warnings, then three statements per `CLOSE_BATCH` of
+    them, never one per customer. Closed as cancelled (nobody did it), audited per task."""
+    current = CustomerScore.objects.current().filter(customer=OuterRef("customer_id"))
+    warnings = (Task.objects.filter(status=Task.Status.OPEN, dedupe_key__startswith=CHURN_KEY_PREFIX)
+                .annotate(risk=Subquery(current.values("churn_risk")[:1]),
+                          scored_on=Subquery(current.values("as_of")[:1]),
+                          silence=Subquery(current.values("days_since_last")[:1]))
+                .filter(risk__lt=threshold))
+    if customer_ids is not None:
+        warnings = warnings.filter(customer_id__in=customer_ids)
+    rows = warnings.order_by("owner__language", "pk").values(
+        "pk", "notes", "created_at", "risk", "scored_on", "silence", "owner__language")
+    language = user.organization.language
+    closed, batch = 0, []
+    for row in _in_languages(rows.iterator(chunk_size=CLOSE_BATCH),
+                             language=lambda r: r["owner__language"] or language):
+        batch.append((row, _closing_note(row, threshold=threshold)))
+        if len(batch) == CLOSE_BATCH:
+            closed += _close(batch, user=user)
+            batch = []
+    return closed + (_close(batch, user=user) if batch else 0)
+
+
+def _closing_note(row: dict, *, threshold: float) -> str:
+    """Why Patron closed a churn warning, in the active language: after a purchase made since
+    the warning, when there was one (the score's last purchase is on or after its day)."""
+    risk, limit = round(100 * row["risk"]), round(100 * threshold)
+    bought = None
+    if row["silence"] is not None and row["scored_on"] is not None:
+        bought = row["scored_on"] - dt.timedelta(days=round(row["silence"]))
+    if bought is not None and bought >= timezone.localdate(row["created_at"]):
+        return _("Closed by Patron: the churn risk fell to %(risk)s%% after a purchase on %(date)s, below the "
+                 "%(limit)s%% that raises a warning.") % {
+            "risk": risk, "limit": limit, "date": formats.date_format(bought, "SHORT_DATE_FORMAT")}
+    return _("Closed by Patron: the churn risk fell to %(risk)s%%, below the %(limit)s%% that raises a "
+             "warning.") % {"risk": risk, "limit": limit}
+
+
+def _close(batch: list[tuple[dict, str]], *, user: Any) -> int:
+    """Cancel the warnings of `batch` still open, each with its note, and audit each change."""
+    notes = {row["pk"]: (row["notes"] + "\n\n" + note).strip() for row, note in batch}
+    with transaction.atomic():
+        # Locked and read again: one its owner completed meanwhile stays completed.
+        tasks = list(Task.objects.select_for_update().filter(pk__in=list(notes), status=Task.Status.OPEN)
+                     .only("pk", "organization_id", "title", "notes", "status", "version"))
+        now = timezone.now()
+        for task in tasks:
+            task.status, task.notes, task.updated_at = Task.Status.CANCELLED, notes[task.pk], now
+            task.version = F("version") + 1
+        Task.objects.bulk_update(tasks, ["status", "notes", "updated_at", "version"])
+        previous = {row["pk"]: row["notes"] for row, _note in batch}
+        AuditEntry.objects.bulk_create([
+            AuditEntry(organization_id=task.organization_id, actor=user if getattr(user, "pk", None) else None,
+                       action="task.cancelled", object_type=task._meta.label_lower, object_id=str(task.pk),
+                       object_repr=task.title[:200],
+                       changes={"status": [Task.Status.OPEN, Task.Status.CANCELLED],
+                                "notes": [previous[task.pk], notes[task.pk]]},
+                       data={"reason": "churn_risk_fell"})
+            for task in tasks])
+    return len(tasks)

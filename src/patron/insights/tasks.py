@@ -27,6 +27,7 @@ def value_refresh_run(run_id: str, organization_id: str) -> None:
         run = services.value_refresh(organization=organization, as_of=run.as_of, user=run.requested_by, run=run)
         if run.status == ScoreRun.Status.DONE:
             actions.churn_alerts_raise(user=permissions.system_actor(organization))
+            actions.churn_alerts_close(user=permissions.system_actor(organization))
 
 
 @task
@@ -38,8 +39,10 @@ def customer_rescore_run(customer_id: str, organization_id: str) -> None:
 
     with working_for(organization_id) as organization:
         score = services.customer_rescore(customer_id=uuid.UUID(customer_id), organization=organization)
-        if score is not None:  # crossing the risk threshold now alerts the owner now
-            actions.churn_alerts_raise(user=permissions.system_actor(organization), customer_ids=[score.customer_id])
+        if score is not None:  # crossing the risk threshold now alerts the owner now, and falling below closes it
+            actor = permissions.system_actor(organization)
+            actions.churn_alerts_raise(user=actor, customer_ids=[score.customer_id])
+            actions.churn_alerts_close(user=actor, customer_ids=[score.customer_id])
 
 
 @task

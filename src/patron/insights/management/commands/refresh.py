@@ -11,7 +11,7 @@ from patron.organizations.models import Organization
 
 
 class Command(BaseCommand):
-    help = "Score every customer (RFM, classes, CLV, churn risk) and raise churn alerts."
+    help = "Score every customer (RFM, classes, CLV, churn risk), raise churn alerts and close those no longer due."
 
     def add_arguments(self, parser):
         parser.add_argument("--org", help="organisation slug (default: all)")
@@ -37,3 +37,6 @@ class Command(BaseCommand):
                 if not opts["no_alerts"]:
                     created = actions.churn_alerts_raise(user=permissions.system_actor(org))
                     self.stdout.write(f"{org.slug}: {created} churn alerts")
+                # Even without new alerts: an open one whose customer is no longer at risk is stale.
+                closed = actions.churn_alerts_close(user=permissions.system_actor(org))
+                self.stdout.write(f"{org.slug}: {closed} churn alerts closed, the risk having fallen")
