@@ -145,6 +145,32 @@ def test_the_churn_warnings_are_named_apart_from_the_rfm_segment_at_risk(client,
     assert "；" in html and "; " not in html.split('id="churn-table"')[1]
 
 
+@pytest.mark.parametrize(("persona", "role", "whose", "churned"), [
+    ("owner", None, "Your customers whose", "find yours on the"),
+    ("manager", None, "Your teams' customers whose", "win them back with a playbook"),
+    ("viewer", None, "The customers you may see whose", "shows them."),
+    ("marketer", "marketer", "The customers you may see whose", "shows them."),
+    ("service", "service", "The customers you may see whose", "shows them."),
+    ("admin", None, "The customers you may see whose", "win them back with a playbook"),
+])
+def test_the_churn_warnings_are_worded_for_who_reads_them(client, request, org, scored, persona, role, whose, churned):
+    if role is None:
+        user = request.getfixturevalue(persona)
+    else:
+        from patron.accounts.services import user_create
+
+        user = user_create(organization=org, username=persona, password="x-long-password-1", roles=[role])
+    client.force_login(user)
+    html = client.get("/insights/at-risk/").content.decode()
+    assert whose in html and churned in html
+    # Playbooks are offered only to who may apply them (a rep gets 403 on their page).
+    assert ("playbook" in html) == (persona in ("manager", "admin"))
+    if churned != "win them back with a playbook":
+        assert 'href="/customers/?lifecycle=churned"' in html
+        assert client.get("/customers/?lifecycle=churned").status_code == 200
+    assert ("Your teams' customers" in html) == (persona == "manager")  # those without a team are told otherwise
+
+
 def test_the_at_risk_list_leaves_out_other_teams(client, org, other_team, scored):
     from patron.accounts.services import user_create
 

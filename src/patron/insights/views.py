@@ -128,7 +128,9 @@ def churn_list(request: HttpRequest) -> HttpResponse:
         request,
         _partial(request, "insights/churn_list.html", "results"),
         {"form": form, "rows": rows[:limit], "limit": limit, "more": len(rows) > limit,
-         "is_manager": selectors.is_manager(request.user)},
+         "is_manager": selectors.is_manager(request.user), "may_manage": selectors.may_manage(request.user),
+         "may_change": request.user.scope_for("customers.change") > Scope.NONE,
+         "whole_org": request.user.scope_for("customers.view") >= Scope.ORGANIZATION},
         status=status,
     )
 
