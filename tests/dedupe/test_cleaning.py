@@ -45,7 +45,8 @@ def test_it_creates_one_task_per_customer_per_kind(org, owner, customer):
     tasks = Task.objects.all()
     assert {t.owner_id for t in tasks} == {owner.pk}
     assert Task.objects.get(dedupe_key__startswith="clean:invalid:").customer_id == bad.pk
-    assert Task.objects.get(dedupe_key__startswith="clean:invalid:").notes == "phone; e-mail"
+    # In the organisation's language: the owner has not used the pages yet to choose one.
+    assert Task.objects.get(dedupe_key__startswith="clean:invalid:").notes == "电话；邮箱"
     assert Task.objects.get(dedupe_key__startswith="clean:stale:").customer_id == old.pk
 
 
