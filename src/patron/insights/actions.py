@@ -20,7 +20,7 @@ from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from patron.activities import services as activities
 from patron.activities.models import Task
-from patron.audit.models import AuditEntry
+from patron.audit import services as audit
 from patron.customers.models import Customer
 from patron.insights.models import CustomerScore, Playbook, ScoreRun
 
@@ -259,12 +259,7 @@ def _close(batch: list[tuple[dict, str]], *, user: Any) -> int:
             task.version = F("version") + 1
         Task.objects.bulk_update(tasks, ["status", "notes", "updated_at", "version"])
         previous = {row["pk"]: row["notes"] for row, _note in batch}
-        AuditEntry.objects.bulk_create([
-            AuditEntry(organization_id=task.organization_id, actor=user if getattr(user, "pk", None) else None,
-                       action="task.cancelled", object_type=task._meta.label_lower, object_id=str(task.pk),
-                       object_repr=task.title[:200],
-                       changes={"status": [Task.Status.OPEN, Task.Status.CANCELLED],
-                                "notes": [previous[task.pk], notes[task.pk]]},
-                       data={"reason": "churn_risk_fell"})
-            for task in tasks])
+        audit.record_changes("task.cancelled", changed=[
+            (task, {"status": (Task.Status.OPEN, Task.Status.CANCELLED), "notes": (previous[task.pk], notes[task.pk])})
+            for task in tasks], user=user, data={"reason": "churn_risk_fell"})
     return len(tasks)
