@@ -78,7 +78,7 @@ def test_it_keeps_the_warnings_of_customers_still_at_risk_or_churned(org, run, o
     assert actions.churn_alerts_close(user=job) == 1
     assert set(Task.objects.filter(status=Task.Status.OPEN).values_list("customer__name", flat=True)) == {"甲", "乙"}
     closed = Task.objects.get(customer=fell)
-    assert closed.notes.endswith("Closed by Patron: the churn risk fell to 20%, below the 60% that raises a warning.")
+    assert closed.notes.endswith("由 Patron 关闭：流失风险降至 20%，低于触发预警的 60%。")  # the organisation's language
 
 
 def test_a_warning_its_owner_completed_meanwhile_stays_completed(org, run, owner):
@@ -93,7 +93,7 @@ def test_a_warning_its_owner_completed_meanwhile_stays_completed(org, run, owner
     activities.task_complete(task=warning, user=owner)  # between the read and the write
     assert actions._close(batch, user=job) == 0
     warning.refresh_from_db()
-    assert warning.status == Task.Status.DONE and warning.notes.endswith("CLV): 11,764.")
+    assert warning.status == Task.Status.DONE and warning.notes.endswith("：11,764。")
 
 
 def test_closing_many_warnings_takes_as_many_queries_as_closing_a_few(org, run, owner, teammate):
@@ -130,4 +130,4 @@ def test_a_purchase_closes_its_customers_warning_through_the_triggered_rescore(
                             lines=[{"product": product, "quantity": 3}])
     assert CustomerScore.objects.current().get(customer=customer).churn_risk < actions.CHURN_RISK_THRESHOLD
     warning = Task.objects.get(customer=customer, dedupe_key__startswith="churn:")
-    assert warning.status == Task.Status.CANCELLED and "Closed by Patron" in warning.notes
+    assert warning.status == Task.Status.CANCELLED and "由 Patron 关闭" in warning.notes
