@@ -209,3 +209,34 @@ def test_it_explains_why_a_customer_with_orders_cannot_be_deleted(
     assert response.status_code == 409
     assert b"cannot be deleted" in response.content
     assert Customer.objects.filter(pk=customer.pk).exists()
+
+
+@pytest.fixture
+def clerk(org, teams):
+    """Who may change the team's customers but not see their sensitive fields in clear."""
+    from patron.accounts.models import Role
+    from patron.accounts.services import user_create
+
+    Role.objects.create(organization=org, key="clerk", name="Clerk", capabilities={
+        "customers.view": 2, "customers.change": 2,
+    })
+    return user_create(organization=org, username="clerk", password=None, roles=["clerk"], team=teams["a"])
+
+
+@pytest.mark.parametrize("persona", ["clerk", "owner"])
+def test_the_edit_form_never_shows_sensitive_fields_in_clear(client, request, customer, persona):
+    """Pre-filled, they were a reveal nobody audited, to someone who may not reveal them at all;
+    left blank they keep their values."""
+    from patron.audit.models import AuditEntry
+
+    client.force_login(request.getfixturevalue(persona))
+    page = client.get(_url(customer, "customer-edit")).content.decode()
+    for clear in ("13812341016", "wang.fang@example.com", "310101198805120021", "1988-05-12"):
+        assert clear not in page, clear
+    assert 'placeholder="+86 138****1016"' in page and "Leave blank to keep the current value." in page
+    data = {**_form_data(name="王芳芳", version=customer.version), "phone": "", "email": ""}
+    assert client.post(_url(customer, "customer-edit"), data).status_code == 302
+    customer.refresh_from_db()
+    assert (customer.name, customer.phone, customer.email) == ("王芳芳", "+8613812341016", "wang.fang@example.com")
+    assert (customer.id_number, customer.birthday) == ("310101198805120021", dt.date(1988, 5, 12))
+    assert not AuditEntry.objects.filter(action="customer.sensitive_revealed").exists()

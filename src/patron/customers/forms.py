@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patron.accounts.models import Team, User
 from patron.activities.models import Interaction
-from patron.common import standardize
+from patron.common import masking, standardize
 from patron.customers.models import Channel, Customer, Source, Tag
 from patron.insights.models import Segment
 from patron.web.paging import SortKey
@@ -194,10 +194,19 @@ class CustomerForm(forms.Form):
         },
     )
 
-    def __init__(self, *args: Any, region: str = "CN", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, region: str = "CN", customer: Customer | None = None, user: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.region = region
+        self.region, self.customer = region, customer
         self.fields["tags"].queryset = Tag.objects.order_by("name")
+        # As on a lead's form: a sensitive field is never pre-filled with its clear value (an
+        # unaudited reveal, and to someone who may not even reveal it); left blank it keeps the
+        # value it has, shown masked as its placeholder.
+        for name in Customer.sensitive_fields if customer is not None else ():
+            masked = masking.present(user, customer, name)
+            if masked:
+                self.fields[name].widget.attrs["placeholder"] = masked
+                self.fields[name].help_text = _("Leave blank to keep the current value.")
 
     def clean_phone(self) -> str:
         value = self.cleaned_data["phone"].strip()
@@ -208,12 +217,15 @@ class CustomerForm(forms.Form):
         return standardize.normalize_email(value) if value else ""
 
     def service_data(self) -> dict[str, Any]:
-        return {k: v for k, v in self.cleaned_data.items() if k not in ("tags", "version")}
+        kept = Customer.sensitive_fields if self.customer is not None else ()
+        return {k: v for k, v in self.cleaned_data.items()
+                if k not in ("tags", "version") and not (k in kept and v in ("", None))}
 
     @classmethod
     def initial_for(cls, customer: Customer) -> dict[str, Any]:
         initial = {
-            name: getattr(customer, name) for name in cls.base_fields if hasattr(customer, name)
+            name: getattr(customer, name) for name in cls.base_fields
+            if hasattr(customer, name) and name not in Customer.sensitive_fields
         }
         initial["tags"] = list(customer.tags.all())
         initial["version"] = customer.version

@@ -307,9 +307,10 @@ def customer_edit(request: HttpRequest, pk: Any) -> HttpResponse:
     _deny_unless(request.user, "change", customer)
     region = _region(request.user)
     if request.method == "GET":
-        form = CustomerForm(initial=CustomerForm.initial_for(customer), region=region)
+        form = CustomerForm(initial=CustomerForm.initial_for(customer), region=region, customer=customer,
+                            user=request.user)
         return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
-    form = CustomerForm(request.POST, region=region)
+    form = CustomerForm(request.POST, region=region, customer=customer, user=request.user)
 
     def save() -> None:
         services.customer_update(
