@@ -27,6 +27,13 @@ def _scope_q(user: Any, scope: Scope, prefix: str) -> Q | None:
     return own | Q(**{f"{prefix}owner_team_id__in": user.subtree_team_ids})
 
 
+def reach(user: Any, capability: str, prefix: str = "") -> Q | None:
+    """The filter selecting the records of the organisation `user` has `capability` on; None
+    means all of them (used where one query must treat records in and out of reach apart)."""
+    scope = user.scope_for(capability)
+    return Q(pk__in=[]) if scope == Scope.NONE else _scope_q(user, scope, prefix)
+
+
 def visible(queryset: QuerySet, user: Any, action: str = "view") -> QuerySet:
     """Narrow `queryset` (already organisation-scoped) to what `user` may `action`."""
     model = queryset.model

@@ -23,7 +23,7 @@ def customer_list(*, user: Any, filters: dict[str, Any] | None = None) -> QueryS
     filters = filters or {}
     qs = Customer.objects.visible_to(user).filter(is_archived=False)
     if q := (filters.get("q") or "").strip():
-        qs = qs.filter(search_matches(q))
+        qs = qs.filter(search_matches(q, user=user))
     if filters.get("region"):  # 浙江省 or Zhejiang finds the customers stored as 浙江
         filters = {**filters, "region": standardize.canonical_region(filters["region"])}
     for field in ("owner", "owner_team", "region", "source", "kind", "industry"):
@@ -63,18 +63,35 @@ def list_sort(key: SortKey, queryset: QuerySet[Customer]) -> SortKey:
     return key
 
 
-def search_matches(term: str) -> Q:
-    """Substring match on the indexed search text (trigram GIN on PostgreSQL).
+def search_matches(term: str, *, user: Any, model: type[models.Model] = Customer) -> Q:
+    """Substring match on the indexed search text (trigram GIN on PostgreSQL) of customers or
+    leads (`model`), as `user` may search them.
 
     A term of digits also matches phone numbers written with spaces or dashes, because the
-    search text holds the phone's digits only.
+    search text holds the phone's digits only. Where `user` sees a record's phone and e-mail
+    masked, a part of the term matches only its number, name or company, and its phone or
+    e-mail only when given whole (a caller's number finds its customer): a search for one digit
+    more at a time spelled a masked number out.
     """
     needle = term.lower()
     digits = standardize.phone_digits(term)
-    q = Q(search_text__contains=needle)
+    anywhere = Q(search_text__contains=needle)
     if digits and len(digits) >= 3 and digits != needle:
-        q |= Q(search_text__contains=digits)
-    return q
+        anywhere |= Q(search_text__contains=digits)
+    resource = model.permission_resource
+    if user.scope_for(f"{resource}.view_sensitive") >= user.scope_for(f"{resource}.view"):
+        return anywhere  # every record the user sees, they may see in clear
+    in_clear = Q(search_text__contains=needle) & (
+        Q(number__icontains=term) | Q(name__icontains=term) | Q(company_name__icontains=term))
+    whole = Q(email=needle.strip()) if "@" in needle else Q(pk__in=[])
+    try:
+        phone = standardize.normalize_phone(term, region=user.organization.phone_region)
+    except ValidationError:
+        phone = ""
+    if phone:
+        whole |= Q(phone=phone)
+    revealed = permissions.reach(user, f"{resource}.view_sensitive")
+    return (revealed & anywhere if revealed is not None else anywhere) | in_clear | whole
 
 
 def customer_get(*, user: Any, pk: Any) -> Customer:

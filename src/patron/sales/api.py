@@ -71,7 +71,9 @@ class LeadFilter(ScopedFilterSet):
         fields = ["status", "source"]
 
     def search(self, queryset: Any, name: str, value: str) -> Any:
-        return queryset.filter(customer_selectors.search_matches(value)) if value.strip() else queryset
+        if not value.strip():
+            return queryset
+        return queryset.filter(customer_selectors.search_matches(value, user=self.request.user, model=Lead))
 
 
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

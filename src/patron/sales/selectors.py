@@ -61,7 +61,7 @@ def lead_list(*, user: Any, filters: dict[str, Any] | None = None) -> QuerySet[L
     filters = filters or {}
     qs = Lead.objects.visible_to(user)
     if q := (filters.get("q") or "").strip():
-        qs = qs.filter(search_matches(q))
+        qs = qs.filter(search_matches(q, user=user, model=Lead))
     if status := filters.get("status"):
         qs = qs.filter(status=status)
     return qs.select_related("owner").order_by("-created_at", "-id")
