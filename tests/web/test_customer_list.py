@@ -105,6 +105,33 @@ def test_it_answers_400_to_invalid_filters(client, owner, customer, params):
     assert b'role="alert"' in response.content
 
 
+@pytest.mark.parametrize(("field", "day"), [("purchased_from", "0001-01-01"), ("purchased_to", "9999-12-31")])
+def test_a_day_whose_midnight_cannot_be_stored_is_a_400_on_its_field(client, owner, customer, field, day):
+    """Year 1 on Shanghai's clock lies before the calendar in UTC, and the day after 9999-12-31
+    does not exist: both raised OverflowError (a 500) when the filter was built."""
+    client.force_login(owner)
+    response = client.get(LIST, {field: day})
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == [field]
+    assert "outside the dates that can be stored" in str(response.context["form"].errors[field])
+
+
+def test_the_first_and_last_storable_days_filter_as_usual(client, owner, customer):
+    client.force_login(owner)
+    assert client.get(LIST, {"purchased_from": "0001-01-02", "purchased_to": "9999-12-30"}).status_code == 200
+
+
+def test_a_forged_cursor_before_the_calendar_in_utc_is_a_400(client, owner, customer):
+    import base64
+    import json
+    import uuid
+
+    raw = json.dumps({"v": "0001-01-01T00:00:00+14:00", "id": str(uuid.uuid4())})
+    token = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    client.force_login(owner)
+    assert client.get(LIST, {"sort": "-last_purchase", "after": token}).status_code == 400
+
+
 def test_it_refuses_post(client, owner):
     client.force_login(owner)
     assert client.post(LIST).status_code == 405

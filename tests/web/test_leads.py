@@ -105,6 +105,17 @@ def test_it_answers_400_to_a_bad_cursor_or_status(client, owner):
     assert client.get(reverse("sales:lead-list"), {"status": "nonsense"}).status_code == 400
 
 
+@pytest.mark.parametrize("url", ["sales:lead-list", "sales:opportunity-list"])
+def test_a_forged_cursor_before_the_calendar_in_utc_is_a_400(client, owner, url):
+    import base64
+    import uuid
+
+    raw = f"0001-01-01T00:00:00+14:00|{uuid.uuid4().hex}"
+    token = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    client.force_login(owner)
+    assert client.get(reverse(url), {"cursor": token}).status_code == 400
+
+
 def test_it_returns_only_the_results_fragment_to_htmx(client, owner, lead):
     client.force_login(owner)
     response = client.get(reverse("sales:lead-list"), headers={"HX-Request": "true"})

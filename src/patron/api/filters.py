@@ -1,12 +1,11 @@
 """Filters of the REST API: a filter by a related record takes its key, never a queryset."""
 
-import datetime as dt
 from typing import Any
 
 import django_filters
-from django import forms
-from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
+
+from patron.common import bounds
 
 
 class ScopedFilterSet(django_filters.FilterSet):
@@ -37,12 +36,8 @@ class ScopedFilterBackend(DjangoFilterBackend):
 class _MomentFormField(django_filters.fields.IsoDateTimeField):
     def clean(self, value: Any) -> Any:
         moment = super().clean(value)
-        try:  # the query compares in UTC: year 1 east of UTC lies before the calendar
-            if moment is not None:
-                moment.astimezone(dt.UTC)
-        except OverflowError:
-            raise forms.ValidationError(_("%(value)s is outside the dates that can be stored.") % {
-                "value": value}) from None
+        if moment is not None:  # the query compares in UTC: year 1 east of UTC lies before the calendar
+            bounds.check_storable(moment, value=value)
         return moment
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 # Before 1900 no customer bought or was called: an earlier date is a typo (or "0001-01-01",
 # a spreadsheet's empty date). It also keeps far from year 1, which a zone east of UTC turns
@@ -37,3 +38,27 @@ def check_between(value: dt.datetime, *, field: str, earliest: dt.datetime, late
     if not earliest <= value <= latest:
         raise ValidationError({field: message})
 
+
+
+def check_storable(moment: dt.datetime, *, value: object) -> None:
+    """Refuse a moment that cannot be moved to UTC, where every column and query holds it: the
+    first hours of year 1 east of UTC (Asia/Shanghai) lie before the calendar there, and the
+    conversion raised OverflowError (a 500). `value` is what the user gave, for the message."""
+    try:
+        moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValidationError(_("%(value)s is outside the dates that can be stored."),
+                              params={"value": value}) from None
+
+
+def day_start(day: dt.date, *, tz: dt.tzinfo, days_later: int = 0) -> dt.datetime:
+    """The midnight that starts `day`, or the day `days_later` after it, on the clock of `tz`,
+    refused as `check_storable` does when it cannot be stored (also the day after 9999-12-31,
+    which does not exist: an inclusive end date filters up to the next midnight)."""
+    try:
+        moment = dt.datetime.combine(day + dt.timedelta(days=days_later), dt.time.min, tzinfo=tz)
+    except OverflowError:
+        raise ValidationError(_("%(value)s is outside the dates that can be stored."),
+                              params={"value": day}) from None
+    check_storable(moment, value=day)
+    return moment

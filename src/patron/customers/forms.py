@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patron.accounts.models import Team, User
 from patron.activities.models import Interaction
-from patron.common import masking, standardize
+from patron.common import bounds, masking, standardize
 from patron.customers.models import Channel, Customer, Source, Tag
 from patron.insights.models import Segment
 from patron.web.paging import SortKey
@@ -107,6 +107,18 @@ class CustomerFilterForm(forms.Form):
                                       params={"e": error}) from error
         return segment
 
+    # A date filters from the midnight starting it to the one after it, on the team's clock, as
+    # the API's moment filters do: a midnight that cannot be stored is refused on its field.
+    def clean_purchased_from(self) -> dt.date | None:
+        if day := self.cleaned_data.get("purchased_from"):
+            bounds.day_start(day, tz=timezone.get_current_timezone())
+        return day
+
+    def clean_purchased_to(self) -> dt.date | None:
+        if day := self.cleaned_data.get("purchased_to"):
+            bounds.day_start(day, tz=timezone.get_current_timezone(), days_later=1)
+        return day
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("after") and data.get("before"):
@@ -135,11 +147,9 @@ class CustomerFilterForm(forms.Form):
         if data.get("segment"):
             filters["conditions"] = self.segment_conditions  # parsed by clean_segment
         if start := data.get("purchased_from"):
-            filters["last_ordered_after"] = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
+            filters["last_ordered_after"] = bounds.day_start(start, tz=tz)
         if end := data.get("purchased_to"):  # inclusive end date: before the next midnight
-            filters["last_ordered_before"] = dt.datetime.combine(
-                end + dt.timedelta(days=1), dt.time.min, tzinfo=tz
-            )
+            filters["last_ordered_before"] = bounds.day_start(end, tz=tz, days_later=1)
         return filters
 
 

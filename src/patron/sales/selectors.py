@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet, Sum
 
 from patron.accounts import permissions
-from patron.common import masking, standardize
+from patron.common import bounds, masking, standardize
 from patron.customers.selectors import search_matches
 from patron.sales.models import Lead, Opportunity, Pipeline, Stage
 
@@ -36,8 +37,9 @@ def cursor_decode(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, _, pk = raw.partition("|")
         created = dt.datetime.fromisoformat(stamp)
+        bounds.check_storable(created, value=stamp)  # a forged year 1 east of UTC: no 500
         return created, uuid.UUID(hex=pk)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, ValidationError) as exc:
         raise ValueError("bad cursor") from exc
 
 

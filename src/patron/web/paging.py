@@ -14,7 +14,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
+
+from patron.common import bounds
 
 
 class InvalidCursor(ValueError):
@@ -65,9 +68,10 @@ def decode_cursor(key: SortKey, token: str) -> tuple[Any, uuid.UUID]:
         value, pk = data["v"], uuid.UUID(str(data["id"]))
         if value is not None and key.is_datetime:
             value = dt.datetime.fromisoformat(value)
+            bounds.check_storable(value, value=value)  # a forged year 1 east of UTC: no 500
         elif value is not None and not isinstance(value, str):
             raise TypeError(value)
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError, ValidationError) as error:
         raise InvalidCursor(token) from error
     if value is None and not key.nullable:
         raise InvalidCursor(token)
