@@ -423,6 +423,20 @@ def test_it_imports_leads_products_and_orders(
     assert lines_out_of_step() == []
 
 
+def test_a_lead_with_a_negative_estimated_value_is_rejected_as_the_lead_service_would(
+    owner, tmp_path, write_csv, make_job
+):
+    from patron.sales.models import Lead
+
+    leads = write_csv(tmp_path / "l.csv", [["姓名", "手机", "预计金额"], ["赵雷", "13900001111", "-100"],
+                                           ["钱多", "13900002222", "100"]])
+    job = services.import_run(job=make_job(owner, leads, kind="leads"))
+    assert (job.rows_created, job.rows_rejected) == (1, 1)
+    assert list(job.rejections.values_list("row", "column", "reason")) == [
+        (2, "预计金额", "The estimated value cannot be negative.")]
+    assert list(Lead.objects.values_list("name", flat=True)) == ["钱多"]
+
+
 def test_it_previews_the_first_rows_with_their_problems(owner, customer, messy_file, make_job):
     job = make_job(owner, messy_file)
     preview = services.import_prepare(job=job, user=owner, limit=7)

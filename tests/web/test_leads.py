@@ -336,3 +336,35 @@ def test_it_rejects_a_conversion_without_a_pipeline(client, owner, lead):
 def test_it_forbids_converting_to_those_who_may_not_change(client, request, lead, persona, status):
     client.force_login(request.getfixturevalue(persona))
     assert client.get(reverse("sales:lead-convert", args=[lead.pk])).status_code == status
+
+
+def test_a_negative_estimated_value_is_refused_on_its_field(client, owner, lead):
+    client.force_login(owner)
+    response = client.post(reverse("sales:lead-create"),
+                           {"name": "Minus", "source": "other", "estimated_value": "-100"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["estimated_value"] == ["The estimated value cannot be negative."]
+    assert not Lead.objects.filter(name="Minus").exists()
+
+
+@pytest.mark.parametrize("value", ["-100", -1, "-0.01"])
+def test_the_lead_services_refuse_a_negative_estimated_value(owner, lead, value):
+    """So that the API, an import and a page agree, whatever the form checked."""
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as created:
+        services.lead_create(user=owner, data={"name": "Minus", "estimated_value": value})
+    assert created.value.message_dict == {"estimated_value": ["The estimated value cannot be negative."]}
+    with pytest.raises(ValidationError) as updated:
+        services.lead_update(lead=lead, user=owner, data={"estimated_value": value})
+    assert "estimated_value" in updated.value.message_dict
+    lead.refresh_from_db()
+    assert lead.estimated_value == 5000
+
+
+def test_the_api_refuses_a_negative_estimated_value_on_its_field(client, owner):
+    client.force_login(owner)
+    response = client.post("/api/leads/", {"name": "Minus", "estimated_value": "-100"},
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["estimated_value"] == ["The estimated value cannot be negative."]

@@ -308,3 +308,25 @@ def test_it_lets_only_those_who_may_change_edit(client, request, opportunity, pe
     assert (
         client.get(reverse("sales:opportunity-edit", args=[opportunity.pk])).status_code == status
     )
+
+
+def test_a_negative_amount_is_refused_on_its_field(client, owner, customer, pipeline, opportunity):
+    client.force_login(owner)
+    response = client.post(reverse("sales:opportunity-create"), {
+        "name": "Minus", "customer": customer.pk, "pipeline": pipeline.pk, "amount": "-5", "source": "other"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["amount"] == ["The amount cannot be negative."]
+    response = client.post(reverse("sales:opportunity-edit", args=[opportunity.pk]), {
+        "name": opportunity.name, "amount": "-5", "source": "other", "expected_version": opportunity.version})
+    assert response.status_code == 400 and "amount" in response.context["form"].errors
+
+
+def test_the_opportunity_services_refuse_a_negative_amount(owner, customer, pipeline, opportunity):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as created:
+        services.opportunity_create(user=owner, customer=customer, pipeline=pipeline,
+                                    data={"name": "Minus", "amount": Decimal("-5")})
+    assert created.value.message_dict == {"amount": ["The amount cannot be negative."]}
+    with pytest.raises(ValidationError):
+        services.opportunity_update(opportunity=opportunity, user=owner, data={"amount": "-5"})

@@ -23,6 +23,17 @@ def decimal_limit(model: type[models.Model], name: str) -> Decimal:
     return Decimal(10) ** (field.max_digits - field.decimal_places)
 
 
+def check_not_negative(value: object, *, field: str, message: str) -> None:
+    """Refuse, on `field`, an amount below zero. An empty value, or one that is no number (as
+    a service may be given "5000"), is left to the field's own check."""
+    try:
+        amount = Decimal(str(value).strip()) if value not in (None, "") else None
+    except ArithmeticError:  # InvalidOperation: not a number
+        return
+    if amount is not None and amount < 0:
+        raise ValidationError({field: message})
+
+
 def check_happened(value: dt.datetime, *, field: str, too_early: str, too_late: str,
                    now: dt.datetime | None = None) -> None:
     """Refuse, on `field`, a moment something happened at that is before 1900 or in the future."""

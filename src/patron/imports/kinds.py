@@ -494,6 +494,15 @@ class LeadKind(OwnedPeopleKind):
     fields = (*OwnedPeopleKind.fields, "title", "estimated_value")
     audit_prefix = "lead"
 
+    def check(self, data: dict[str, Any], ctx: Context) -> list[Problem]:
+        from patron.sales import services
+
+        try:  # the lead service's rule, so that a file and a page agree
+            services.check_amounts(data)
+        except ValidationError as error:
+            return [(field, message) for field, messages in error.message_dict.items() for message in messages]
+        return super().check(data, ctx)
+
 
 class ProductKind:
     """Products, matched by SKU; they have no owner."""

@@ -14,6 +14,7 @@ from patron.customers import selectors as customer_selectors
 from patron.customers.api import RegionFilter
 from patron.customers.models import Customer, Source
 from patron.sales import services
+from patron.sales.services import NOT_NEGATIVE
 from patron.sales.models import Lead, Opportunity, Pipeline, Stage
 
 
@@ -43,8 +44,10 @@ class LeadIn(serializers.Serializer):
     region = serializers.CharField(max_length=60, required=False, allow_blank=True)
     industry = serializers.CharField(max_length=60, required=False, allow_blank=True)
     source = serializers.ChoiceField(choices=Source.choices, required=False)
-    estimated_value = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True,
-                                               min_value=0)
+    estimated_value = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True, min_value=0,
+        error_messages={"min_value": NOT_NEGATIVE["estimated_value"]},
+    )
     notes = serializers.CharField(required=False, allow_blank=True)
     version = serializers.IntegerField(required=False)
 
@@ -58,7 +61,8 @@ class ConvertIn(serializers.Serializer):
                                    help_text="attach to this existing customer")
     create_opportunity = serializers.BooleanField(default=True)
     opportunity_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True, min_value=0)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True, min_value=0,
+                                      error_messages={"min_value": NOT_NEGATIVE["amount"]})
 
 
 class LeadFilter(ScopedFilterSet):
@@ -168,7 +172,8 @@ class OpportunityIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     customer = VisibleRelatedField(Customer)
     pipeline = VisibleRelatedField(Pipeline, required=False)
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False,
+                                      error_messages={"min_value": NOT_NEGATIVE["amount"]})
     expected_close = serializers.DateField(required=False, allow_null=True)
     source = serializers.ChoiceField(choices=Source.choices, required=False)
     competitor = serializers.CharField(max_length=120, required=False, allow_blank=True)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from patron.activities.models import Interaction
@@ -10,7 +11,7 @@ from patron.common import masking, standardize
 from patron.customers.models import Customer
 from patron.sales import selectors
 from patron.sales.models import Lead, Opportunity, Pipeline, Stage
-from patron.sales.services import LEAD_FIELDS
+from patron.sales.services import LEAD_FIELDS, NOT_NEGATIVE
 
 
 class CursorField(forms.CharField):
@@ -101,7 +102,8 @@ class LeadConvertForm(forms.Form):
     )
     opportunity_name = forms.CharField(label=_("Opportunity name"), max_length=200, required=False)
     amount = forms.DecimalField(
-        label=_("Amount"), max_digits=14, decimal_places=2, min_value=0, required=False
+        label=_("Amount"), max_digits=14, decimal_places=2, min_value=0, required=False,
+        error_messages={"min_value": NOT_NEGATIVE["amount"]},
     )
     pipeline = forms.ModelChoiceField(label=_("Pipeline"), queryset=Pipeline.objects.none())
 
@@ -185,6 +187,11 @@ OpportunityForm.base_fields = {
     **OpportunityForm.base_fields,
 }
 OpportunityForm.base_fields["expected_close"].widget = forms.DateInput(attrs={"type": "date"})
+
+# The services' rule, checked here too so that the browser (min) and the field say it first.
+for _form, _name in ((LeadForm, "estimated_value"), (OpportunityForm, "amount")):
+    _form.base_fields[_name].validators.append(MinValueValidator(0, message=NOT_NEGATIVE[_name]))
+    _form.base_fields[_name].widget.attrs["min"] = 0
 
 
 class OpportunityMoveForm(forms.Form):

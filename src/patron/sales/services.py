@@ -7,10 +7,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from patron.accounts import permissions
 from patron.activities.models import Interaction, Task
 from patron.audit import services as audit
+from patron.common import bounds
 from patron.common.services import model_update
 from patron.customers import services as customer_services
 from patron.customers.models import Customer
@@ -22,6 +24,18 @@ LEAD_FIELDS = [
     "source", "estimated_value", "notes",
 ]
 OPPORTUNITY_FIELDS = ["name", "amount", "currency", "expected_close", "probability", "source", "competitor"]
+# A value or amount is what the deal brings; a refund or a discount is no deal. The pages, the
+# API, the conversion and the leads file refuse a negative one with these words.
+NOT_NEGATIVE = {
+    "estimated_value": gettext_lazy("The estimated value cannot be negative."),
+    "amount": gettext_lazy("The amount cannot be negative."),
+}
+
+
+def check_amounts(data: dict[str, Any]) -> None:
+    """Refuse, on its field, an estimated value or amount in `data` below zero."""
+    for field, message in NOT_NEGATIVE.items():
+        bounds.check_not_negative(data.get(field), field=field, message=str(message))
 
 
 @transaction.atomic
@@ -31,6 +45,7 @@ def lead_create(*, user: Any, data: dict[str, Any], owner: Any = None) -> Lead:
     clean = customer_services._standardize(
         {k: v for k, v in data.items() if k in LEAD_FIELDS}, region=customer_services._region_of(user)
     )
+    check_amounts(clean)
     owner = owner or user
     lead = Lead(
         organization_id=user.organization_id, owner=owner, owner_team_id=owner.team_id,
@@ -49,6 +64,7 @@ def lead_update(*, lead: Lead, user: Any, data: dict[str, Any], expected_version
     clean = customer_services._standardize(
         {k: v for k, v in data.items() if k in LEAD_FIELDS}, region=customer_services._region_of(user)
     )
+    check_amounts(clean)
     return model_update(
         instance=lead, data=clean, fields=LEAD_FIELDS, user=user,
         expected_version=expected_version, action="lead.updated",
@@ -151,6 +167,7 @@ def opportunity_create(
     stage = stage or _first_open_stage(pipeline)
     if stage.pipeline_id != pipeline.pk:
         raise ValidationError({"stage": _("This stage belongs to another pipeline.")})
+    check_amounts(data)
     owner = owner or user
     opp = Opportunity(
         organization_id=user.organization_id, owner=owner, owner_team_id=owner.team_id,
@@ -169,6 +186,7 @@ def opportunity_create(
 @transaction.atomic
 def opportunity_update(*, opportunity: Opportunity, user: Any, data: dict[str, Any], expected_version: int | None = None) -> dict:
     permissions.require(user, "change", opportunity)
+    check_amounts(data)
     return model_update(
         instance=opportunity, data=data, fields=OPPORTUNITY_FIELDS, user=user,
         expected_version=expected_version, action="opportunity.updated",
