@@ -85,3 +85,24 @@ def test_it_shows_the_current_score_read_only(api, owner, teammate, three):
     listed = {r["name"]: r["scores"] for r in api(owner).get("/api/customers/").json()["results"]}
     assert listed["A"]["churn_risk"] == 0.1 and listed["C"] is None
     assert api(teammate).get(f"/api/customers/{three[1].pk}/").status_code == 404
+
+
+@pytest.mark.parametrize(("ordering", "expected"), [
+    ("clv", ["B", "A", "C"]), ("churn_risk", ["A", "B", "C"]), ("-p_alive", ["A", "B", "C"]),
+    ("p_alive", ["B", "A", "C"]), ("-total_spend", ["B", "A", "C"]), ("total_spend", ["A", "B", "C"]),
+    ("-n_purchases", ["A", "B", "C"]), ("n_purchases", ["B", "A", "C"]),
+])
+def test_it_sorts_by_every_score_either_way_with_unscored_customers_last(api, owner, three, ordering, expected):
+    CustomerScore.objects.filter(customer=three[0]).update(p_alive=0.8, total_spend=100.0, n_purchases=9)
+    CustomerScore.objects.filter(customer=three[1]).update(p_alive=0.3, total_spend=700.0, n_purchases=2)
+    client = api(owner)
+    assert _names(client.get("/api/customers/", {"ordering": ordering})) == expected
+    first = client.get("/api/customers/", {"ordering": ordering, "page_size": 2}).json()
+    assert [r["name"] for r in client.get(first["next"]).json()["results"]] == expected[2:]
+
+
+@pytest.mark.parametrize("field", ["phone", "-birthday", "id_number", "name", "created_at"])
+def test_it_will_not_sort_by_a_customers_own_field(api, owner, three, field):
+    """A sort by a masked field would tell its order (who was born first) without showing it."""
+    response = api(owner).get("/api/customers/", {"ordering": field})
+    assert response.status_code == 400 and "ordering" in response.json()

@@ -462,3 +462,62 @@ def test_the_navigation_leads_to_the_imports_for_those_who_may_import(client, ow
     assert 'href="/imports/"' in client.get(LIST).content.decode()
     client.force_login(viewer)
     assert 'href="/imports/"' not in client.get(LIST).content.decode()
+
+
+@pytest.fixture
+def scored(owner):
+    """Six customers: four scored (two with the same CLV), two not scored."""
+    from patron.insights.models import CustomerScore
+    from tests.support import current_run
+
+    made = {}
+    for name, clv, risk, alive in [("S1", 900.0, 0.2, 0.9), ("S2", 500.0, 0.7, 0.4), ("S3", 500.0, 0.5, 0.6),
+                                   ("S4", 100.0, 0.9, 0.1), ("U1", None, None, None), ("U2", None, None, None)]:
+        c = made[name] = services.customer_create(user=owner, data={"name": name})
+        if clv is not None:
+            CustomerScore.objects.create(organization_id=c.organization_id, run=current_run(c.organization_id),
+                                         customer=c, as_of=dt.date(2026, 2, 1), clv=clv, churn_risk=risk,
+                                         p_alive=alive)
+    return made
+
+
+def _in_id_order(scored, *names):
+    return sorted(names, key=lambda name: scored[name].pk)
+
+
+@pytest.mark.parametrize("sort", ["-clv", "clv", "-churn_risk", "churn_risk", "-p_alive", "p_alive"])
+def test_it_sorts_by_a_current_score_with_unscored_customers_last_page_by_page(client, owner, scored, sort):
+    field = {"clv": "clv", "churn_risk": "churn_risk", "p_alive": "p_alive"}[sort.lstrip("-")]
+    values = {"S1": (900.0, 0.2, 0.9), "S2": (500.0, 0.7, 0.4), "S3": (500.0, 0.5, 0.6), "S4": (100.0, 0.9, 0.1)}
+    column = ["clv", "churn_risk", "p_alive"].index(field)
+    descending = sort.startswith("-")
+    # Ties (S2 and S3 by CLV) and the unscored by id, the same way as the sort.
+    scored_order = sorted(values, key=lambda n: (values[n][column], scored[n].pk), reverse=descending)
+    unscored = sorted(["U1", "U2"], key=lambda n: scored[n].pk, reverse=descending)
+    client.force_login(owner)
+    forward, backward = _walk(client, {"sort": sort}, size=2)
+    assert forward == scored_order + unscored
+    assert backward == forward
+
+
+def test_the_clv_header_sorts_by_clv_and_turns_the_order_round(client, owner, scored):
+    client.force_login(owner)
+    html = client.get(LIST).content.decode()
+    assert "sort=-clv" in html
+    response = client.get(LIST, {"sort": "-clv"})
+    assert _names(response)[:3] == ["S1", *reversed(_in_id_order(scored, "S2", "S3"))]
+    assert "sort=clv" in response.content.decode()
+
+
+def test_a_score_cursor_that_is_no_finite_number_is_a_400(client, owner, scored):
+    import base64
+    import json
+
+    client.force_login(owner)
+    for value in ("NaN", "1e999", '"9"', "true"):
+        raw = f'{{"v":{value},"id":"{scored["S1"].pk}"}}'
+        token = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        assert client.get(LIST, {"sort": "-clv", "after": token}).status_code == 400, value
+    raw = json.dumps({"v": 500.0, "id": str(scored["S1"].pk)})
+    token = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    assert client.get(LIST, {"sort": "-clv", "after": token}).status_code == 200

@@ -25,6 +25,7 @@ from patron.customers import selectors, services
 from patron.customers.models import Channel, Contact, Customer, Source, Tag
 from patron.insights import labels
 from patron.insights.models import CustomerScore
+from patron.insights.selectors import SCORE_SORTS
 
 
 class CurrentScoreOut(serializers.ModelSerializer):
@@ -112,14 +113,20 @@ class TransferIn(serializers.Serializer):
     owner = serializers.UUIDField()
 
 
-# ?ordering= value -> the annotation the cursor pages on; unscored customers sort below 0.
-SCORE_ORDERING = {"clv": "score_clv", "-clv": "-score_clv", "churn_risk": "score_churn_risk",
-                  "-churn_risk": "-score_churn_risk"}
+# ?ordering= value -> the annotation the cursor pages on: the current scores of the list's sorts
+# (insights.selectors.SCORE_SORTS), either way. A closed list of the snapshot's values, never a
+# customer's field: a sort by a masked field would tell its order (who was born first).
+SCORE_ORDERING = {f"{sign}{key}": f"{sign}ordered_{key}" for key in SCORE_SORTS for sign in ("-", "")}
+# DRF's cursor pages on the first key's value alone, and a null would fall out of its "after
+# this value" filter: an unscored customer sorts on a value past every score (all are 0 or
+# more, CLV and spend far below 1e18), so it comes last in both directions, as on the list.
+UNSCORED = {"-": -1.0, "": 1e18}
 
 
-def _score_value(field: str) -> Any:
+def _score_value(ordering: str) -> Any:
+    field = ordering.lstrip("-")
     current = CustomerScore.objects.current().filter(customer=OuterRef("pk")).values(field)[:1]
-    return Coalesce(Subquery(current), Value(-1.0), output_field=FloatField())
+    return Coalesce(Subquery(current), Value(UNSCORED[ordering[: -len(field)]]), output_field=FloatField())
 
 
 class CustomerPagination(CursorPagination):
@@ -127,8 +134,8 @@ class CustomerPagination(CursorPagination):
 
     def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple:
         key = SCORE_ORDERING.get(request.query_params.get("ordering", ""))
-        if key:
-            return (key, "-id")
+        if key:  # ties by id, the same way
+            return (key, "-id" if key.startswith("-") else "id")
         if selectors.CLASS_ORDER[0] in queryset.query.annotations:  # one class, newest first, from its index
             return tuple(f"-{name}" for name in selectors.CLASS_ORDER)
         return super().get_ordering(request, queryset, view)
@@ -165,7 +172,7 @@ class CustomerFilter(ScopedFilterSet):
     churn_risk_min = django_filters.NumberFilter(method="by_score", label="Churn risk at least (0-1)")
     ordering = django_filters.ChoiceFilter(
         choices=[(k, k) for k in SCORE_ORDERING], method="sorted_by_score",
-        label="Sort by the current score: clv, -clv, churn_risk or -churn_risk (unscored customers count as -1)",
+        label=f"Sort by the current score: {', '.join(SCORE_ORDERING)} (unscored customers last)",
     )
 
     SCORE_LOOKUPS = {"segment": "rfm_segment", "class8": "class8", "lifecycle": "lifecycle",
@@ -178,7 +185,7 @@ class CustomerFilter(ScopedFilterSet):
 
     def sorted_by_score(self, queryset: Any, name: str, value: str) -> Any:
         # The order itself is the paginator's (CustomerPagination): a cursor needs its own key.
-        return queryset.annotate(**{SCORE_ORDERING[value].lstrip("-"): _score_value(value.lstrip("-"))})
+        return queryset.annotate(**{SCORE_ORDERING[value].lstrip("-"): _score_value(value)})
 
     def by_score(self, queryset: Any, name: str, value: Any) -> Any:
         if value in (None, ""):

@@ -13,14 +13,15 @@ from patron.activities.models import Interaction
 from patron.common import bounds, masking, standardize
 from patron.customers.models import Channel, Customer, Source, Tag
 from patron.insights.models import Segment
+from patron.insights.selectors import SCORE_SORTS
 from patron.web.paging import SortKey
 
 # Classes of the current scores the list filters on (a key of each, see insights.labels).
 SCORE_CLASSES = ("rfm_segment", "class8", "lifecycle")
 
-# Every sort is served by an index on PostgreSQL (read forwards or backwards): created by
-# customer_recent_idx, name and last purchase by the indexes of migration 0003. SQLite has
-# the last purchase's too (0009), not the name's (its cost to imports, see there).
+# Every sort but the scores' is served by an index on PostgreSQL (read forwards or backwards):
+# created by customer_recent_idx, name and last purchase by the indexes of migration 0003.
+# SQLite has the last purchase's too (0009), not the name's (its cost to imports, see there).
 SORTS: dict[str, tuple[Any, SortKey]] = {
     "-created": (_("Newest first"), SortKey("created_at", descending=True, is_datetime=True)),
     "created": (_("Oldest first"), SortKey("created_at", is_datetime=True)),
@@ -31,6 +32,17 @@ SORTS: dict[str, tuple[Any, SortKey]] = {
         SortKey("last_ordered_at", descending=True, nullable=True, is_datetime=True),
     ),
 }
+# By a current score, unscored customers last (see insights.selectors.SCORE_SORTS). Total spend
+# and purchases are not columns of the list: the API sorts by them.
+for _key, _highest, _lowest in [
+    ("clv", _("12-month CLV, highest first"), _("12-month CLV, lowest first")),
+    ("churn_risk", _("Churn risk, highest first"), _("Churn risk, lowest first")),
+    ("p_alive", _("Probability still active, highest first"),
+     _("Probability still active, lowest first")),
+]:
+    _annotation = SCORE_SORTS[_key]
+    SORTS[f"-{_key}"] = (_highest, SortKey(_annotation, descending=True, nullable=True, is_number=True))
+    SORTS[_key] = (_lowest, SortKey(_annotation, nullable=True, is_number=True))
 
 
 def org_users(user: User) -> Any:

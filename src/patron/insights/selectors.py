@@ -15,7 +15,18 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import CharField, F, FilteredRelation, FloatField, Q, QuerySet, Subquery, Value, Window
+from django.db.models import (
+    CharField,
+    F,
+    FilteredRelation,
+    FloatField,
+    IntegerField,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
 from django.db.models.functions import RowNumber
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils import formats, timezone, translation
@@ -316,13 +327,28 @@ def with_current_score(queryset: QuerySet) -> QuerySet:
     if run_id is None:
         return queryset.annotate(
             score_clv=Value(None, FloatField()), score_churn_risk=Value(None, FloatField()),
+            score_p_alive=Value(None, FloatField()), score_total_spend=Value(None, FloatField()),
+            score_n_purchases=Value(None, IntegerField()),
             score_segment=Value(None, CharField()), score_class8=Value(None, CharField()))
     return _joined_current_score(queryset, run_id).annotate(
         score_clv=F(f"{CURRENT_SCORE}__clv"),
         score_churn_risk=F(f"{CURRENT_SCORE}__churn_risk"),
+        score_p_alive=F(f"{CURRENT_SCORE}__p_alive"),
+        score_total_spend=F(f"{CURRENT_SCORE}__total_spend"),
+        score_n_purchases=F(f"{CURRENT_SCORE}__n_purchases"),
         score_segment=F(f"{CURRENT_SCORE}__rfm_segment"),
         score_class8=F(f"{CURRENT_SCORE}__class8"),
     )
+
+
+# The current values the customer list (?sort=) and the API (?ordering=) sort by: the key ->
+# the annotation of `with_current_score` holding it. Unscored customers (null) come last in
+# both directions, and the customer's id breaks ties, so a cursor pages through them all. The
+# sort reads the join to the current snapshot by run and customer: no index orders a run by
+# value (each would cost a refresh's million-row insert), so a page sorts the customers one may
+# see, as the API's value sorts always did.
+SCORE_SORTS = {"clv": "score_clv", "churn_risk": "score_churn_risk", "p_alive": "score_p_alive",
+               "total_spend": "score_total_spend", "n_purchases": "score_n_purchases"}
 
 
 def segment_list(*, user: Any) -> QuerySet:

@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,8 @@ class SortKey:
     descending: bool = False
     nullable: bool = False
     is_datetime: bool = False
+    # A number (a score): its cursor holds a JSON number.
+    is_number: bool = False
     # The queryset's names for the same key and id, when it reads them faster elsewhere than
     # in the row's own columns (a list of one class: from the class's index, see
     # `customers.selectors.list_sort`).
@@ -69,6 +72,9 @@ def decode_cursor(key: SortKey, token: str) -> tuple[Any, uuid.UUID]:
         if value is not None and key.is_datetime:
             value = dt.datetime.fromisoformat(value)
             bounds.check_storable(value, value=value)  # a forged year 1 east of UTC: no 500
+        elif value is not None and key.is_number:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise TypeError(value)  # NaN and Infinity compare with nothing
         elif value is not None and not isinstance(value, str):
             raise TypeError(value)
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError, ValidationError) as error:
