@@ -368,3 +368,57 @@ def test_the_api_refuses_a_negative_estimated_value_on_its_field(client, owner):
                            content_type="application/json")
     assert response.status_code == 400
     assert response.json()["estimated_value"] == ["The estimated value cannot be negative."]
+
+
+def test_a_company_lead_becomes_a_company_customer_with_its_company_name(client, owner, lead):
+    from patron.customers.models import Customer
+
+    customer, _opportunity = services.lead_convert(lead=lead, user=owner)
+    customer.refresh_from_db()
+    assert customer.kind == Customer.Kind.COMPANY
+    assert (customer.name, customer.company_name) == ("Hangzhou Tea Co", "Hangzhou Tea Co")
+    assert customer.contacts.get().name == "Zhang Wei"
+    client.force_login(owner)
+    listed = client.get("/customers/", {"q": "Hangzhou"}).content.decode()
+    assert listed.count("Hangzhou Tea Co") == 2  # the name and the Company column
+
+
+def test_a_person_lead_becomes_a_person_without_a_company(owner):
+    from patron.customers.models import Customer
+
+    lead = services.lead_create(user=owner, data={"name": "Li Na", "phone": "139 0000 9876"})
+    customer, _opportunity = services.lead_convert(lead=lead, user=owner, create_opportunity=False)
+    assert (customer.kind, customer.name, customer.company_name) == (Customer.Kind.PERSON, "Li Na", "")
+
+
+def test_a_converted_lead_links_to_its_customer_instead_of_warning_of_it(client, owner, lead):
+    customer, _opportunity = services.lead_convert(lead=lead, user=owner)
+    client.force_login(owner)
+    response = client.get(reverse("sales:lead-detail", args=[lead.pk]))
+    html = _html(response)
+    assert response.context["duplicates"] == []
+    assert "already exists" not in html
+    link = reverse("customers:customer-detail", args=[customer.pk])
+    assert f'href="{link}">Converted to {customer.number}</a>' in html
+
+
+def test_a_converted_leads_customer_out_of_sight_is_not_linked(client, owner, manager, other_team, lead):
+    from patron.customers import services as customer_services
+
+    customer, _opportunity = services.lead_convert(lead=lead, user=owner)
+    customer_services.customer_transfer(customer=customer, user=manager, new_owner=other_team)
+    client.force_login(owner)
+    response = client.get(reverse("sales:lead-detail", args=[lead.pk]))
+    assert response.status_code == 200 and response.context["converted_customer"] is None
+    assert customer.number not in _html(response)
+
+
+@pytest.mark.parametrize(("status", "message"), [
+    ("converted", "This lead has already been converted."),
+    ("disqualified", "This lead has already been disqualified."),
+])
+def test_a_closed_lead_says_so_in_a_sentence(client, owner, lead, status, message):
+    Lead.objects.filter(pk=lead.pk).update(status=status)
+    client.force_login(owner)
+    response = client.post(reverse("sales:lead-qualify", args=[lead.pk]))
+    assert response.status_code == 400 and message in _html(response)

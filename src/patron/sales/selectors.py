@@ -74,6 +74,15 @@ def lead_get(*, user: Any, pk: Any, action: str = "view") -> Lead:
     return Lead.objects.visible_to(user, action).select_related("owner", "owner_team").get(pk=pk)
 
 
+def lead_converted_customer(*, user: Any, lead: Lead) -> Any:
+    """The customer `lead` was converted into, if `user` may see it (else None)."""
+    from patron.customers.models import Customer
+
+    if lead.converted_customer_id is None:
+        return None
+    return Customer.objects.visible_to(user).filter(pk=lead.converted_customer_id).first()
+
+
 def lead_duplicates(
     *, user: Any, phone: str = "", email: str = "", exclude: Any = None, limit: int = 5
 ) -> list[dict]:

@@ -72,8 +72,11 @@ def lead_update(*, lead: Lead, user: Any, data: dict[str, Any], expected_version
 
 
 def _require_open(lead: Lead) -> None:
-    if lead.status in (Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED):
-        raise ValidationError({"status": _("This lead is already %(status)s.") % {"status": lead.get_status_display()}})
+    # A sentence for each: a status label put in a sentence read "This lead is already Converted."
+    if lead.status == Lead.Status.CONVERTED:
+        raise ValidationError({"status": _("This lead has already been converted.")})
+    if lead.status == Lead.Status.DISQUALIFIED:
+        raise ValidationError({"status": _("This lead has already been disqualified.")})
 
 
 @transaction.atomic
@@ -114,7 +117,10 @@ def lead_convert(
             user=user, owner=lead.owner or user,
             data={
                 "kind": Customer.Kind.COMPANY if lead.company_name else Customer.Kind.PERSON,
-                "name": lead.company_name or lead.name, "phone": lead.phone, "email": lead.email,
+                # A company is named by its company, as the forms, imports and demo make it:
+                # without company_name its profile and the list's Company column were blank.
+                "name": lead.company_name or lead.name, "company_name": lead.company_name,
+                "phone": lead.phone, "email": lead.email,
                 "wechat": lead.wechat, "region": lead.region, "industry": lead.industry,
                 "source": lead.source, "notes": lead.notes,
                 # A person's job title is their own; a company's goes to its contact below.

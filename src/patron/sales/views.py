@@ -97,6 +97,9 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 
 def _lead_detail(request: HttpRequest, lead: Lead, status: int = 200, **extra: Any) -> HttpResponse:
     user = request.user
+    # A converted lead links to its customer instead: the duplicates check found that very
+    # customer (same phone and e-mail) and warned of it.
+    converted = lead.status == Lead.Status.CONVERTED
     context = {
         "lead": _present_lead(user, lead),
         "can_change": permissions.can(user, "change", lead),
@@ -104,9 +107,10 @@ def _lead_detail(request: HttpRequest, lead: Lead, status: int = 200, **extra: A
         "interactions": selectors.interactions_of_lead(user=user, lead=lead),
         "interaction_form": forms.InteractionForm(),
         "disqualify_form": forms.LeadDisqualifyForm(),
-        "duplicates": customer_selectors.customer_duplicates(
+        "duplicates": [] if converted else customer_selectors.customer_duplicates(
             user=user, phone=lead.phone, email=lead.email
         ),
+        "converted_customer": selectors.lead_converted_customer(user=user, lead=lead) if converted else None,
         "errors": [],
         **extra,
     }
