@@ -232,7 +232,7 @@ def test_the_value_panel_says_why_a_customer_is_churned_and_why_still_worth_winn
     client.force_login(owner)
     url = f"/insights/customers/{scored.customer_id}/value/"
     html = client.get(url).content.decode()
-    assert "Bought 6 times, the last 80 days ago." in html and "win-back call" not in html
+    assert "Bought 6 times, most recently 80 days ago." in html and "win-back call" not in html
     assert "Why at risk:" in html  # 82%, above the threshold
     # important_retain: recency and frequency below the average customer's, total spend above.
     assert "Against the average customer: bought less recently, buys less often, spent more in total." in html
@@ -544,6 +544,28 @@ def test_a_behaviour_group_reads_in_the_pages_language():
         assert labels.cluster_text("lapsed one-time buyers, high spend") == "lapsed one-time buyers, high spend"
 
 
+@pytest.mark.parametrize(("days", "said"), [(0.2, "today"), (1.0, "yesterday"), (3.0, "3 days ago")])
+def test_the_value_panel_says_today_or_yesterday_not_0_days_ago(client, owner, scored, days, said):
+    CustomerScore.objects.filter(pk=scored.pk).update(days_since_last=days, n_purchases=6, total_spend=9000.0)
+    client.force_login(owner)
+    url = f"/insights/customers/{scored.customer_id}/value/"
+    html = client.get(url).content.decode()
+    assert f"6 purchases, 9,000 in total, most recently {said}" in html
+    assert f"Bought 6 times, most recently {said}." in html
+    assert " 0 days ago" not in html and "the last" not in html
+
+
+def test_a_complaint_made_today_says_today():
+    from django.utils import translation
+
+    from patron.insights.actions import reason_text
+
+    with translation.override("en"):
+        assert reason_text({"key": "complaint", "count": 1.0, "days": 0.0}) == "complained 1 time, today"
+        assert reason_text({"key": "complaint", "count": 2.0, "days": 1.0}) == (
+            "complained 2 times, most recently yesterday")
+
+
 def test_a_reason_counts_in_words_that_fit_the_count():
     from django.utils import translation
 
@@ -552,7 +574,8 @@ def test_a_reason_counts_in_words_that_fit_the_count():
     with translation.override("en"):
         assert reason_text({"key": "few_purchases", "purchases": 1.0}) == "only 1 purchase"
         assert reason_text({"key": "few_purchases", "purchases": 3.0}) == "only 3 purchases"
-        assert reason_text({"key": "complaint", "count": 2.0, "days": 4.0}) == "complained 2 times, last 4 days ago"
+        assert reason_text({"key": "complaint", "count": 2.0, "days": 4.0}) == (
+            "complained 2 times, most recently 4 days ago")
         assert reason_text({"key": "frequency_down", "pct": 40.0, "purchases": 3.0}) == "buying 40% less often"
         # A rate down by all of it is no purchase at all lately, not "buying 100% less often".
         assert reason_text({"key": "frequency_down", "pct": 100.0, "purchases": 0.0}) == (

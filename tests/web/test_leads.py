@@ -422,3 +422,15 @@ def test_a_closed_lead_says_so_in_a_sentence(client, owner, lead, status, messag
     client.force_login(owner)
     response = client.post(reverse("sales:lead-qualify", args=[lead.pk]))
     assert response.status_code == 400 and message in _html(response)
+
+
+def test_the_lead_page_writes_times_as_the_other_pages_do(client, owner, lead):
+    import datetime as dt
+
+    Lead.objects.filter(pk=lead.pk).update(last_contacted_at=dt.datetime(2026, 12, 7, 23, 30, tzinfo=dt.UTC))
+    services.lead_convert(lead=lead, user=owner)
+    Lead.objects.filter(pk=lead.pk).update(converted_at=dt.datetime(2026, 12, 8, 1, 5, tzinfo=dt.UTC))
+    client.force_login(owner)
+    html = _html(client.get(reverse("sales:lead-detail", args=[lead.pk])))
+    assert "2026-12-08 07:30" in html and "2026-12-08 09:05" in html  # Shanghai's clock
+    assert "a.m." not in html and "p.m." not in html

@@ -330,3 +330,15 @@ def test_the_opportunity_services_refuse_a_negative_amount(owner, customer, pipe
     assert created.value.message_dict == {"amount": ["The amount cannot be negative."]}
     with pytest.raises(ValidationError):
         services.opportunity_update(opportunity=opportunity, user=owner, data={"amount": "-5"})
+
+
+def test_the_opportunity_page_writes_dates_and_times_as_the_other_pages_do(client, owner, opportunity):
+    import datetime as dt
+
+    Opportunity.objects.filter(pk=opportunity.pk).update(
+        expected_close=dt.date(2026, 12, 31), stage_changed_at=dt.datetime(2026, 12, 7, 23, 30, tzinfo=dt.UTC),
+        closed_at=dt.datetime(2026, 12, 8, 1, 5, tzinfo=dt.UTC))
+    client.force_login(owner)
+    html = client.get(reverse("sales:opportunity-detail", args=[opportunity.pk])).content.decode()
+    assert "2026-12-31" in html and "2026-12-08 07:30" in html and "2026-12-08 09:05" in html
+    assert "a.m." not in html and "Dec. 31" not in html

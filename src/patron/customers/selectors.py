@@ -187,8 +187,19 @@ def _audit_items(customer: Customer, limit: int) -> list[dict[str, Any]]:
                 "old": _as_shown(name, masking.mask_change(Customer, name, old)),
                 "new": _as_shown(name, masking.mask_change(Customer, name, new)),
             })
-        items.append({"at": entry.created_at, "kind": "audit", "object": entry, "changes": changes})
+        items.append({"at": entry.created_at, "kind": "audit", "object": entry, "changes": changes,
+                      "field": _field_label(entry.data.get("field")) if isinstance(entry.data, dict) else ""})
     return items
+
+
+def _field_label(name: Any) -> Any:
+    """The name a page gives a field an entry names (a reveal's "phone": "Phone", "手机")."""
+    if not name:
+        return ""
+    try:
+        return Customer._meta.get_field(str(name)).verbose_name
+    except Exception:  # a field removed since the entry was written
+        return name
 
 
 def customer_timeline(

@@ -22,6 +22,7 @@ from patron.activities import services as activities
 from patron.activities.models import Task
 from patron.audit import services as audit
 from patron.customers.models import Customer
+from patron.insights import labels
 from patron.insights.models import CustomerScore, Playbook, ScoreRun
 
 # Churn early warning: a customer of value whose risk crosses the threshold.
@@ -41,8 +42,8 @@ REASON_TEXT = {
     "spend_down": gettext_noop("spend down %(pct).0f%%"),
     "low_p_alive": gettext_noop("probability still active only %(p).0f%%"),
     "low_expected_purchases": gettext_noop("expected purchases next period only %(expected).1f"),
-    "complaint": ("count", lambda n: ngettext("complained %(count).0f time, last %(days).0f days ago",
-                                              "complained %(count).0f times, last %(days).0f days ago", n)),
+    "complaint": ("count", lambda n: ngettext("complained %(count).0f time, %(when)s",
+                                              "complained %(count).0f times, most recently %(when)s", n)),
     "lost_contact": gettext_noop("unreachable for %(days).0f days"),
 }
 
@@ -61,6 +62,8 @@ def reason_text(reason: dict) -> str:
     params = dict(reason)
     if "p" in params:
         params["p"] = 100 * params["p"]
+    if reason.get("key") == "complaint" and reason.get("days") is not None:  # "today", not "0 days ago"
+        params["when"] = labels.days_ago(float(reason["days"]))
     try:
         if isinstance(template, tuple):  # a count: "only 1 purchase", "only 3 purchases"
             counted, wording = template

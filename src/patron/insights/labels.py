@@ -113,6 +113,30 @@ SEGMENT_EXPLAINED: dict[str, str] = {
 }
 
 
+def days_ago(days: float) -> str:
+    """How long ago, as the end of a sentence: "today", "yesterday", "3 days ago" (a purchase
+    made the same day read "the last 0 days ago"). "the last today" reads wrong: the sentences
+    say "most recently" before it."""
+    days = round(days)
+    if days <= 0:
+        return gettext("today")
+    if days == 1:
+        return gettext("yesterday")
+    return ngettext("%(days)s day ago", "%(days)s days ago", days) % {"days": days}
+
+
+def purchases_text(score: Any) -> str:
+    """A snapshot's purchases in a phrase: how many, their total and when the last was."""
+    from django.template.defaultfilters import floatformat
+
+    n = score.n_purchases
+    if not n or score.days_since_last is None:
+        return gettext("No purchase yet.")
+    return ngettext("%(n)s purchase, %(spend)s in total, %(when)s",
+                    "%(n)s purchases, %(spend)s in total, most recently %(when)s", n) % {
+        "n": n, "spend": floatformat(score.total_spend, "0g"), "when": days_ago(score.days_since_last)}
+
+
 def lifecycle_explained(score: Any) -> str:
     """Why a snapshot's customer is in its lifecycle stage, in a sentence with its figures."""
     rules = LIFECYCLE_RULES
@@ -144,7 +168,7 @@ def lifecycle_explained(score: Any) -> str:
                         "First bought within the last %(within)s days; %(n)s purchases so far.", n) % {
             "within": rules.new_within_days, "n": n}
     if reason == "repeat_buyer":
-        return gettext("Bought %(n)s times, the last %(days)s days ago.") % {"n": n, "days": days}
+        return gettext("Bought %(n)s times, most recently %(when)s.") % {"n": n, "when": days_ago(days)}
     if reason == "one_purchase":
         return gettext("One purchase, %(days)s days ago: no longer new, not yet a repeat buyer.") % {"days": days}
     if reason == "no_purchase":

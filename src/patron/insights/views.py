@@ -158,6 +158,7 @@ def customer_value(request: HttpRequest, pk: Any) -> HttpResponse:
             class8_explained=labels.class8_explained(score.class8),
             lifecycle_label=labels.lifecycle_label(score.lifecycle),
             lifecycle_explained=labels.lifecycle_explained(score),
+            purchases_text=labels.purchases_text(score),
             churned_of_value=labels.churned_of_value(score),
             cluster_text=labels.cluster_text(score.cluster_label),
             history_rows=[
