@@ -3,7 +3,7 @@
 from typing import Any
 
 import django_filters
-from django.db.models import Exists, FloatField, OuterRef, Subquery, Value
+from django.db.models import Exists, F, FloatField, OuterRef, Value
 from django.db.models.functions import Coalesce
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status
@@ -25,7 +25,7 @@ from patron.customers import selectors, services
 from patron.customers.models import Channel, Contact, Customer, Source, Tag
 from patron.insights import labels
 from patron.insights.models import CustomerScore
-from patron.insights.selectors import SCORE_SORTS
+from patron.insights.selectors import SCORE_SORTS, with_current_score
 
 
 class CurrentScoreOut(serializers.ModelSerializer):
@@ -124,9 +124,10 @@ UNSCORED = {"-": -1.0, "": 1e18}
 
 
 def _score_value(ordering: str) -> Any:
-    field = ordering.lstrip("-")
-    current = CustomerScore.objects.current().filter(customer=OuterRef("pk")).values(field)[:1]
-    return Coalesce(Subquery(current), Value(UNSCORED[ordering[: -len(field)]]), output_field=FloatField())
+    # Read through the list's join to the current snapshot (insights.with_current_score): a
+    # subquery per customer took 3 s for a manager's first page at 300,000 customers.
+    key = ordering.lstrip("-")
+    return Coalesce(F(SCORE_SORTS[key]), Value(UNSCORED[ordering[: -len(key)]]), output_field=FloatField())
 
 
 class CustomerPagination(CursorPagination):
@@ -185,7 +186,7 @@ class CustomerFilter(ScopedFilterSet):
 
     def sorted_by_score(self, queryset: Any, name: str, value: str) -> Any:
         # The order itself is the paginator's (CustomerPagination): a cursor needs its own key.
-        return queryset.annotate(**{SCORE_ORDERING[value].lstrip("-"): _score_value(value)})
+        return with_current_score(queryset).annotate(**{SCORE_ORDERING[value].lstrip("-"): _score_value(value)})
 
     def by_score(self, queryset: Any, name: str, value: Any) -> Any:
         if value in (None, ""):
