@@ -279,7 +279,7 @@ def test_the_value_panel_keeps_a_recent_buyer_the_purchase_model_doubts_out_of_t
                                                        p_alive=0.45, churn_risk=0.4)
     client.force_login(owner)
     html = client.get(f"/insights/customers/{scored.customer_id}/value/").content.decode()
-    assert ("Bought 9 times, the last 10 days ago. The purchase model already doubts they are still active, "
+    assert ("Bought 9 times, most recently 10 days ago. The purchase model already doubts they are still active, "
             "but a customer who bought within 60 days is not counted as churned.") in html
     assert "win-back call" not in html
 

@@ -160,9 +160,9 @@ def lifecycle_explained(score: Any) -> str:
             gettext("It does so only after more than %(silence)s days without a purchase.") % {
                 "silence": rules.p_alive_min_silence_days}])
     if reason == "repeat_buyer" and _doubted_but_recent(score, rules):
-        return gettext("Bought %(n)s times, the last %(days)s days ago. The purchase model already doubts they "
+        return gettext("Bought %(n)s times, most recently %(when)s. The purchase model already doubts they "
                        "are still active, but a customer who bought within %(silence)s days is not counted as "
-                       "churned.") % {"n": n, "days": days, "silence": rules.p_alive_min_silence_days}
+                       "churned.") % {"n": n, "when": days_ago(days), "silence": rules.p_alive_min_silence_days}
     if reason == "recent_first":
         return ngettext("First bought within the last %(within)s days; %(n)s purchase so far.",
                         "First bought within the last %(within)s days; %(n)s purchases so far.", n) % {
