@@ -18,7 +18,14 @@ class ScopedFilterSet(django_filters.FilterSet):
     The listed rows are already limited to those the caller may see, so a key filter is enough:
     a record the caller may not see, or none at all, matches nothing (an empty page), and a
     value that is not a UUID is a 400 naming the filter.
+
+    `user`: whom the rows are filtered for (a search matches what they may see in clear), the
+    request's user unless given (an export job has no request).
     """
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user if user is not None else getattr(self.request, "user", None)
 
     @classmethod
     def filter_for_field(cls, field: Any, field_name: str, lookup_expr: str | None = None) -> Any:

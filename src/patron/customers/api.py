@@ -198,7 +198,7 @@ class CustomerFilter(ScopedFilterSet):
         return queryset.filter(Exists(current))
 
     def search(self, queryset: Any, name: str, value: str) -> Any:
-        return queryset.filter(selectors.search_matches(value, user=self.request.user)) if value.strip() else queryset
+        return queryset.filter(selectors.search_matches(value, user=self.user)) if value.strip() else queryset
 
 
 def attach_tags_and_scores(customers: list[Customer]) -> list[Customer]:

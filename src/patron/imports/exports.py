@@ -329,7 +329,7 @@ def customer_queryset(*, user: Any, query: dict[str, str], origin: str = "list")
     params.update(query)
     if origin == "api":
         listed = Customer.objects.visible_to(user, "view").filter(is_archived=False)  # as /api/customers/
-        found = CustomerFilter(params, queryset=listed)
+        found = CustomerFilter(params, queryset=listed, user=user)
         if not found.is_valid():
             raise InvalidFilters(found.errors)
         return found.qs

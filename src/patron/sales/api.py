@@ -14,8 +14,8 @@ from patron.customers import selectors as customer_selectors
 from patron.customers.api import RegionFilter
 from patron.customers.models import Customer, Source
 from patron.sales import services
-from patron.sales.services import NOT_NEGATIVE
 from patron.sales.models import Lead, Opportunity, Pipeline, Stage
+from patron.sales.services import NOT_NEGATIVE
 
 
 class LeadOut(serializers.ModelSerializer):
@@ -77,7 +77,7 @@ class LeadFilter(ScopedFilterSet):
     def search(self, queryset: Any, name: str, value: str) -> Any:
         if not value.strip():
             return queryset
-        return queryset.filter(customer_selectors.search_matches(value, user=self.request.user, model=Lead))
+        return queryset.filter(customer_selectors.search_matches(value, user=self.user, model=Lead))
 
 
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
