@@ -96,3 +96,23 @@ def test_a_row_without_its_key_finds_the_customer_an_earlier_row_of_the_file_mad
     zhao = Customer.objects.get(phone="+8613900000021")
     assert (zhao.email, zhao.notes) == ("zhao@example.com", "second")
     assert Customer.objects.filter(name="孙立").count() == 1
+
+
+@pytest.mark.parametrize("batch_size", [20_000, 1])
+def test_a_row_without_its_key_finds_the_customer_an_earlier_row_updated(
+    owner, tmp_path, write_csv, make_job, batch_size
+):
+    """The row above gives the matched customer a new phone: the next row, with no e-mail,
+    finds it by that phone in the same batch too (it made a twin there)."""
+    from patron.customers import services as customers
+
+    customers.customer_create(user=owner, data={"name": "赵敏", "phone": "13900000021", "email": "zhao@example.com"})
+    path = write_csv(tmp_path / "k.csv", [
+        ["客户名称", "手机", "邮箱", "备注"],
+        ["赵敏", "13900000099", "zhao@example.com", "new phone"],
+        ["赵敏", "13900000099", "", "second"],
+    ])
+    job = services.import_run(job=make_job(owner, path, key_field="email"), batch_size=batch_size)
+    assert (job.rows_created, job.rows_updated, job.rows_rejected) == (0, 2, 0)
+    zhao = Customer.objects.get()
+    assert (zhao.phone, zhao.notes) == ("+8613900000099", "second")

@@ -93,6 +93,16 @@ def test_it_updates_instead_of_duplicating_when_the_same_file_is_imported_again(
     assert set(Customer.objects.values_list("number", flat=True)) == numbers
 
 
+def test_a_row_repeating_the_values_of_the_row_above_on_the_same_record_is_unchanged(owner, tmp_path, write_csv,
+                                                                                    make_job):
+    path = write_csv(tmp_path / "a.csv", [["客户名称", "手机", "城市"], ["甲公司", "13800000001", ""]])
+    services.import_run(job=make_job(owner, path))
+    again = write_csv(tmp_path / "b.csv", [["客户名称", "手机", "城市"], ["甲公司", "13800000001", "杭州"],
+                                           ["甲公司", "13800000001", "杭州"]])
+    job = services.import_run(job=make_job(owner, again))
+    assert (job.rows_created, job.rows_updated, job.rows_unchanged) == (0, 1, 1)
+
+
 def test_a_row_that_only_adds_a_tag_or_a_contact_is_an_audited_update(owner, tmp_path, write_csv, make_job):
     header = ["客户名称", "手机", "标签", "联系人"]
     first = write_csv(tmp_path / "a.csv", [header, ["甲公司", "13800000001", "VIP", ""],

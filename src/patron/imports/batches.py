@@ -184,8 +184,7 @@ def batch_write(job: ImportJob, kind: Any, ctx: Context, batch: Batch, headers: 
         created, updated = kind.write(creates, updates, ctx)
         # An update that changed nothing (a file imported again) is no update: the job's page
         # counts it as unchanged (`ImportJob.rows_unchanged`), as the preview said.
-        written = {obj.pk for obj in updated}
-        changed = sum(p.pk in written for p in updates)
+        changed = sum(p.changed for p in updates)
         for pending in creates + updates:
             for key in pending.keys:  # `_sort` gave each every key it may be found by
                 ctx.index.setdefault(key, pending.pk)
@@ -251,6 +250,8 @@ def _sort(
             continue
         if pending.pk is not None:
             pending.keys = found_by(kind, ctx, pending)
+            for key in pending.keys:  # a later row of the batch without its key cell finds it by them
+                ctx.index.setdefault(key, pending.pk)
             updates.append(pending)
             continue
         if twin is None:

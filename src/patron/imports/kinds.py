@@ -75,6 +75,7 @@ class Pending:
     pk: Any = None
     keys: list[Key] = field(default_factory=list)
     draft: "Draft | None" = None
+    changed: bool = False  # an update that changed its record (set by the kind's write)
 
 
 def _cached(function: Any) -> Any:
@@ -373,11 +374,12 @@ class OwnedPeopleKind:
             return []
         objs = _records(self.model, [p.pk for p in updates], ctx)
         touched: dict[Any, dict[str, Any]] = {}
-        for pending in updates:
-            obj = objs[pending.pk]
+        for pending in updates:  # against the record as the rows above left it: a row repeating
+            obj = objs[pending.pk]  # the values of one above it changes nothing
             for name, value in self.changes(pending, obj).items():
                 setattr(obj, name, value)
                 touched.setdefault(obj.pk, {})[name] = value
+                pending.changed = True
         for pk, values in touched.items():
             values.update(self.model.build_search_text(objs[pk]))
         bulk.update_rows(self.model, [(ctx.organization_id, pk, v) for pk, v in touched.items()])
@@ -448,6 +450,7 @@ class CustomerKind(OwnedPeopleKind):
             if (p.pk, p.data["contact_name"].lower()) in known:
                 continue
             known.add((p.pk, p.data["contact_name"].lower()))
+            p.changed = True
             contacts.append(
                 Contact(
                     organization_id=ctx.organization_id,
@@ -480,6 +483,7 @@ class CustomerKind(OwnedPeopleKind):
                     )[0].pk
                 if (p.pk, cache[name]) not in had:
                     had.add((p.pk, cache[name]))
+                    p.changed = True
                     links.append(Customer.tags.through(customer_id=p.pk, tag_id=cache[name]))
         Customer.tags.through.objects.bulk_create(links, ignore_conflicts=True)
         return {link.customer_id for link in links}
@@ -561,7 +565,7 @@ class ProductKind:
             for k in self.fields:
                 if p.data.get(k) not in (None, "") and getattr(product, k) != p.data[k]:
                     setattr(product, k, p.data[k])
-                    objs[p.pk] = product  # a row that changes nothing leaves the product be
+                    objs[p.pk], p.changed = product, True  # a row that changes nothing leaves it be
         if objs:
             Product.objects.bulk_update(list(objs.values()), [*self.fields, "updated_at"])
         return created, list(objs.values())
@@ -753,6 +757,7 @@ class OrderKind:
             changes = self.changes(p, order)
             if not changes:  # a row that changes nothing leaves the order (and its version) be
                 continue
+            p.changed = True
             for name, value in changes.items():
                 setattr(order, name, value)
             order.version += 1
