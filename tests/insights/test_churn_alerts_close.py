@@ -72,13 +72,15 @@ def test_it_keeps_the_warnings_of_customers_still_at_risk_or_churned(org, run, o
     still, churned, fell = (_at_risk(org, run, owner, name) for name in ("甲", "乙", "丙"))
     assert actions.churn_alerts_raise(user=job, today=run.as_of) == 3
     _rescored(still, risk=0.65, days_since_last=43.0)
-    _rescored(churned, risk=0.9, days_since_last=200.0, lifecycle="churned")
+    # Churned by its long silence, whatever the risk model now says: the owner should still call.
+    _rescored(churned, risk=0.2, days_since_last=200.0, lifecycle="churned")
     _rescored(fell, risk=0.2, days_since_last=43.0)  # no purchase since: the risk fell all the same
     assert actions.churn_alerts_close(user=job, customer_ids=[still.pk, churned.pk]) == 0
     assert actions.churn_alerts_close(user=job) == 1
     assert set(Task.objects.filter(status=Task.Status.OPEN).values_list("customer__name", flat=True)) == {"甲", "乙"}
     closed = Task.objects.get(customer=fell)
-    assert closed.notes.endswith("由 Patron 关闭：流失风险降至 20%，低于触发预警的 60%。")  # the organisation's language
+    # In the organisation's language (the owner has not chosen one).
+    assert closed.notes.endswith("由 Patron 关闭：流失风险降至 20%，低于触发预警的 60%。")
 
 
 def test_a_warning_its_owner_completed_meanwhile_stays_completed(org, run, owner):
@@ -131,3 +133,21 @@ def test_a_purchase_closes_its_customers_warning_through_the_triggered_rescore(
     assert CustomerScore.objects.current().get(customer=customer).churn_risk < actions.CHURN_RISK_THRESHOLD
     warning = Task.objects.get(customer=customer, dedupe_key__startswith="churn:")
     assert warning.status == Task.Status.CANCELLED and "由 Patron 关闭" in warning.notes
+
+
+def test_it_closes_warnings_a_batch_at_a_time_each_in_its_owners_language(org, run, owner, teammate, monkeypatch):
+    monkeypatch.setattr(actions, "CLOSE_BATCH", 2)  # 7 warnings: three full batches and a last one
+    owner.language, teammate.language = "en", "zh-hans"
+    owner.save(update_fields=["language"])
+    teammate.save(update_fields=["language"])
+    job = permissions.system_actor(org)
+    customers_ = [_at_risk(org, run, teammate if i % 2 else owner, f"客户{i}") for i in range(7)]
+    assert actions.churn_alerts_raise(user=job, today=run.as_of) == 7
+    for customer in customers_:
+        _rescored(customer, risk=0.05, days_since_last=1.0)
+    assert actions.churn_alerts_close(user=job) == 7
+    assert not Task.objects.filter(status=Task.Status.OPEN).exists()
+    assert AuditEntry.objects.filter(action="task.cancelled").count() == 7
+    for task in Task.objects.select_related("owner"):
+        closing = task.notes.rsplit("\n\n", 1)[-1]
+        assert closing.startswith("Closed by Patron" if task.owner == owner else "由 Patron 关闭"), closing

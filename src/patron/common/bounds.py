@@ -30,7 +30,7 @@ def check_not_negative(value: object, *, field: str, message: str) -> None:
         amount = Decimal(str(value).strip()) if value not in (None, "") else None
     except ArithmeticError:  # InvalidOperation: not a number
         return
-    if amount is not None and amount < 0:
+    if amount is not None and not amount.is_nan() and amount < 0:
         raise ValidationError({field: message})
 
 

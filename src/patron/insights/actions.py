@@ -217,8 +217,9 @@ def churn_alerts_close(*, user: Any, threshold: float = CHURN_RISK_THRESHOLD,
     warnings = (Task.objects.filter(status=Task.Status.OPEN, dedupe_key__startswith=CHURN_KEY_PREFIX)
                 .annotate(risk=Subquery(current.values("churn_risk")[:1]),
                           scored_on=Subquery(current.values("as_of")[:1]),
-                          silence=Subquery(current.values("days_since_last")[:1]))
-                .filter(risk__lt=threshold))
+                          silence=Subquery(current.values("days_since_last")[:1]),
+                          stage=Subquery(current.values("lifecycle")[:1]))
+                .filter(risk__lt=threshold).exclude(stage="churned"))
     if customer_ids is not None:
         warnings = warnings.filter(customer_id__in=customer_ids)
     rows = warnings.order_by("owner__language", "pk").values(
