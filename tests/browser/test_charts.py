@@ -9,6 +9,8 @@ import pytest
 from patron.insights.templatetags import charts
 
 STATIC = Path(charts.__file__).resolve().parents[2] / "static" / "patron"
+# No live server, but the page fixture waits for the database to be idle when it closes (PostgreSQL).
+pytestmark = pytest.mark.django_db
 
 
 def _show(page, *figures: str) -> None:
