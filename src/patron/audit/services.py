@@ -29,15 +29,9 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def record(
-    action: str,
-    *,
-    obj: models.Model,
-    user: Any,
-    changes: dict[str, tuple[Any, Any]] | None = None,
-    data: dict | None = None,
-) -> AuditEntry:
-    return AuditEntry.objects.create(
+def _entry(action: str, obj: models.Model, user: Any, changes: dict[str, tuple[Any, Any]] | None,
+           data: dict | None) -> AuditEntry:
+    return AuditEntry(
         organization_id=obj.organization_id,
         actor=user if getattr(user, "pk", None) else None,
         action=action,
@@ -49,23 +43,25 @@ def record(
     )
 
 
+def record(
+    action: str,
+    *,
+    obj: models.Model,
+    user: Any,
+    changes: dict[str, tuple[Any, Any]] | None = None,
+    data: dict | None = None,
+) -> AuditEntry:
+    entry = _entry(action, obj, user, changes, data)
+    entry.save(force_insert=True)
+    return entry
+
+
 def record_changes(
     action: str, *, changed: list[tuple[models.Model, dict[str, tuple[Any, Any]]]], user: Any, data: dict | None = None
 ) -> None:
     """`record` for many objects at once, each with its own changes: one INSERT, not one a row."""
-    AuditEntry.objects.bulk_create([
-        AuditEntry(
-            organization_id=obj.organization_id,
-            actor=user if getattr(user, "pk", None) else None,
-            action=action,
-            object_type=obj._meta.label_lower,
-            object_id=str(obj.pk),
-            object_repr=str(obj)[:200],
-            changes={k: [jsonable(old), jsonable(new)] for k, (old, new) in changes.items()},
-            data=jsonable(data or {}),
-        )
-        for obj, changes in changed
-    ], batch_size=500)
+    AuditEntry.objects.bulk_create([_entry(action, obj, user, changes, data) for obj, changes in changed],
+                                   batch_size=500)
 
 
 def record_many(action: str, *, objs: list[models.Model], user: Any, data: dict | None = None) -> None:
