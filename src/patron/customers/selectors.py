@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from patron.accounts import permissions
 from patron.common import masking, standardize
@@ -275,11 +275,11 @@ def _as_shown(name: str, value: Any) -> Any:
         return value
     if not isinstance(value, str) or not value:
         return value
-    try:
+    try:  # written as the rest of the pages write them (2025-02-03 04:09), not "Feb. 3, 2025, 4:09 a.m."
         if isinstance(field, models.DateTimeField):
-            return timezone.localtime(dt.datetime.fromisoformat(value))
+            return formats.date_format(timezone.localtime(dt.datetime.fromisoformat(value)), "SHORT_DATETIME_FORMAT")
         if isinstance(field, models.DateField):
-            return dt.date.fromisoformat(value)
+            return formats.date_format(dt.date.fromisoformat(value), "SHORT_DATE_FORMAT")
     except ValueError:  # masked, or not a date
         return value
     return dict(field.choices).get(value, value) if field.choices else value
