@@ -72,6 +72,11 @@ def task_create(
     owner = owner or user
     if owner.organization_id != user.organization_id:
         raise permissions.PermissionDenied("tasks.add")
+    # A task for someone else: only within the reach of the user's right to add tasks (a rep's
+    # is their own, a manager's their teams', service staff's anyone's). A rep gave tasks to
+    # other teams' reps, which they could not even see afterwards.
+    if owner.pk != user.pk and not permissions.in_scope(user, user.scope_for("tasks.add"), owner.pk, owner.team_id):
+        raise ValidationError({"owner": _("You may not give records to %(v)s.") % {"v": owner}})
     task_times_check(due_at=due_at, remind_at=remind_at)
     task = Task(
         organization_id=user.organization_id, owner=owner, owner_team_id=owner.team_id,
