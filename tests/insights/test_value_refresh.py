@@ -309,6 +309,24 @@ def test_a_team_managers_playbook_reaches_only_their_teams_customers(refreshed, 
     assert north.exists()  # there were North customers in the class, and they got no task
 
 
+def test_a_playbook_gives_tasks_only_to_owners_its_applier_may_give_them_to(refreshed, demo_org):
+    """A role of an administrator's may change every customer but add tasks for its teams only:
+    the playbook skips the other owners' customers rather than failing on them."""
+    from patron.accounts.models import Role
+
+    manager = User.objects.get(username="manager")
+    Role.objects.create(organization=demo_org, key="regional", name="Regional", capabilities={
+        "customers.view": 4, "customers.change": 4, "tasks.add": 3})
+    manager.roles.set([Role.objects.get(organization=demo_org, key="regional")])
+    manager = User.objects.get(pk=manager.pk)  # its capabilities read again
+    playbook = Playbook.objects.create(organization=demo_org, name="Win back", class_kind="lifecycle",
+                                       class_key="churned", action=Playbook.Action.WIN_BACK)
+    created = actions.playbook_apply(playbook=playbook, user=manager)
+    tasks = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
+    assert created == tasks.count() > 0
+    assert set(tasks.values_list("owner_team_id", flat=True)) <= set(manager.subtree_team_ids)
+
+
 def _log(customer, user, outcome, direction="out"):
     from patron.activities import services as activities
 

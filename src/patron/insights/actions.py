@@ -142,6 +142,12 @@ def playbook_apply(*, playbook: Playbook, user: Any, today: dt.date | None = Non
               .select_related("customer", "customer__owner").order_by("customer__owner__language", "pk"))
     scores = scores.filter(**({"classes__contains": [playbook.class_key]} if playbook.class_kind == "classes"
                               else {playbook.class_kind: playbook.class_key}))
+    # And whose owners they may give tasks to (the same for the built-in roles; a role of an
+    # administrator's may reach further in customers than in tasks).
+    from patron.accounts import permissions
+
+    if (givable := permissions.reach(user, "tasks.add", prefix="customer__")) is not None:
+        scores = scores.filter(givable)
     ours = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
     existing = set(ours.filter(dedupe_key__endswith=f":{period}").values_list("dedupe_key", flat=True))
     still_open = set(ours.filter(status=Task.Status.OPEN).values_list("customer_id", flat=True))
