@@ -296,14 +296,19 @@ def test_churn_alerts_go_to_the_owner_once_and_respect_visibility(refreshed, dem
     assert alerts.first().notes.startswith("原因：")  # the owners have not chosen a language: the organisation's
 
 
-def test_a_team_managers_playbook_reaches_only_their_teams_customers(refreshed, demo_org):
-    manager = User.objects.get(username="manager")  # East and its Shanghai sub-team
-    playbook = Playbook.objects.create(organization=demo_org, name="Win back", class_kind="lifecycle",
+def _win_back_only_within_the_teams_of(manager, organization):
+    """Apply a win-back playbook as `manager`: it gives tasks, and only to the owners of its teams."""
+    playbook = Playbook.objects.create(organization=organization, name="Win back", class_kind="lifecycle",
                                        class_key="churned", action=Playbook.Action.WIN_BACK)
     created = actions.playbook_apply(playbook=playbook, user=manager)
     tasks = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
     assert created == tasks.count() > 0
     assert set(tasks.values_list("owner_team_id", flat=True)) <= set(manager.subtree_team_ids)
+
+
+def test_a_team_managers_playbook_reaches_only_their_teams_customers(refreshed, demo_org):
+    manager = User.objects.get(username="manager")  # East and its Shanghai sub-team
+    _win_back_only_within_the_teams_of(manager, demo_org)
     north = CustomerScore.objects.current().filter(lifecycle="churned",
                                          customer__owner__username__in=["chen.jie", "liu.yang"])
     assert north.exists()  # there were North customers in the class, and they got no task
@@ -319,12 +324,7 @@ def test_a_playbook_gives_tasks_only_to_owners_its_applier_may_give_them_to(refr
         "customers.view": 4, "customers.change": 4, "tasks.add": 3})
     manager.roles.set([Role.objects.get(organization=demo_org, key="regional")])
     manager = User.objects.get(pk=manager.pk)  # its capabilities read again
-    playbook = Playbook.objects.create(organization=demo_org, name="Win back", class_kind="lifecycle",
-                                       class_key="churned", action=Playbook.Action.WIN_BACK)
-    created = actions.playbook_apply(playbook=playbook, user=manager)
-    tasks = Task.objects.filter(dedupe_key__startswith=f"pb:{playbook.pk}:")
-    assert created == tasks.count() > 0
-    assert set(tasks.values_list("owner_team_id", flat=True)) <= set(manager.subtree_team_ids)
+    _win_back_only_within_the_teams_of(manager, demo_org)
 
 
 def _log(customer, user, outcome, direction="out"):
