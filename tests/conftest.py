@@ -13,11 +13,26 @@ Personas (all in `org` unless said otherwise):
 
 import pytest
 from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from patron.common import tenancy
 from tests.support import unscoped_tenant_query
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def api():
+    """An API client authenticated by token as a given persona: api(user)."""
+
+    def make(user):
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ sample values the mapping page shows beside each column."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from patron.customers.models import Customer
 from patron.imports import readers, services
@@ -170,20 +168,19 @@ def test_the_mapping_page_switches_sheets_and_the_import_reads_that_sheet(
         services.import_reframe(job=job, user=owner, sheet="", header_row=1)
 
 
-def test_the_api_and_the_command_take_a_sheet_and_a_header_row(owner, tmp_path, capsys):
+def test_the_api_and_the_command_take_a_sheet_and_a_header_row(api, owner, tmp_path, capsys):
     path = _workbook(
         tmp_path / "book.xlsx",
         {"封面": [["客户名单"]], "数据": [["标题"], ["name", "mobile"], ["Wang", 13700137000]]},
     )
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
-    wrong = api.post(
+    as_owner = api(owner)
+    wrong = as_owner.post(
         "/api/imports/",
         {"file": SimpleUploadedFile("b.xlsx", path.read_bytes()), "kind": "customers", "sheet": "无此表"},
         format="multipart",
     )
     assert wrong.status_code == 400 and "sheet" in wrong.json()
-    response = api.post(
+    response = as_owner.post(
         "/api/imports/",
         {
             "file": SimpleUploadedFile("b.xlsx", path.read_bytes()),

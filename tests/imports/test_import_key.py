@@ -6,8 +6,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from patron.customers.models import Customer
 from patron.imports import services
@@ -45,10 +43,8 @@ def test_the_service_refuses_to_start_or_create_with_an_unmapped_key(owner, make
 
 
 @pytest.mark.urls("imports_test_urls")
-def test_the_api_and_the_command_refuse_an_unmapped_key(owner, phones_only):
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=owner)[0].key}")
-    response = api.post(
+def test_the_api_and_the_command_refuse_an_unmapped_key(api, owner, phones_only):
+    response = api(owner).post(
         "/api/imports/",
         {"file": SimpleUploadedFile("k.csv", phones_only.read_bytes()), "kind": "customers", "key_field": "email"},
         format="multipart",

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from patron.accounts import permissions
 from patron.accounts.models import User
-from patron.common import masking, tenancy
+from patron.common import bounds, masking, tenancy
 
 
 class ScopedViewSet(viewsets.GenericViewSet):
@@ -99,9 +99,7 @@ class MomentField(serializers.DateTimeField):
         try:
             return super().to_internal_value(value)
         except OverflowError:
-            raise serializers.ValidationError(
-                _("%(value)s is outside the dates that can be stored.") % {"value": value}
-            ) from None
+            raise serializers.ValidationError(bounds.unstorable(value).messages) from None
 
 
 def get_visible(queryset: Any, pk: Any) -> Any:

@@ -50,6 +50,10 @@ def check_between(value: dt.datetime, *, field: str, earliest: dt.datetime, late
         raise ValidationError({field: message})
 
 
+def unstorable(value: object) -> ValidationError:
+    """The refusal of a date or moment the database cannot hold, naming what the user gave."""
+    return ValidationError(_("%(value)s is outside the dates that can be stored."), params={"value": value})
+
 
 def check_storable(moment: dt.datetime, *, value: object) -> None:
     """Refuse a moment that cannot be moved to UTC, where every column and query holds it: the
@@ -58,8 +62,7 @@ def check_storable(moment: dt.datetime, *, value: object) -> None:
     try:
         moment.astimezone(dt.UTC)
     except OverflowError:
-        raise ValidationError(_("%(value)s is outside the dates that can be stored."),
-                              params={"value": value}) from None
+        raise unstorable(value) from None
 
 
 def day_start(day: dt.date, *, tz: dt.tzinfo, days_later: int = 0) -> dt.datetime:
@@ -69,7 +72,6 @@ def day_start(day: dt.date, *, tz: dt.tzinfo, days_later: int = 0) -> dt.datetim
     try:
         moment = dt.datetime.combine(day + dt.timedelta(days=days_later), dt.time.min, tzinfo=tz)
     except OverflowError:
-        raise ValidationError(_("%(value)s is outside the dates that can be stored."),
-                              params={"value": day}) from None
+        raise unstorable(day) from None
     check_storable(moment, value=day)
     return moment

@@ -362,7 +362,8 @@ class OwnedPeopleKind:
         updated = self.update(updates, ctx)
         # A row that only adds a contact or a tag changes its record too: audited and counted
         # as an update, not as unchanged.
-        grown = self.after_write(creates, updates, ctx) - {obj.pk for obj in updated}
+        self.after_write(creates, updates, ctx)  # marks the rows it added something for (`Pending.changed`)
+        grown = {p.pk for p in updates if p.changed} - {obj.pk for obj in updated}
         if grown:
             updated += _records(self.model, list(grown), ctx).values()
         return [], updated
@@ -394,10 +395,9 @@ class OwnedPeopleKind:
     def changed_fields(self, updates: list[Pending], ctx: Context) -> list[list[str]]:
         return _changed_fields(self, updates, ctx)
 
-    def after_write(self, creates: list[Pending], updates: list[Pending], ctx: Context) -> set:
-        """Write what the rows bring beside their records' own fields; return the keys of the
-        records already there that it added something to."""
-        return set()
+    def after_write(self, creates: list[Pending], updates: list[Pending], ctx: Context) -> None:
+        """Write what the rows bring beside their records' own fields, marking each row that
+        added something to its record as changed."""
 
 
 # A name that is a company's whatever the file says ("北京远航科技有限公司", "Acme Trading Ltd").
@@ -431,14 +431,14 @@ class CustomerKind(OwnedPeopleKind):
             row["kind"] = Customer.Kind.COMPANY if is_company else Customer.Kind.PERSON
         return row
 
-    def after_write(self, creates: list[Pending], updates: list[Pending], ctx: Context) -> set:
-        grown = self._contacts(creates + updates, ctx) | self._tags(creates, updates, ctx)
-        return grown & {p.pk for p in updates}
+    def after_write(self, creates: list[Pending], updates: list[Pending], ctx: Context) -> None:
+        self._contacts(creates + updates, ctx)
+        self._tags(creates, updates, ctx)
 
-    def _contacts(self, written: list[Pending], ctx: Context) -> set:
+    def _contacts(self, written: list[Pending], ctx: Context) -> None:
         wanted = [p for p in written if p.data.get("contact_name")]
         if not wanted:
-            return set()
+            return
         known = {
             (cid, name.lower())
             for cid, name in Contact.objects.filter(
@@ -463,9 +463,8 @@ class CustomerKind(OwnedPeopleKind):
                 )
             )
         Contact.objects.bulk_create(contacts, batch_size=500)
-        return {contact.customer_id for contact in contacts}
 
-    def _tags(self, creates: list[Pending], updates: list[Pending], ctx: Context) -> set:
+    def _tags(self, creates: list[Pending], updates: list[Pending], ctx: Context) -> None:
         cache: dict[str, Any] = ctx.extra.setdefault("tags", {})
         links = []
         tagged = [p for p in updates if p.data.get("tags")]
@@ -486,7 +485,6 @@ class CustomerKind(OwnedPeopleKind):
                     p.changed = True
                     links.append(Customer.tags.through(customer_id=p.pk, tag_id=cache[name]))
         Customer.tags.through.objects.bulk_create(links, ignore_conflicts=True)
-        return {link.customer_id for link in links}
 
 
 class LeadKind(OwnedPeopleKind):
