@@ -30,8 +30,20 @@ def test_the_cursors_the_api_gives_still_page(api, manager, owner, customer):
         assert second.status_code == 200, second.content
         assert len(second.json()["results"]) == 1
         assert second.json()["results"][0]["id"] != first["results"][0]["id"]
-    # A cursor keyed on a score past any: an empty page, not an error.
-    assert client.get(f"/api/customers/?cursor={_cursor('1e300')}&ordering=clv").status_code == 200
+    # A cursor keyed on a score past any: what follows every score (the unscored), not an error.
+    past = base64.urlsafe_b64encode(f'{{"v":1e300,"id":"{customer.pk}"}}'.encode()).decode().rstrip("=")
+    response = client.get(f"/api/customers/?cursor=a.{past}&ordering=clv")
+    assert response.status_code == 200
+    assert {r["name"] for r in response.json()["results"]} == {customer.name, "Li Na"}  # neither is scored
+
+
+@pytest.mark.parametrize("cursor", ["a.", "b", "x.eyJ2IjoxLCJpZCI6IjEifQ", "a.eyJ2IjoxLCJpZCI6IjEifQ",
+                                    "a.eyJ2IjoiMSIsImlkIjoiMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwIn0"])
+def test_a_score_sorts_cursor_that_it_did_not_give_is_invalid(api, manager, customer, cursor):
+    """A score sort pages with the list page's keyset ("a." or "b." and its token): anything
+    else, a value that is no number or an id that is no UUID, is a malformed cursor."""
+    response = api(manager).get(f"/api/customers/?cursor={cursor}&ordering=-clv")
+    assert response.status_code == 404 and response.json() == {"detail": "Invalid cursor"}
 
 
 def test_a_position_out_of_an_integer_columns_range_is_invalid(api, owner):

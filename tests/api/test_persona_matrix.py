@@ -76,3 +76,19 @@ def test_it_logs_an_interaction_with_its_outcome(api, customer, owner):
     bad = client.post("/api/interactions/", {"kind": "call", "customer": str(customer.pk), "outcome": "angry"},
                       format="json")
     assert bad.status_code == 400 and "outcome" in bad.json()
+
+
+def test_a_put_on_an_opportunity_gives_the_whole_record_and_a_patch_a_part(api, records):
+    """A PUT without the name was taken as a PATCH (200, nothing checked): it is a 400 on the
+    name, as on creation; the customer it may name is not changed by either."""
+    opp = records["opportunities"]
+    client = api(records["customers"].owner)
+    response = client.put(f"/api/opportunities/{opp.pk}/", {"amount": "10"}, format="json")
+    assert response.status_code == 400 and "name" in response.json()
+    response = client.patch(f"/api/opportunities/{opp.pk}/", {"amount": "10"}, format="json")
+    assert response.status_code == 200 and response.json()["amount"] == "10.00"
+    response = client.put(f"/api/opportunities/{opp.pk}/", {"name": "Tea for two offices", "amount": "20"},
+                          format="json")
+    assert response.status_code == 200 and response.json()["name"] == "Tea for two offices"
+    opp.refresh_from_db()
+    assert (opp.name, str(opp.amount), opp.customer_id) == ("Tea for two offices", "20.00", records["customers"].pk)

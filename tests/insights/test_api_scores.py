@@ -101,6 +101,26 @@ def test_it_sorts_by_every_score_either_way_with_unscored_customers_last(api, ow
     assert [r["name"] for r in client.get(first["next"]).json()["results"]] == expected[2:]
 
 
+@pytest.mark.parametrize("ordering", ["-clv", "clv", "-churn_risk"])
+def test_a_score_sort_pages_forward_and_back_across_the_unscored(api, owner, three, ordering):
+    """The scored customers and the unscored are read apart: the pages go from one to the
+    other and back without a gap or a repeat."""
+    client = api(owner)
+    expected = _names(client.get("/api/customers/", {"ordering": ordering}))
+    forward, pages = [], [client.get("/api/customers/", {"ordering": ordering, "page_size": 1}).json()]
+    while True:
+        forward += [r["name"] for r in pages[-1]["results"]]
+        if not pages[-1]["next"]:
+            break
+        pages.append(client.get(pages[-1]["next"]).json())
+    assert forward == expected and len(forward) == 3
+    backward, page = [r["name"] for r in pages[-1]["results"]], pages[-1]
+    while page["previous"]:
+        page = client.get(page["previous"]).json()
+        backward = [r["name"] for r in page["results"]] + backward
+    assert backward == expected
+
+
 @pytest.mark.parametrize("field", ["phone", "-birthday", "id_number", "name", "created_at"])
 def test_it_will_not_sort_by_a_customers_own_field(api, owner, three, field):
     """A sort by a masked field would tell its order (who was born first) without showing it."""

@@ -521,3 +521,47 @@ def test_a_score_cursor_that_is_no_finite_number_is_a_400(client, owner, scored)
     raw = json.dumps({"v": 500.0, "id": str(scored["S1"].pk)})
     token = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
     assert client.get(LIST, {"sort": "-clv", "after": token}).status_code == 200
+
+
+def test_a_customer_scored_without_a_clv_sorts_with_the_unscored(client, owner, scored):
+    """The scored customers are read apart from the rest (by the CLV index): one whose snapshot
+    has no CLV sorts among the customers without one, by id, in both directions."""
+    from patron.insights.models import CustomerScore
+
+    CustomerScore.objects.filter(customer=scored["S4"]).update(clv=None)
+    client.force_login(owner)
+    clv = {"S1": 900.0, "S2": 500.0, "S3": 500.0}
+    for sort, descending in (("-clv", True), ("clv", False)):
+        valued = sorted(clv, key=lambda n: (clv[n], scored[n].pk), reverse=descending)
+        rest = sorted(["S4", "U1", "U2"], key=lambda n: scored[n].pk, reverse=descending)
+        forward, backward = _walk(client, {"sort": sort}, size=2)
+        assert forward == valued + rest
+        assert backward == forward
+
+
+@pytest.mark.parametrize("sort", ["-clv", "clv"])
+def test_the_clv_sort_reads_the_current_runs_clv_index_in_order(owner, manager, scored, sort):
+    """Sorting every customer one may see by CLV took 1.2-1.4 s a page at a million on
+    PostgreSQL: the scored customers are read in order from the run's CLV index, stopping at
+    the page (70-110 ms), on both databases. PostgreSQL is told not to sort, since with a
+    handful of rows it would rather; a plan with a sort left would mean the index cannot serve."""
+    from django.db import connection
+
+    from patron.customers import selectors
+    from patron.customers.forms import SORTS
+    from patron.insights.selectors import with_current_score
+    from patron.web.paging import apart
+
+    for user in (owner, manager):
+        qs = with_current_score(selectors.customer_list(user=user, filters={}))
+        valued, _nulls = apart(qs, SORTS[sort][1])
+        sql, params = valued[:51].query.sql_with_params()
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL enable_sort = off")
+                cursor.execute("EXPLAIN " + sql, params)
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+        assert "score_run_clv_idx" in plan, plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

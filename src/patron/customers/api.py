@@ -3,12 +3,12 @@
 from typing import Any
 
 import django_filters
-from django.db.models import Exists, F, FloatField, OuterRef, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
-from rest_framework import mixins, serializers, status
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 from patron.api.base import (
     MaskedField,
@@ -26,6 +26,7 @@ from patron.customers.models import Channel, Contact, Customer, Source, Tag
 from patron.insights import labels
 from patron.insights.models import CustomerScore
 from patron.insights.selectors import SCORE_SORTS, with_current_score
+from patron.web.paging import InvalidCursor, keyset_page
 
 
 class CurrentScoreOut(serializers.ModelSerializer):
@@ -113,30 +114,51 @@ class TransferIn(serializers.Serializer):
     owner = serializers.UUIDField()
 
 
-# ?ordering= value -> the annotation the cursor pages on: the current scores of the list's sorts
-# (insights.selectors.SCORE_SORTS), either way. A closed list of the snapshot's values, never a
-# customer's field: a sort by a masked field would tell its order (who was born first).
-SCORE_ORDERING = {f"{sign}{key}": f"{sign}ordered_{key}" for key in SCORE_SORTS for sign in ("-", "")}
-# DRF's cursor pages on the first key's value alone, and a null would fall out of its "after
-# this value" filter: an unscored customer sorts on a value past every score (all are 0 or
-# more, CLV and spend far below 1e18), so it comes last in both directions, as on the list.
-UNSCORED = {"-": -1.0, "": 1e18}
-
-
-def _score_value(ordering: str) -> Any:
-    # Read through the list's join to the current snapshot (insights.with_current_score): a
-    # subquery per customer took 3 s for a manager's first page at 300,000 customers.
-    key = ordering.lstrip("-")
-    return Coalesce(F(SCORE_SORTS[key]), Value(UNSCORED[ordering[: -len(key)]]), output_field=FloatField())
+# ?ordering= value -> the sort by a current score (customers.selectors.score_sort), either way.
+# A closed list of the snapshot's values, never a customer's field: a sort by a masked field
+# would tell its order (who was born first).
+SCORE_ORDERING = {f"{sign}{key}": selectors.score_sort(key, descending=sign == "-")
+                  for key in SCORE_SORTS for sign in ("-", "")}
 
 
 class CustomerPagination(CursorPagination):
-    """Keyset paging by creation, or by a current score value when ?ordering= asks for one."""
+    """Keyset paging by creation, or by a current score value when ?ordering= asks for one.
+
+    A score sort pages with the list page's keyset (`web.paging.keyset_page`), which reads the
+    scored customers apart from the unscored (DRF's cursor cannot: it keys a page on one
+    ordering); its cursor is "a." or "b." (after or before) and the list's token."""
+
+    score_key = None
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        self.score_key = SCORE_ORDERING.get(request.query_params.get("ordering", ""))
+        if self.score_key is None:
+            return super().paginate_queryset(queryset, request, view)
+        self.base_url = request.build_absolute_uri()
+        direction, _dot, token = request.query_params.get(self.cursor_query_param, "").partition(".")
+        if direction not in ("", "a", "b") or bool(direction) != bool(token):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        try:
+            self.keyset = keyset_page(queryset, self.score_key, size=self.get_page_size(request),
+                                      after=token if direction == "a" else "", before=token if direction == "b" else "")
+        except InvalidCursor:
+            raise exceptions.NotFound(self.invalid_cursor_message) from None
+        return self.keyset.rows
+
+    def get_next_link(self) -> str | None:
+        if self.score_key is None:
+            return super().get_next_link()
+        return self._link("a", self.keyset.next_cursor)
+
+    def get_previous_link(self) -> str | None:
+        if self.score_key is None:
+            return super().get_previous_link()
+        return self._link("b", self.keyset.previous_cursor)
+
+    def _link(self, direction: str, token: str | None) -> str | None:
+        return replace_query_param(self.base_url, self.cursor_query_param, f"{direction}.{token}") if token else None
 
     def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple:
-        key = SCORE_ORDERING.get(request.query_params.get("ordering", ""))
-        if key:  # ties by id, the same way
-            return (key, "-id" if key.startswith("-") else "id")
         if selectors.CLASS_ORDER[0] in queryset.query.annotations:  # one class, newest first, from its index
             return tuple(f"-{name}" for name in selectors.CLASS_ORDER)
         return super().get_ordering(request, queryset, view)
@@ -186,7 +208,7 @@ class CustomerFilter(ScopedFilterSet):
 
     def sorted_by_score(self, queryset: Any, name: str, value: str) -> Any:
         # The order itself is the paginator's (CustomerPagination): a cursor needs its own key.
-        return with_current_score(queryset).annotate(**{SCORE_ORDERING[value].lstrip("-"): _score_value(value)})
+        return with_current_score(queryset)
 
     def by_score(self, queryset: Any, name: str, value: Any) -> Any:
         if value in (None, ""):

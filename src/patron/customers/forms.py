@@ -12,8 +12,8 @@ from patron.accounts.models import Team, User
 from patron.activities.models import Interaction
 from patron.common import bounds, masking, standardize
 from patron.customers.models import Channel, Customer, Source, Tag
+from patron.customers.selectors import score_sort
 from patron.insights.models import Segment
-from patron.insights.selectors import SCORE_SORTS
 from patron.web.paging import SortKey
 
 # Classes of the current scores the list filters on (a key of each, see insights.labels).
@@ -32,7 +32,7 @@ SORTS: dict[str, tuple[Any, SortKey]] = {
         SortKey("last_ordered_at", descending=True, nullable=True, is_datetime=True),
     ),
 }
-# By a current score, unscored customers last (see insights.selectors.SCORE_SORTS). Total spend
+# By a current score, unscored customers last (see customers.selectors.score_sort). Total spend
 # and purchases are not columns of the list: the API sorts by them.
 for _key, _highest, _lowest in [
     ("clv", _("12-month CLV, highest first"), _("12-month CLV, lowest first")),
@@ -40,9 +40,8 @@ for _key, _highest, _lowest in [
     ("p_alive", _("Probability still active, highest first"),
      _("Probability still active, lowest first")),
 ]:
-    _annotation = SCORE_SORTS[_key]
-    SORTS[f"-{_key}"] = (_highest, SortKey(_annotation, descending=True, nullable=True, is_number=True))
-    SORTS[_key] = (_lowest, SortKey(_annotation, nullable=True, is_number=True))
+    SORTS[f"-{_key}"] = (_highest, score_sort(_key, descending=True))
+    SORTS[_key] = (_lowest, score_sort(_key, descending=False))
 
 
 def org_users(user: User) -> Any:

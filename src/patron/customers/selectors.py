@@ -63,6 +63,17 @@ def list_sort(key: SortKey, queryset: QuerySet[Customer]) -> SortKey:
     return key
 
 
+def score_sort(key: str, *, descending: bool) -> SortKey:
+    """The sort by a current score (`insights.selectors.SCORE_SORTS`: "clv", ...), unscored
+    customers last either way, for the list page and the API. The scored customers are read
+    apart from the unscored, through the snapshot's own value and customer id: for CLV, the
+    current run's index by value serves them in order, so a page stops after its fifty instead
+    of sorting every customer one may see (1-2.5 s at a million)."""
+    annotation = insights.SCORE_SORTS[key]
+    return SortKey(annotation, descending=descending, nullable=True, is_number=True, nulls_apart=True,
+                   via=(annotation, insights.SCORED_CUSTOMER), least=0)
+
+
 def search_matches(term: str, *, user: Any, model: type[models.Model] = Customer) -> Q:
     """Substring match on the indexed search text (trigram GIN on PostgreSQL) of customers or
     leads (`model`), as `user` may search them.

@@ -24,6 +24,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    UUIDField,
     Value,
     Window,
 )
@@ -329,7 +330,8 @@ def with_current_score(queryset: QuerySet) -> QuerySet:
             score_clv=Value(None, FloatField()), score_churn_risk=Value(None, FloatField()),
             score_p_alive=Value(None, FloatField()), score_total_spend=Value(None, FloatField()),
             score_n_purchases=Value(None, IntegerField()),
-            score_segment=Value(None, CharField()), score_class8=Value(None, CharField()))
+            score_segment=Value(None, CharField()), score_class8=Value(None, CharField()),
+            **{SCORED_CUSTOMER: Value(None, UUIDField())})
     return _joined_current_score(queryset, run_id).annotate(
         score_clv=F(f"{CURRENT_SCORE}__clv"),
         score_churn_risk=F(f"{CURRENT_SCORE}__churn_risk"),
@@ -338,15 +340,18 @@ def with_current_score(queryset: QuerySet) -> QuerySet:
         score_n_purchases=F(f"{CURRENT_SCORE}__n_purchases"),
         score_segment=F(f"{CURRENT_SCORE}__rfm_segment"),
         score_class8=F(f"{CURRENT_SCORE}__class8"),
+        **{SCORED_CUSTOMER: F(f"{CURRENT_SCORE}__customer_id")},
     )
 
 
 # The current values the customer list (?sort=) and the API (?ordering=) sort by: the key ->
 # the annotation of `with_current_score` holding it. Unscored customers (null) come last in
-# both directions, and the customer's id breaks ties, so a cursor pages through them all. The
-# sort reads the join to the current snapshot by run and customer: no index orders a run by
-# value (each would cost a refresh's million-row insert), so a page sorts the customers one may
-# see, as the API's value sorts always did.
+# both directions, and the customer's id breaks ties, so a cursor pages through them all
+# (`customers.selectors.score_sort`). The scored ones are read by the snapshot's value and
+# customer id (`SCORED_CUSTOMER`): the current run's CLV index serves that order; the other
+# values have no index (each costs a refresh's million-row insert), so a page sorts the
+# customers one may see.
+SCORED_CUSTOMER = "score_customer_id"
 SCORE_SORTS = {"clv": "score_clv", "churn_risk": "score_churn_risk", "p_alive": "score_p_alive",
                "total_spend": "score_total_spend", "n_purchases": "score_n_purchases"}
 

@@ -180,6 +180,14 @@ class OpportunityIn(serializers.Serializer):
     version = serializers.IntegerField(required=False)
 
 
+class OpportunityChangeIn(OpportunityIn):
+    """A change: its customer and pipeline stay (a deal moves between stages, `move`). A PUT
+    gives the whole record, so its name is required as on creation; a PATCH what changes."""
+
+    customer = None
+    pipeline = None
+
+
 class MoveIn(serializers.Serializer):
     stage = VisibleRelatedField(Stage)
     lost_reason = serializers.CharField(required=False, allow_blank=True, default="")
@@ -211,12 +219,12 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         opp = services.opportunity_create(user=request.user, customer=customer, pipeline=pipeline, data=data)
         return Response(self._out(opp), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=OpportunityIn, responses={200: OpportunityOut})
+    @extend_schema(request=OpportunityChangeIn, responses={200: OpportunityOut})
     def update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         opp = self.get_object()
-        data = valid(OpportunityIn, request, partial=True, context=self.get_serializer_context())
+        data = valid(OpportunityChangeIn, request, partial=kwargs.get("partial", False),
+                     context=self.get_serializer_context())
         version = data.pop("version", None)
-        data.pop("customer", None), data.pop("pipeline", None)
         services.opportunity_update(opportunity=opp, user=request.user, data=data, expected_version=version)
         return Response(self._out(opp))
 

@@ -8,6 +8,7 @@ damaged cursor is an `InvalidCursor`, which the views turn into a 400.
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -42,6 +43,15 @@ class SortKey:
     # in the row's own columns (a list of one class: from the class's index, see
     # `customers.selectors.list_sort`).
     via: tuple[str, str] | None = None
+    # A nullable key whose rows with a value an index reads in order (through `via`), but whose
+    # nulls it cannot hold (customers without a current score, across an outer join): a page
+    # reads the two apart, the valued rows first and then, when the page is not yet full, the
+    # nulls by id (`keyset_page`). As one query, nulls last, the database sorted every row.
+    nulls_apart: bool = False
+    # The least value the key takes, if it has one (scores are never negative): the valued rows
+    # are then read as "at least this", which is how a partial index serving them states its
+    # condition (SQLite uses such an index only for a query stating the same term).
+    least: Any = None
 
     @property
     def paths(self) -> tuple[str, str]:
@@ -56,8 +66,11 @@ class Page:
 
 
 def encode_cursor(key: SortKey, row: Any) -> str:
-    field, id_ = key.paths
+    # A null's row has no `via` values (nothing joined): the row's own key and id say the same.
+    field, id_ = (key.field, "pk") if key.nulls_apart else key.paths
     value, pk = getattr(row, field), getattr(row, id_)
+    if key.nulls_apart and not _valued(key, value):
+        value = None  # a row read with the nulls
     if isinstance(value, dt.datetime):
         value = value.isoformat()
     raw = json.dumps({"v": value, "id": str(pk)}, ensure_ascii=False, separators=(",", ":"))
@@ -118,12 +131,15 @@ def keyset_page(
 ) -> Page:
     """One page of `queryset` in the order of `key`, after or before a cursor."""
     forward = not before
-    qs = queryset.order_by(*_ordering(key, forward=forward))
     token = after or before
-    if token:
-        value, pk = decode_cursor(key, token)
-        qs = qs.filter(_after(key, value, pk, forward=forward))
-    rows = list(qs[: size + 1])
+    value, pk = decode_cursor(key, token) if token else (None, None)
+    if key.nulls_apart:
+        rows = _rows_apart(queryset, key, value, pk, forward=forward, cursor=bool(token), limit=size + 1)
+    else:
+        qs = queryset.order_by(*_ordering(key, forward=forward))
+        if token:
+            qs = qs.filter(_after(key, value, pk, forward=forward))
+        rows = list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     if not forward:
@@ -137,3 +153,44 @@ def keyset_page(
         next_cursor=encode_cursor(key, rows[-1]) if has_next else None,
         previous_cursor=encode_cursor(key, rows[0]) if has_previous else None,
     )
+
+
+def apart(queryset: QuerySet, key: SortKey, *, forward: bool = True) -> tuple[QuerySet, QuerySet]:
+    """The valued rows and the nulls of a key read apart (`SortKey.nulls_apart`), each in the
+    walking order: forward, or back (reversed)."""
+    desc = key.descending if forward else not key.descending
+    field = key.paths[0]
+    if key.least is None:
+        valued, rest = Q(**{f"{field}__isnull": False}), Q(**{f"{key.field}__isnull": True})
+    else:  # a value below the least, should one ever be stored, is read with the nulls, not lost
+        valued = Q(**{f"{field}__gte": key.least})
+        rest = Q(**{f"{key.field}__isnull": True}) | Q(**{f"{key.field}__lt": key.least})
+    ordered = _ordering(dataclasses.replace(key, nullable=False), forward=forward)
+    return queryset.filter(valued).order_by(*ordered), queryset.filter(rest).order_by("-pk" if desc else "pk")
+
+
+def _valued(key: SortKey, value: Any) -> bool:
+    return value is not None and (key.least is None or value >= key.least)
+
+
+def _rows_apart(queryset: QuerySet, key: SortKey, value: Any, pk: Any, *, forward: bool, cursor: bool,
+                limit: int) -> list:
+    """Up to `limit` rows after (forward) or before the cursor, in the walking order, for a key
+    whose valued rows and nulls are read apart: going forward, the valued rows and then the
+    nulls; going back, the nulls and then the valued rows."""
+    valued, nulls = apart(queryset, key, forward=forward)
+    among_nulls = cursor and not _valued(key, value)
+    if among_nulls:
+        desc = key.descending if forward else not key.descending
+        nulls = nulls.filter(**{f"pk__{'lt' if desc else 'gt'}": pk})
+    elif cursor:
+        valued = valued.filter(_after(dataclasses.replace(key, nullable=False), value, pk, forward=forward))
+    if forward:
+        parts = [nulls] if among_nulls else [valued, nulls]
+    else:  # going back always starts from a cursor
+        parts = [nulls, valued] if among_nulls else [valued]
+    rows: list = []
+    for part in parts:
+        if len(rows) < limit:
+            rows += list(part[: limit - len(rows)])
+    return rows
