@@ -323,7 +323,8 @@ def test_an_empty_segments_page_looks_for_no_rows(client, owner, scored, segment
     def ranking(queries: list[dict]) -> list[str]:
         return [q["sql"] for q in queries if 'AS "score_clv"' in q["sql"] and "ORDER BY" in q["sql"]]
 
-    assert len(ranking(matching.captured_queries)) == 1 and ranking(empty.captured_queries) == []
+    # The scored customers, then the unscored when the page has room (see paging.keyset_page).
+    assert len(ranking(matching.captured_queries)) in (1, 2) and ranking(empty.captured_queries) == []
 
 
 def test_a_segments_stored_count_is_its_owners_whoever_looks_or_edits(client, owner, teammate, manager, admin,

@@ -24,8 +24,10 @@ from patron.accounts import permissions
 from patron.accounts.capabilities import Scope
 from patron.common.errors import ConflictError
 from patron.customers.models import Customer
+from patron.customers.selectors import score_sort
 from patron.insights import actions, forms, labels, selectors, services
 from patron.insights.models import Playbook, ScoreRun, Segment
+from patron.web.paging import keyset_page
 
 SEGMENT_PAGE = 50
 
@@ -301,9 +303,11 @@ def segment_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     if request.user.pk == segment.owner_id:  # the stored count is the owner's (`segment_counted`)
         services.segment_counted(segment=segment, count=count)
     # An empty segment has no rows to rank: at a million customers on SQLite, looking for them
-    # would join and sort every snapshot again (seconds) to show nothing.
-    rows = selectors.with_current_score(customers).select_related("owner").order_by("-score_clv", "name")[
-        :SEGMENT_PAGE] if count else []
+    # would join and sort every snapshot again (seconds) to show nothing. The ranking is the
+    # customer list's by CLV (unscored customers last, on PostgreSQL too, where a plain
+    # descending sort put them first), read from the run's CLV index.
+    rows = keyset_page(selectors.with_current_score(customers).select_related("owner"),
+                       score_sort("clv", descending=True), size=SEGMENT_PAGE).rows if count else []
     return render(
         request,
         "insights/segment_detail.html",
